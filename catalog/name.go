@@ -1,0 +1,83 @@
+package catalog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strings"
+)
+
+// MaxNameLen is the longest tool name weft hands out; MCP clients and model
+// APIs commonly reject longer ones.
+const MaxNameLen = 64
+
+// Separator joins a server name and a tool name in a catalog name.
+const Separator = "__"
+
+var validName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// ValidName reports whether s is usable as a catalog tool name.
+func ValidName(s string) bool { return validName.MatchString(s) }
+
+// Sanitize maps s onto the allowed alphabet [a-zA-Z0-9_-]: every other rune
+// (dots, spaces, slashes, non-ASCII) becomes '_', and runs of '_' created this
+// way are collapsed. An empty result becomes "tool".
+func Sanitize(s string) string {
+	var b strings.Builder
+	lastUnderscore := false
+	for _, r := range s {
+		ok := r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			if !lastUnderscore {
+				b.WriteByte('_')
+			}
+			lastUnderscore = true
+			continue
+		}
+		b.WriteRune(r)
+		lastUnderscore = r == '_'
+	}
+	out := strings.Trim(b.String(), "_")
+	if out == "" {
+		return "tool"
+	}
+	return out
+}
+
+// MakeName builds the catalog name of a tool: "<server>__<tool>", both parts
+// sanitized. When the result is longer than MaxNameLen it is shortened
+// deterministically: the start of the name is kept and an 8-hex-digit hash of
+// the full (unshortened) name is appended, so different long names stay
+// different.
+func MakeName(server, tool string) string {
+	full := Sanitize(server) + Separator + Sanitize(tool)
+	if server == "" {
+		full = Sanitize(tool)
+	}
+	return fitName(full, server+"\x00"+tool)
+}
+
+// fitName returns name if it fits, else a prefix of it plus "_" and a short
+// hash of key.
+func fitName(name, key string) string {
+	if len(name) <= MaxNameLen {
+		return name
+	}
+	h := shortHash(key, 8)
+	return strings.TrimRight(name[:MaxNameLen-len(h)-1], "_-") + "_" + h
+}
+
+func shortHash(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// withSuffix makes a variant of name distinct from it for collision
+// resolution: name + "_" + hash(key), kept within MaxNameLen.
+func withSuffix(name, key string) string {
+	h := shortHash(key, 6)
+	if len(name)+1+len(h) > MaxNameLen {
+		name = strings.TrimRight(name[:MaxNameLen-len(h)-1], "_-")
+	}
+	return name + "_" + h
+}

@@ -1,0 +1,185 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// ArgumentError says why a tool's arguments were rejected. Each Problem names
+// the argument path (JSON Pointer style, "/items/0/id"; "" for the whole
+// object) and the violated rule.
+type ArgumentError struct {
+	Tool     string
+	Problems []Problem
+}
+
+// Problem is one violation found while validating arguments.
+type Problem struct {
+	Path string `json:"path"`
+	Rule string `json:"rule"`
+}
+
+func (e *ArgumentError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid arguments for %s: ", e.Tool)
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		path := p.Path
+		if path == "" {
+			path = "(root)"
+		}
+		fmt.Fprintf(&b, "%s: %s", path, p.Rule)
+	}
+	return b.String()
+}
+
+// SchemaError reports that a tool's own input schema could not be compiled.
+// Calls to such a tool are still attempted; validation is left to the upstream.
+type SchemaError struct {
+	Tool string
+	Err  error
+}
+
+func (e *SchemaError) Error() string { return fmt.Sprintf("tool %s: unusable input schema: %v", e.Tool, e.Err) }
+func (e *SchemaError) Unwrap() error { return e.Err }
+
+type validatorEntry struct {
+	schema *jsonschema.Schema
+	err    error
+}
+
+var printer = message.NewPrinter(language.English)
+
+// CompileSchema compiles a JSON Schema document. Documents without "$schema"
+// are treated as 2020-12; draft-04/06/07 and 2019-09 are honoured when
+// declared. Remote references are not fetched.
+func CompileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("schema is not JSON: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseLoader(noRemoteLoader{})
+	const url = "weft://tool/input.json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
+}
+
+type noRemoteLoader struct{}
+
+func (noRemoteLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("remote schema references are not loaded (%s)", url)
+}
+
+// Validate checks args (a JSON value; empty means {}) against the input
+// schema of the named tool. It returns *ArgumentError when the arguments
+// violate the schema, an error when args is not JSON or the tool is unknown,
+// and nil when the arguments are valid or the tool has no usable schema.
+func (s *Snapshot) Validate(name string, args json.RawMessage) error {
+	t, ok := s.Get(name)
+	if !ok {
+		return fmt.Errorf("unknown tool %q", name)
+	}
+	v, _ := s.validators.Load(name)
+	if v == nil {
+		e := &validatorEntry{}
+		if len(bytes.TrimSpace(t.InputSchema)) > 0 {
+			e.schema, e.err = CompileSchema(t.InputSchema)
+		}
+		v, _ = s.validators.LoadOrStore(name, e)
+	}
+	entry := v.(*validatorEntry)
+	return ValidateArgs(t.Name, entry.schema, args)
+}
+
+// ValidateArgs validates args against a compiled schema (nil schema: only
+// checks that args is a JSON object).
+func ValidateArgs(tool string, schema *jsonschema.Schema, args json.RawMessage) error {
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = json.RawMessage("{}")
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
+	if err != nil {
+		return &ArgumentError{Tool: tool, Problems: []Problem{{Rule: "arguments are not valid JSON: " + err.Error()}}}
+	}
+	if _, ok := inst.(map[string]any); !ok {
+		return &ArgumentError{Tool: tool, Problems: []Problem{{Rule: fmt.Sprintf("arguments must be a JSON object, got %s", jsonKind(inst))}}}
+	}
+	if schema == nil {
+		return nil
+	}
+	err = schema.Validate(inst)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return &ArgumentError{Tool: tool, Problems: []Problem{{Rule: err.Error()}}}
+	}
+	return &ArgumentError{Tool: tool, Problems: leafProblems(ve)}
+}
+
+// leafProblems flattens a validation error tree into its leaves, which carry
+// the most precise location and rule.
+func leafProblems(ve *jsonschema.ValidationError) []Problem {
+	var out []Problem
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			p := Problem{Path: pointer(e.InstanceLocation), Rule: e.ErrorKind.LocalizedString(printer)}
+			if kw := e.ErrorKind.KeywordPath(); len(kw) > 0 {
+				p.Rule = strings.Join(kw, "/") + ": " + p.Rule
+			}
+			out = append(out, p)
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	slices.SortStableFunc(out, func(a, b Problem) int { return strings.Compare(a.Path, b.Path) })
+	return slices.Compact(out)
+}
+
+func pointer(loc []string) string {
+	if len(loc) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, p := range loc {
+		b.WriteByte('/')
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1"))
+	}
+	return b.String()
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	default:
+		return "number"
+	}
+}
