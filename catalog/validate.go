@@ -28,8 +28,12 @@ type Problem struct {
 }
 
 func (e *ArgumentError) Error() string {
+	return fmt.Sprintf("invalid arguments for %s: %s", e.Tool, e.Detail())
+}
+
+// Detail lists the problems as "path: rule; path: rule".
+func (e *ArgumentError) Detail() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "invalid arguments for %s: ", e.Tool)
 	for i, p := range e.Problems {
 		if i > 0 {
 			b.WriteString("; ")

@@ -1,0 +1,248 @@
+// Package engine is weft's one call path. Every tool call — from the CLI,
+// REST, MCP, a code-mode program, a plan step or the agent — goes through
+// Engine.Call: resolve the tool in the current catalog snapshot, validate the
+// arguments against its input schema, acquire the global and per-upstream
+// concurrency slots, apply the per-call timeout, call the upstream, classify
+// the outcome and emit an Event.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/limit"
+	"github.com/weft-dev/weft/source"
+)
+
+// Catalog provides the current snapshot.
+type Catalog interface {
+	Snapshot() *catalog.Snapshot
+}
+
+// Upstreams routes a call to the source that owns a server name.
+type Upstreams interface {
+	Upstream(server string) (Upstream, bool)
+}
+
+// Upstream calls a tool by its upstream (original) name. source.Source satisfies it.
+type Upstream interface {
+	Call(ctx context.Context, tool string, args json.RawMessage) (*source.Result, error)
+}
+
+// ServerLimits are per-upstream overrides.
+type ServerLimits struct {
+	// Timeout per call; 0 means Options.Timeout.
+	Timeout time.Duration
+	// MaxConcurrency bounds concurrent calls to the upstream; 0 means unbounded.
+	MaxConcurrency int
+}
+
+// Options configure an Engine.
+type Options struct {
+	Catalog   Catalog
+	Upstreams Upstreams
+	// Timeout is the default per-call timeout (TOOL_TIMEOUT); 0 means none.
+	Timeout time.Duration
+	// MaxConcurrent bounds concurrent calls process-wide (MAX_CONCURRENT_TOOLS); 0 means unbounded.
+	MaxConcurrent int
+	// QueueTimeout bounds the wait for a concurrency slot; 0 means wait as long as the call's context allows.
+	QueueTimeout time.Duration
+	// Servers holds per-upstream limits by server name.
+	Servers map[string]ServerLimits
+	// Recorder receives an event per call; nil discards events.
+	Recorder Recorder
+}
+
+// Engine executes tool calls. It is safe for concurrent use.
+type Engine struct {
+	opts    Options
+	global  *limit.Semaphore
+	servers map[string]*serverState
+}
+
+type serverState struct {
+	timeout time.Duration
+	sem     *limit.Semaphore
+}
+
+// New builds an engine.
+func New(opts Options) *Engine {
+	e := &Engine{opts: opts, global: limit.NewSemaphore(opts.MaxConcurrent), servers: map[string]*serverState{}}
+	for name, l := range opts.Servers {
+		e.servers[name] = &serverState{timeout: l.Timeout, sem: limit.NewSemaphore(l.MaxConcurrency)}
+	}
+	return e
+}
+
+// CallOptions adjust a single call.
+type CallOptions struct {
+	// Caller names the surface making the call, for events ("rest", "sandbox", ...).
+	Caller string
+	// Timeout overrides the tool's timeout when positive and shorter.
+	Timeout time.Duration
+	// SkipValidation skips argument validation (the caller validated already).
+	SkipValidation bool
+}
+
+// Call runs the named tool with args (a JSON object; empty means {}).
+//
+// It returns the upstream's result — including results with IsError, which
+// are returned intact with a nil error and recorded as tool failures — or an
+// *Error saying why no result was produced.
+func (e *Engine) Call(ctx context.Context, name string, args json.RawMessage) (*source.Result, error) {
+	return e.CallWith(ctx, name, args, CallOptions{})
+}
+
+// CallWith is Call with per-call options.
+func (e *Engine) CallWith(ctx context.Context, name string, args json.RawMessage, o CallOptions) (*source.Result, error) {
+	start := time.Now()
+	snap := e.opts.Catalog.Snapshot()
+	tool, ok := snap.Get(name)
+	if !ok {
+		err := &Error{Code: CodeUnknownTool, Tool: name, Msg: "no such tool in the catalog"}
+		e.record(name, "", o.Caller, start, nil, len(args), err)
+		return nil, err
+	}
+	if !o.SkipValidation {
+		if verr := snap.Validate(name, args); verr != nil {
+			err := validationError(tool, verr)
+			e.record(name, tool.Server, o.Caller, start, nil, len(args), err)
+			return nil, err
+		}
+	}
+	res, err := e.invoke(ctx, tool, args, o)
+	e.record(tool.Name, tool.Server, o.Caller, start, res, len(args), err)
+	return res, err
+}
+
+func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMessage, o CallOptions) (*source.Result, error) {
+	up, ok := e.opts.Upstreams.Upstream(tool.Server)
+	if !ok {
+		return nil, &Error{Code: CodeUnavailable, Tool: tool.Name, Server: tool.Server, Msg: fmt.Sprintf("upstream %q is not configured", tool.Server)}
+	}
+	st := e.servers[tool.Server]
+
+	timeout := e.opts.Timeout
+	if st != nil && st.timeout > 0 {
+		timeout = st.timeout
+	}
+	if o.Timeout > 0 && (timeout <= 0 || o.Timeout < timeout) {
+		timeout = o.Timeout
+	}
+
+	if err := e.acquire(ctx, tool, st); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if st != nil {
+			st.sem.Release()
+		}
+		e.global.Release()
+	}()
+
+	callCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if len(args) == 0 {
+		args = emptyObject
+	}
+	res, err := up.Call(callCtx, tool.Original, args)
+	if err == nil {
+		if res == nil {
+			return nil, &Error{Code: CodeUpstream, Tool: tool.Name, Server: tool.Server, Msg: "upstream returned no result"}
+		}
+		return res, nil
+	}
+	return nil, e.classify(ctx, callCtx, tool, timeout, err)
+}
+
+var emptyObject = json.RawMessage("{}")
+
+func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverState) error {
+	qctx := ctx
+	if e.opts.QueueTimeout > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(ctx, e.opts.QueueTimeout)
+		defer cancel()
+	}
+	if err := e.global.Acquire(qctx); err != nil {
+		return e.queueError(ctx, tool, "global", err)
+	}
+	if st != nil {
+		if err := st.sem.Acquire(qctx); err != nil {
+			e.global.Release()
+			return e.queueError(ctx, tool, "upstream "+tool.Server, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) queueError(ctx context.Context, tool *catalog.Tool, which string, err error) error {
+	if ctx.Err() != nil {
+		return ctxError(ctx, tool, 0, ctx.Err())
+	}
+	return &Error{Code: CodeOverloaded, Tool: tool.Name, Server: tool.Server,
+		Msg: fmt.Sprintf("%s concurrency limit reached; no slot within %s", which, e.opts.QueueTimeout), Err: limit.ErrBusy}
+}
+
+func (e *Engine) classify(parent, callCtx context.Context, tool *catalog.Tool, timeout time.Duration, err error) error {
+	if parent.Err() != nil {
+		return ctxError(parent, tool, timeout, parent.Err())
+	}
+	if callCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Tool: tool.Name, Server: tool.Server, Msg: fmt.Sprintf("no result within %s", timeout), Err: err}
+	}
+	switch {
+	case errors.Is(err, source.ErrUnavailable), errors.Is(err, source.ErrClosed):
+		return &Error{Code: CodeUnavailable, Tool: tool.Name, Server: tool.Server, Msg: err.Error(), Err: err}
+	case errors.Is(err, source.ErrUnknownTool):
+		return &Error{Code: CodeUnknownTool, Tool: tool.Name, Server: tool.Server, Msg: err.Error(), Err: err}
+	}
+	return &Error{Code: CodeUpstream, Tool: tool.Name, Server: tool.Server, Msg: err.Error(), Err: err}
+}
+
+func ctxError(ctx context.Context, tool *catalog.Tool, timeout time.Duration, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg := "caller's deadline passed"
+		if timeout > 0 {
+			msg = fmt.Sprintf("caller's deadline passed (tool timeout %s)", timeout)
+		}
+		return &Error{Code: CodeTimeout, Tool: tool.Name, Server: tool.Server, Msg: msg, Err: err}
+	}
+	return &Error{Code: CodeCanceled, Tool: tool.Name, Server: tool.Server, Msg: "call canceled", Err: err}
+}
+
+func validationError(tool *catalog.Tool, err error) *Error {
+	var ae *catalog.ArgumentError
+	if errors.As(err, &ae) {
+		return &Error{Code: CodeInvalidArguments, Tool: tool.Name, Server: tool.Server, Msg: "invalid arguments: " + ae.Detail(), Problems: ae.Problems, Err: err}
+	}
+	return &Error{Code: CodeInvalidArguments, Tool: tool.Name, Server: tool.Server, Msg: err.Error(), Err: err}
+}
+
+func (e *Engine) record(name, server, caller string, start time.Time, res *source.Result, argBytes int, err error) {
+	if e.opts.Recorder == nil {
+		return
+	}
+	ev := Event{Tool: name, Server: server, Caller: caller, Start: start, Duration: time.Since(start), Bytes: argBytes, Outcome: OutcomeOK}
+	if res != nil {
+		ev.Bytes += res.Size()
+		if res.IsError {
+			ev.Outcome = OutcomeToolError
+		}
+	}
+	if err != nil {
+		ev.Outcome = OutcomeError
+		if ee, ok := AsError(err); ok {
+			ev.Code = ee.Code
+		}
+	}
+	e.opts.Recorder.Record(ev)
+}
