@@ -144,8 +144,8 @@ func leafProblems(ve *jsonschema.ValidationError) []Problem {
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) == 0 {
 			p := Problem{Path: pointer(e.InstanceLocation), Rule: e.ErrorKind.LocalizedString(printer)}
-			if kw := e.ErrorKind.KeywordPath(); len(kw) > 0 {
-				p.Rule = strings.Join(kw, "/") + ": " + p.Rule
+			if kw := strings.Join(e.ErrorKind.KeywordPath(), "/"); kw != "" && !strings.HasPrefix(p.Rule, kw) {
+				p.Rule = kw + ": " + p.Rule
 			}
 			out = append(out, p)
 			return
