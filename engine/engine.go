@@ -246,3 +246,9 @@ func (e *Engine) record(name, server, caller string, start time.Time, res *sourc
 	}
 	e.opts.Recorder.Record(ev)
 }
+
+// UpstreamsFunc adapts a lookup function to Upstreams.
+type UpstreamsFunc func(server string) (Upstream, bool)
+
+// Upstream implements Upstreams.
+func (f UpstreamsFunc) Upstream(server string) (Upstream, bool) { return f(server) }
