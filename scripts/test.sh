@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs weft's whole test suite on a fresh machine: installs the real peers the
+# tests use (pinned npm MCP servers, redis-server), starts what must run, runs
+# go vet and every test, and stops what it started. Usage: scripts/test.sh [go test flags]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "scripts/test.sh: $1 is required but not installed ($2)" >&2; exit 1; }
+}
+need go "Go 1.26: https://go.dev/dl"
+need node "Node.js 20+"
+need npm "Node.js 20+"
+
+say "npm peers (pinned in internal/testenv/npm/package-lock.json)"
+npm ci --prefix internal/testenv/npm --no-audit --no-fund --loglevel=error
+
+say "redis-server"
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "scripts/test.sh: redis-server is required (apt-get install redis-server)" >&2; exit 1
+  fi
+fi
+RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/weft-test.XXXXXX")
+REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
+  --pidfile "$RUNDIR/redis.pid" --logfile "$RUNDIR/redis.log" --dir "$RUNDIR"
+cleanup() {
+  if [ -f "$RUNDIR/redis.pid" ]; then kill "$(cat "$RUNDIR/redis.pid")" 2>/dev/null || true; fi
+  rm -rf "$RUNDIR"
+}
+trap cleanup EXIT
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$RUNDIR/redis.log" >&2; exit 1; }
+export WEFT_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+
+say "go vet"
+go vet ./...
+
+say "go test"
+# Isolate the tests from the user's config and caches.
+export WEFT_CONFIG= WEFT_CACHE_DIR="$RUNDIR/cache" HOME="$RUNDIR/home"
+mkdir -p "$HOME"
+go test -count=1 -timeout 20m "$@" ./...
+
+say "go test -race (concurrency-heavy packages)"
+go test -count=1 -race -timeout 15m ./engine/... ./source/... ./limit/... ./server/...
