@@ -1,0 +1,17 @@
+// Package search finds the few tools of a catalog snapshot that matter for a
+// natural-language request.
+//
+// The lexical engine is always on and needs no external service: a tokenizer
+// made for tool catalogs (identifier splitting, CJK bigrams, stopwords, light
+// stemming) feeds a BM25F index over the fields of every tool (name words,
+// title, description, parameters, server, tags, examples), each field with
+// its own weight and length normalisation. When an Embedder and a VectorStore
+// are configured, dense retrieval runs beside it and the two rankings are
+// fused (see Fusion).
+//
+// An Index is built lazily from a catalog.Snapshot on the first search and is
+// updated incrementally from later snapshots: only added or changed tools are
+// re-analysed. Evaluate measures the engine on data in the toolbench format
+// (tools.jsonl + queries.jsonl) and reports Recall@k, nDCG@10, MRR@10 and
+// latency; ReferenceBM25 reproduces the plain-BM25 reference of that data.
+package search

@@ -1,0 +1,245 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weft-dev/weft/catalog"
+)
+
+// Options configure an Index. The zero value is a lexical-only index with
+// DefaultParams.
+type Options struct {
+	// Params are the lexical ranking parameters; nil means DefaultParams().
+	Params *Params
+	// Embedder turns text into vectors. Nil disables dense retrieval.
+	Embedder Embedder
+	// Vectors stores the tool vectors; required when Embedder is set
+	// (search/vector.NewMemory is the in-memory default).
+	Vectors VectorStore
+	// Fusion combines lexical and dense rankings; the zero value is
+	// DefaultFusion().
+	Fusion Fusion
+}
+
+// Index answers searches over one catalog snapshot at a time. It is built
+// lazily on the first search (or by Build) and updated incrementally by
+// Update. An Index is safe for concurrent use.
+type Index struct {
+	opts   Options
+	params Params
+
+	mu      sync.Mutex // serialises builds
+	pending *catalog.Snapshot
+	b       *builder
+	st      atomic.Pointer[state]
+}
+
+// state is one built, immutable generation of the index.
+type state struct {
+	snap   *catalog.Snapshot
+	docs   []docInfo
+	lx     *lexicon
+	dense  bool              // tool vectors are in opts.Vectors
+	byName map[string]uint32 // catalog name -> doc, when dense
+	stats  Stats
+}
+
+// Stats describe the current generation of an Index.
+type Stats struct {
+	// Version is the snapshot version indexed.
+	Version string `json:"version"`
+	// Tools is the number of tools indexed.
+	Tools int `json:"tools"`
+	// Terms is the number of distinct terms.
+	Terms int `json:"terms"`
+	// Postings is the number of (term, tool) pairs.
+	Postings int `json:"postings"`
+	// Analyzed is how many tools the last build had to (re)analyse; the
+	// rest were reused from the previous generation by content hash.
+	Analyzed int `json:"analyzed"`
+	// Embedded is how many tool vectors the last build computed.
+	Embedded int `json:"embedded"`
+	// BuildTime is how long the last build took.
+	BuildTime time.Duration `json:"build_time_ns"`
+}
+
+// New returns an index over snap (which may be nil: an empty catalog). Nothing
+// is built until the first Search or Build.
+func New(snap *catalog.Snapshot, opts Options) (*Index, error) {
+	if opts.Embedder != nil && opts.Vectors == nil {
+		return nil, fmt.Errorf("search: an Embedder needs a VectorStore (search/vector.NewMemory is the default)")
+	}
+	if err := opts.Fusion.validate(); err != nil {
+		return nil, err
+	}
+	ix := &Index{opts: opts, params: DefaultParams(), b: newBuilder()}
+	if opts.Params != nil {
+		ix.params = *opts.Params
+	}
+	if snap == nil {
+		snap = catalog.NewSnapshot(nil)
+	}
+	ix.pending = snap
+	return ix, nil
+}
+
+// Update replaces the indexed snapshot. It returns at once: the new
+// generation is built on the next Search (or Build), re-analysing only the
+// tools that were added or changed; searches keep using the previous
+// generation until then.
+func (ix *Index) Update(snap *catalog.Snapshot) {
+	if snap == nil {
+		snap = catalog.NewSnapshot(nil)
+	}
+	ix.mu.Lock()
+	ix.pending = snap
+	ix.mu.Unlock()
+}
+
+// Build builds the pending snapshot now (for example in the background at
+// start-up) instead of on the first search.
+func (ix *Index) Build(ctx context.Context) error {
+	_, err := ix.current(ctx)
+	return err
+}
+
+// Stats describes the current generation (zero before the first build).
+func (ix *Index) Stats() Stats {
+	if st := ix.st.Load(); st != nil {
+		return st.stats
+	}
+	return Stats{}
+}
+
+// Snapshot returns the snapshot of the current generation (nil before the
+// first build).
+func (ix *Index) Snapshot() *catalog.Snapshot {
+	if st := ix.st.Load(); st != nil {
+		return st.snap
+	}
+	return nil
+}
+
+// current returns the generation to search, building the pending snapshot first.
+func (ix *Index) current(ctx context.Context) (*state, error) {
+	st := ix.st.Load()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.pending == nil {
+		return ix.st.Load(), nil
+	}
+	next, err := ix.build(ctx, ix.pending, st)
+	if err != nil {
+		if st != nil {
+			// Keep serving the previous generation; retry on the next call.
+			return st, nil
+		}
+		return nil, err
+	}
+	ix.pending = nil
+	ix.st.Store(next)
+	return next, nil
+}
+
+// build makes the generation of snap, reusing prev's analyses.
+func (ix *Index) build(ctx context.Context, snap *catalog.Snapshot, prev *state) (*state, error) {
+	start := time.Now()
+	var prevSnap *catalog.Snapshot
+	if prev != nil {
+		prevSnap = prev.snap
+	}
+	added, removed := snap.Changed(prevSnap)
+	tools := snap.Tools()
+	docs := make([]docInfo, len(tools))
+	analyses := make([]*docTerms, len(tools))
+	analyzed := 0
+	for i := range tools {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		t := &tools[i]
+		docs[i] = docInfo{tool: t}
+		if _, ok := ix.b.cache[t.Hash]; !ok {
+			analyzed++
+		}
+		analyses[i] = ix.b.analyze(t)
+	}
+	ix.b.prune(snap)
+	st := &state{snap: snap, docs: docs, lx: ix.b.assemble(analyses, &ix.params)}
+	if ix.opts.Embedder != nil {
+		n, err := ix.syncVectors(ctx, tools, added, removed, prevSnap == nil || prev == nil || !prev.dense)
+		if err != nil {
+			return nil, err
+		}
+		st.dense = true
+		st.byName = make(map[string]uint32, len(tools))
+		for i := range tools {
+			st.byName[tools[i].Name] = uint32(i)
+		}
+		st.stats.Embedded = n
+	}
+	st.stats.Version = snap.Version()
+	st.stats.Tools = len(tools)
+	st.stats.Terms = len(st.lx.idf)
+	st.stats.Postings = len(st.lx.docs)
+	st.stats.Analyzed = analyzed
+	st.stats.BuildTime = time.Since(start)
+	return st, nil
+}
+
+// signatureOf renders a tool's compact TypeScript signature.
+var signatureOf = catalog.TypeScriptSignature
+
+// Search returns the tools best matching q, best first. An invalid query
+// yields a *QueryError.
+func (ix *Index) Search(ctx context.Context, q Query) ([]Result, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := ix.current(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("search: build index: %w", err)
+	}
+	k := min(q.k(), len(st.docs))
+	if k == 0 {
+		return []Result{}, nil
+	}
+	keep := compileFilter(&q)
+	qt := st.lx.parseQuery(q.Text, &ix.params)
+	var hits []hit
+	var semantic map[uint32]bool
+	if st.dense {
+		hits, semantic, err = ix.hybrid(ctx, st, q.Text, qt, k, keep)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		hits = st.lx.scoreLexical(qt, st.docs, k, keep)
+	}
+	out := make([]Result, len(hits))
+	for i, h := range hits {
+		t := st.docs[h.doc].tool
+		r := Result{
+			Name:        t.Name,
+			Score:       float64(h.score),
+			Matched:     st.lx.matchedFields(qt, h.doc),
+			Description: t.Description,
+			Server:      t.Server,
+		}
+		if semantic[h.doc] {
+			r.Matched = append(r.Matched, "semantic")
+		}
+		if q.WithSchema {
+			r.InputSchema = t.InputSchema
+		}
+		if q.WithSignature {
+			r.Signature = signatureOf(t)
+		}
+		out[i] = r
+	}
+	return out, nil
+}

@@ -1,0 +1,121 @@
+package search
+
+import (
+	"math"
+	"sync"
+
+	"github.com/weft-dev/weft/catalog"
+)
+
+// docInfo is what the index keeps per tool besides its postings.
+type docInfo struct {
+	tool *catalog.Tool
+}
+
+// queryTerm is one distinct, known query term with its weight.
+type queryTerm struct {
+	id     uint32
+	weight float32
+}
+
+// parseQuery analyses text into the lexicon's known terms. Stopwords are
+// dropped unless the query has nothing else; request phrasing ("I want",
+// "please") is dropped when other terms remain.
+func (lx *lexicon) parseQuery(text string, p *Params) []queryTerm {
+	var an analyzer
+	var terms []string
+	an.terms(text, false, func(t string) { terms = append(terms, t) })
+	if len(terms) == 0 {
+		an.terms(text, true, func(t string) { terms = append(terms, t) })
+	}
+	content := 0
+	for _, t := range terms {
+		if !requestWords[t] {
+			content++
+		}
+	}
+	counts := make(map[uint32]int, len(terms))
+	order := make([]uint32, 0, len(terms))
+	for _, t := range terms {
+		if content > 0 && requestWords[t] {
+			continue
+		}
+		id, ok := lx.termIndex[t]
+		if !ok {
+			continue
+		}
+		if counts[id] == 0 {
+			order = append(order, id)
+		}
+		counts[id]++
+	}
+	out := make([]queryTerm, len(order))
+	for i, id := range order {
+		out[i] = queryTerm{id: id, weight: float32(math.Pow(float64(counts[id]), p.QueryTFPower))}
+	}
+	return out
+}
+
+// accumulator holds per-tool score sums for one query; pooled.
+type accumulator struct {
+	acc     []float32
+	touched []uint32
+	top     topK
+}
+
+var accPool = sync.Pool{New: func() any { return new(accumulator) }}
+
+// scoreLexical returns the k best tools for the query terms among those
+// accepted by keep (nil keeps all).
+func (lx *lexicon) scoreLexical(qt []queryTerm, docs []docInfo, k int, keep filter) []hit {
+	a := accPool.Get().(*accumulator)
+	defer accPool.Put(a)
+	if len(a.acc) < len(docs) {
+		a.acc = make([]float32, len(docs))
+	}
+	acc := a.acc[:len(docs)]
+	touched := a.touched[:0]
+	for _, q := range qt {
+		w := q.weight * lx.idf[q.id]
+		ds, imps := lx.postings(q.id)
+		for i, d := range ds {
+			if acc[d] == 0 {
+				touched = append(touched, d)
+			}
+			acc[d] += w * imps[i]
+		}
+	}
+	a.top.reset(k)
+	for _, d := range touched {
+		s := acc[d]
+		acc[d] = 0
+		if s <= 0 {
+			continue
+		}
+		h := hit{doc: d, score: s}
+		if a.top.full() && !worse(a.top.min(), h) {
+			continue
+		}
+		if keep != nil && !keep(&docs[d]) {
+			continue
+		}
+		a.top.push(h)
+	}
+	a.touched = touched
+	return a.top.sorted()
+}
+
+// matchedFields returns the fields of doc that contain a query term.
+func (lx *lexicon) matchedFields(qt []queryTerm, doc uint32) []string {
+	var mask uint16
+	for _, q := range qt {
+		mask |= lx.fieldMask(q.id, doc)
+	}
+	var out []string
+	for f := range numFields {
+		if mask&(1<<f) != 0 {
+			out = append(out, fieldNames[f])
+		}
+	}
+	return out
+}

@@ -1,0 +1,64 @@
+package search
+
+// FieldParams weighs one field of a tool in BM25F.
+type FieldParams struct {
+	// Weight multiplies the field's (length-normalised) term frequency;
+	// 0 leaves the field out of scoring.
+	Weight float64 `json:"weight"`
+	// B is the field's length normalisation in [0, 1]: 0 ignores length,
+	// 1 divides by the field length relative to its average.
+	B float64 `json:"b"`
+}
+
+// Params are the ranking parameters of the lexical engine. DefaultParams
+// are tuned on the dev splits of the toolbench data (see docs/search.md);
+// override them only with a measurement (Evaluate) in hand.
+type Params struct {
+	// K1 is the BM25 term-frequency saturation.
+	K1 float64 `json:"k1"`
+
+	Name              FieldParams `json:"name"`
+	Title             FieldParams `json:"title"`
+	Description       FieldParams `json:"description"`
+	ParamNames        FieldParams `json:"param_names"`
+	ParamDescriptions FieldParams `json:"param_descriptions"`
+	Server            FieldParams `json:"server"`
+	ServerDescription FieldParams `json:"server_description"`
+	Tags              FieldParams `json:"tags"`
+	Examples          FieldParams `json:"examples"`
+
+	// QueryTFPower dampens repeated query terms: a term that occurs n
+	// times in the query weighs n^QueryTFPower (0 = presence only, 1 = linear).
+	QueryTFPower float64 `json:"query_tf_power"`
+}
+
+// DefaultParams returns the tuned defaults.
+func DefaultParams() Params {
+	return Params{
+		K1:                1.2,
+		Name:              FieldParams{Weight: 3, B: 0.5},
+		Title:             FieldParams{Weight: 2, B: 0.5},
+		Description:       FieldParams{Weight: 1, B: 0.75},
+		ParamNames:        FieldParams{Weight: 0.5, B: 0.5},
+		ParamDescriptions: FieldParams{Weight: 0.3, B: 0.75},
+		Server:            FieldParams{Weight: 1, B: 0.5},
+		ServerDescription: FieldParams{Weight: 0.3, B: 0.75},
+		Tags:              FieldParams{Weight: 1, B: 0.5},
+		Examples:          FieldParams{Weight: 0.2, B: 0.75},
+		QueryTFPower:      0.5,
+	}
+}
+
+func (p *Params) fields() [numFields]FieldParams {
+	return [numFields]FieldParams{
+		fieldName:              p.Name,
+		fieldTitle:             p.Title,
+		fieldDescription:       p.Description,
+		fieldParamNames:        p.ParamNames,
+		fieldParamDescriptions: p.ParamDescriptions,
+		fieldServer:            p.Server,
+		fieldServerDescription: p.ServerDescription,
+		fieldTags:              p.Tags,
+		fieldExamples:          p.Examples,
+	}
+}
