@@ -43,7 +43,8 @@ say "go vet"
 go vet ./...
 
 say "go test"
-# Isolate the tests from the user's config and caches.
+# Isolate the tests from the user's config and caches (keeping Go's own caches).
+export GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" GOPATH="$(go env GOPATH)"
 export WEFT_CONFIG= WEFT_CACHE_DIR="$RUNDIR/cache" HOME="$RUNDIR/home"
 mkdir -p "$HOME"
 go test -count=1 -timeout 20m "$@" ./...
