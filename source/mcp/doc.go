@@ -1,0 +1,50 @@
+// Package mcp is weft's client for upstream MCP servers, built on the
+// official Go SDK (github.com/modelcontextprotocol/go-sdk). An Upstream
+// implements source.Source and source.Notifier for one server reached over
+// stdio, Streamable HTTP or the legacy HTTP+SSE transport.
+//
+// # Supervision
+//
+// Start makes a first connection attempt — start the process (stdio) or
+// open the HTTP session, initialize, list the tools — bounded by
+// Config.ConnectTimeout, and returns its outcome. From then on a supervisor
+// goroutine owns the connection until Close. One session (one process for
+// stdio) is shared by every caller; the SDK multiplexes concurrent requests
+// over it.
+//
+// When the session is lost — the process exits, its stdout closes or
+// carries something that is not JSON-RPC, an HTTP session is gone or stops
+// answering the periodic ping — the upstream turns unhealthy with the reason
+// (for a process: exit status and last stderr lines), in-flight calls fail
+// at once with an error wrapping source.ErrUnavailable (source.ErrProtocol
+// for malformed output), and new calls fail fast the same way. The
+// supervisor then reconnects: the delay starts at Config.RestartBackoff,
+// doubles after every failed attempt up to Config.MaxRestartBackoff, with
+// jitter in [d/2, d], and starts over once a session stayed up for 30s.
+// After each successful reconnection, and whenever the server sends
+// notifications/tools/list_changed, the OnToolsChanged callbacks run (one at
+// a time, on a goroutine of the upstream; bursts are coalesced).
+//
+// # Processes
+//
+// A stdio upstream runs in its own process group with weft's environment
+// plus Config.Env, in Config.Cwd. Its stderr is logged line by line (lines
+// are bounded; secrets redacted). The process is reaped as soon as it exits,
+// and any descendants left in its group are killed, so a crashed server
+// leaves neither a zombie nor orphans.
+//
+// # Shutdown
+//
+// Close cancels everything in flight (cancelled requests are announced to
+// the server with notifications/cancelled), closes the process's stdin,
+// sends SIGTERM to the whole process group, waits up to ~2s for the process
+// to exit, sends SIGKILL to the group (which also catches grandchildren
+// such as the node process behind npx), reaps the process and returns.
+// HTTP sessions are closed with the SDK's DELETE. After Close every method
+// fails with source.ErrClosed.
+//
+// # Secrets
+//
+// Header values, environment values and URL credentials or query values
+// never appear in errors, health reasons or logs.
+package mcp

@@ -1,0 +1,222 @@
+package mcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weft-dev/weft/catalog"
+)
+
+// session is one live connection to the upstream: an initialized MCP client
+// session and, for stdio, the process behind it. A session is never reused
+// after it ended; the supervisor builds a new one.
+type session struct {
+	cs   *sdk.ClientSession
+	proc *process // stdio only
+
+	// ctx is cancelled when the session is torn down; every call and list
+	// runs under it, so teardown never waits on a hung request.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	ended     chan struct{} // closed when the connection or the process ended
+	endOnce   sync.Once
+	endReason string // set before ended is closed
+
+	instructions string
+
+	teardownOnce sync.Once
+}
+
+// end records why the session ended (first reason wins) and closes ended.
+func (s *session) end(reason string) {
+	s.endOnce.Do(func() {
+		s.endReason = reason
+		close(s.ended)
+	})
+}
+
+// isEnded reports whether the session ended.
+func (s *session) isEnded() bool {
+	select {
+	case <-s.ended:
+		return true
+	default:
+		return false
+	}
+}
+
+// lifeTransport connects the wrapped transport with the session's context
+// rather than the connect attempt's. The SSE transport ties its event stream
+// to the context given to Connect, which would end the stream as soon as
+// the connect timeout's context is released. While the connect attempt is
+// still running, its cancellation still aborts the session.
+type lifeTransport struct {
+	inner  sdk.Transport
+	life   context.Context
+	cancel context.CancelFunc
+}
+
+// Connect implements sdk.Transport.
+func (t *lifeTransport) Connect(ctx context.Context) (sdk.Connection, error) {
+	stop := context.AfterFunc(ctx, t.cancel)
+	defer stop()
+	return t.inner.Connect(t.life)
+}
+
+// headerTransport sets the configured headers on every request.
+type headerTransport struct {
+	base    http.RoundTripper
+	headers map[string]string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if len(t.headers) == 0 {
+		return t.base.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	for k, v := range t.headers {
+		r.Header.Set(k, v)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// transport builds the SDK transport for an HTTP upstream.
+func (u *Upstream) httpTransport() sdk.Transport {
+	client := &http.Client{Transport: &headerTransport{base: u.httpBase, headers: u.cfg.Headers}}
+	if u.cfg.Transport == TransportSSE {
+		return &sdk.SSEClientTransport{Endpoint: u.cfg.URL, HTTPClient: client}
+	}
+	// MaxRetries bounds how long the SDK itself tries to resume a broken
+	// stream before failing the connection, after which weft's own
+	// reconnection (with its backoff) takes over.
+	return &sdk.StreamableClientTransport{Endpoint: u.cfg.URL, HTTPClient: client, MaxRetries: 2}
+}
+
+// connect makes one connection attempt: start the process or open the HTTP
+// session, initialize, and list the tools once. ctx bounds the attempt.
+func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint64, error) {
+	ctx, cancelAttempt := context.WithTimeout(ctx, u.cfg.ConnectTimeout)
+	defer cancelAttempt()
+
+	sctx, scancel := context.WithCancel(u.ctx)
+	s := &session{ctx: sctx, cancel: scancel, ended: make(chan struct{})}
+
+	var tr sdk.Transport
+	if u.cfg.Transport == TransportStdio {
+		p, err := startProcess(u.cfg, u.log, u.red)
+		if err != nil {
+			scancel()
+			return nil, nil, 0, err
+		}
+		s.proc = p
+		u.setPID(p.pid)
+		tr = &sdk.IOTransport{Reader: p.stdout, Writer: p.stdin}
+		// A process that dies during initialize must fail the attempt now,
+		// not when the connect timeout expires.
+		go func() {
+			select {
+			case <-p.exited:
+				cancelAttempt()
+			case <-ctx.Done():
+			}
+		}()
+	} else {
+		tr = u.httpTransport()
+	}
+
+	cs, err := u.client.Connect(ctx, &lifeTransport{inner: tr, life: sctx, cancel: scancel}, nil)
+	if err != nil {
+		err = u.attemptError(s, "initialize", err)
+		s.teardown(u)
+		return nil, nil, 0, err
+	}
+	s.cs = cs
+	if res := cs.InitializeResult(); res != nil {
+		s.instructions = res.Instructions
+	}
+	go func() {
+		werr := cs.Wait()
+		reason := "connection closed"
+		if werr != nil {
+			reason = "connection closed: " + werr.Error()
+		}
+		if s.proc != nil {
+			// Prefer the process's own account (exit status, stderr).
+			select {
+			case <-s.proc.exited:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		s.end(u.red.redact(reason))
+	}()
+	if s.proc != nil {
+		go func() {
+			select {
+			case <-s.proc.exited:
+				s.proc.stop(u.log) // kill what is left of the group, drain stderr
+				s.end(s.proc.exitReason())
+			case <-s.ended:
+			}
+		}()
+	}
+
+	seq := u.seq()
+	tools, err := u.listTools(ctx, s)
+	if err != nil {
+		err = u.attemptError(s, "list tools", err)
+		s.teardown(u)
+		return nil, nil, 0, err
+	}
+	return s, tools, seq, nil
+}
+
+// attemptError explains a failed connection attempt, preferring the
+// process's exit reason when the process died.
+func (u *Upstream) attemptError(s *session, step string, err error) error {
+	if s.proc != nil {
+		select {
+		case <-s.proc.exited:
+			s.proc.stop(u.log)
+			return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, s.proc.exitReason())
+		default:
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("mcp %s: %s: no answer within %s", u.cfg.Name, step, u.cfg.ConnectTimeout)
+	}
+	return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, u.red.redact(err.Error()))
+}
+
+// teardown ends the session: in-flight requests are cancelled, the process
+// group is stopped and reaped, and the client session is closed. It blocks
+// until all of that is done (bounded).
+func (s *session) teardown(u *Upstream) {
+	s.teardownOnce.Do(func() {
+		s.cancel()
+		if s.proc != nil {
+			s.proc.stop(u.log)
+		}
+		if s.cs != nil {
+			done := make(chan struct{})
+			go func() {
+				_ = s.cs.Close()
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(6 * time.Second): // the SDK bounds its DELETE by 5s
+				u.log.Warn("closing the MCP session timed out")
+			}
+		}
+		s.end("closed")
+	})
+}
