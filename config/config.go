@@ -59,6 +59,9 @@ type Server struct {
 	Description string `yaml:"description" json:"description,omitempty"`
 	// Tags are added to every tool of the server.
 	Tags []string `yaml:"tags" json:"tags,omitempty"`
+	// Origin is where the server was defined, as "file:line" (set by the
+	// loader), for messages about the server at run time.
+	Origin string `yaml:"-" json:"origin,omitempty"`
 }
 
 // IsEnabled reports whether the server is enabled (default true).

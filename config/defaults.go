@@ -1,0 +1,75 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults, as documented in docs/configuration.md.
+const (
+	DefaultToolTimeout        = 30 * time.Second
+	DefaultMaxConcurrentTools = 10
+	DefaultRequestsPerMinute  = 60
+	DefaultDiscoveryTimeout   = 10 * time.Second
+	DefaultQueueTimeout       = 10 * time.Second
+	DefaultCatalogCacheTTL    = 24 * time.Hour
+	DefaultAnalyticsBackend   = "memory"
+	DefaultAddr               = "127.0.0.1:8080"
+	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultMaxBodyBytes       = 4 << 20
+	DefaultLogLevel           = "info"
+	DefaultLogFormat          = "text"
+)
+
+// Default returns a configuration with every default filled in and no
+// servers.
+func Default() *Config {
+	return &Config{
+		Servers: map[string]*Server{},
+		Limits: Limits{
+			ToolTimeout:        Duration(DefaultToolTimeout),
+			MaxConcurrentTools: DefaultMaxConcurrentTools,
+			RequestsPerMinute:  DefaultRequestsPerMinute,
+			DiscoveryTimeout:   Duration(DefaultDiscoveryTimeout),
+			QueueTimeout:       Duration(DefaultQueueTimeout),
+		},
+		Catalog:   Catalog{CacheTTL: Duration(DefaultCatalogCacheTTL)},
+		Cache:     Cache{Dir: DefaultCacheDir()},
+		Analytics: Analytics{Backend: DefaultAnalyticsBackend},
+		Server: HTTP{
+			Addr:            DefaultAddr,
+			ShutdownTimeout: Duration(DefaultShutdownTimeout),
+			MaxBodyBytes:    DefaultMaxBodyBytes,
+		},
+		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
+
+// DefaultCacheDir is os.UserCacheDir()/weft, or a "weft-cache" directory
+// under the temporary directory when the system has no user cache dir.
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "weft-cache")
+	}
+	return filepath.Join(dir, "weft")
+}
+
+// EnabledServers returns the enabled servers sorted by name.
+func (c *Config) EnabledServers() []*Server {
+	out := make([]*Server, 0, len(c.Servers))
+	for _, s := range c.Servers {
+		if s.IsEnabled() {
+			out = append(out, s)
+		}
+	}
+	sortServers(out)
+	return out
+}
+
+func sortServers(s []*Server) {
+	slices.SortFunc(s, func(a, b *Server) int { return strings.Compare(a.Name, b.Name) })
+}

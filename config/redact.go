@@ -1,0 +1,109 @@
+package config
+
+import (
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Mask replaces a secret in Redacted output.
+const Mask = "****"
+
+// secretQueryKeys are substrings of query parameter names whose values are
+// treated as secrets.
+var secretQueryKeys = []string{"token", "key", "secret", "password", "sig"}
+
+// Redacted returns a deep copy of c that is safe to print or log: values of
+// env and headers become "****", and in URLs the userinfo and the values of
+// query parameters whose names contain token, key, secret, password or sig
+// are masked. Args are copied as they are: secrets belong in env or headers.
+func (c *Config) Redacted() *Config {
+	out := c.clone()
+	for _, s := range out.Servers {
+		for k := range s.Env {
+			s.Env[k] = Mask
+		}
+		for k := range s.Headers {
+			s.Headers[k] = Mask
+		}
+		s.URL = redactURLText(s.URL)
+	}
+	return out
+}
+
+// clone returns a deep copy of c.
+func (c *Config) clone() *Config {
+	out := *c
+	out.Servers = make(map[string]*Server, len(c.Servers))
+	for name, s := range c.Servers {
+		cp := *s
+		cp.Args = slices.Clone(s.Args)
+		cp.Tags = slices.Clone(s.Tags)
+		cp.Env = maps.Clone(s.Env)
+		cp.Headers = maps.Clone(s.Headers)
+		if s.Enabled != nil {
+			e := *s.Enabled
+			cp.Enabled = &e
+		}
+		out.Servers[name] = &cp
+	}
+	return &out
+}
+
+// redactURLText masks the userinfo and secret-looking query values of a
+// URL, keeping everything else (and the order of parameters) as written.
+// Text that does not parse as a URL is returned unchanged.
+func redactURLText(s string) string {
+	if s == "" {
+		return s
+	}
+	if _, err := url.Parse(s); err != nil {
+		return s
+	}
+	rest, frag, hasFrag := strings.Cut(s, "#")
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	if i := strings.Index(rest, "://"); i >= 0 {
+		authStart := i + 3
+		authEnd := len(rest)
+		if j := strings.IndexByte(rest[authStart:], '/'); j >= 0 {
+			authEnd = authStart + j
+		}
+		auth := rest[authStart:authEnd]
+		if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+			user, _, hasPassword := strings.Cut(auth[:at], ":")
+			masked := Mask
+			if hasPassword {
+				masked = user + ":" + Mask
+			}
+			rest = rest[:authStart] + masked + auth[at:] + rest[authEnd:]
+		}
+	}
+	if hasQuery {
+		parts := strings.Split(query, "&")
+		for i, part := range parts {
+			name, _, hasValue := strings.Cut(part, "=")
+			if hasValue && isSecretParam(name) {
+				parts[i] = name + "=" + Mask
+			}
+		}
+		rest += "?" + strings.Join(parts, "&")
+	}
+	if hasFrag {
+		rest += "#" + frag
+	}
+	return rest
+}
+
+func isSecretParam(name string) bool {
+	if n, err := url.QueryUnescape(name); err == nil {
+		name = n
+	}
+	name = strings.ToLower(name)
+	for _, k := range secretQueryKeys {
+		if strings.Contains(name, k) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,214 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// validator checks a merged configuration and reports each problem at the
+// origin of the value concerned.
+type validator struct {
+	orig  *origins
+	probs *problems
+}
+
+// at reports msg about key without quoting its value.
+func (v *validator) at(key, msg string) {
+	o, ok := v.orig.at[key]
+	if !ok {
+		o = origin{Path: key}
+	}
+	v.probs.add(Problem{File: o.File, Line: o.Line, Path: o.Path, Msg: msg})
+}
+
+// value reports msg about key, quoting the value as written (the text
+// before ${VAR} expansion when it came from a file or variable, else
+// value). Secrets are never quoted.
+func (v *validator) value(key, value, msg string) {
+	o, ok := v.orig.at[key]
+	if ok && o.Secret {
+		v.at(key, msg)
+		return
+	}
+	if ok && o.Raw != "" {
+		value = o.Raw
+	}
+	if strings.HasSuffix(key, ".url") {
+		value = redactURLText(value)
+	}
+	v.at(key, quote(value)+": "+msg)
+}
+
+func (v *validator) broken(key string) bool { return v.orig.broken[key] }
+
+var serverName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// validate checks c, infers each server's transport, and reports problems.
+func validate(c *Config, orig *origins, probs *problems) {
+	v := &validator{orig: orig, probs: probs}
+	names := make([]string, 0, len(c.Servers))
+	for name := range c.Servers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v.server(name, c.Servers[name])
+	}
+
+	l := c.Limits
+	v.positiveDuration("limits.tool_timeout", l.ToolTimeout)
+	v.positiveInt("limits.max_concurrent_tools", int64(l.MaxConcurrentTools))
+	v.positiveInt("limits.requests_per_minute", int64(l.RequestsPerMinute))
+	v.positiveDuration("limits.discovery_timeout", l.DiscoveryTimeout)
+	v.positiveDuration("limits.queue_timeout", l.QueueTimeout)
+	if c.Catalog.CacheTTL < 0 {
+		v.value("catalog.cache_ttl", c.Catalog.CacheTTL.String(), "must not be negative (0 rediscovers tools at every start)")
+	}
+	if strings.TrimSpace(c.Cache.Dir) == "" {
+		v.at("cache.dir", "must not be empty (a directory for persisted state)")
+	}
+	v.oneOf("analytics.backend", c.Analytics.Backend, "an analytics backend", "memory", "sqlite", "prometheus", "otlp", "none")
+	if !v.broken("server.addr") {
+		if msg := checkAddr(c.Server.Addr); msg != "" {
+			v.value("server.addr", c.Server.Addr, msg)
+		}
+	}
+	v.positiveDuration("server.shutdown_timeout", c.Server.ShutdownTimeout)
+	v.positiveInt("server.max_body_bytes", c.Server.MaxBodyBytes)
+	v.oneOf("log.level", c.Log.Level, "a log level", "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "a log format", "text", "json")
+}
+
+func (v *validator) positiveDuration(key string, d Duration) {
+	if d <= 0 && !v.broken(key) {
+		v.value(key, d.String(), "must be positive (e.g. 30s, 2m)")
+	}
+}
+
+func (v *validator) positiveInt(key string, n int64) {
+	if n <= 0 && !v.broken(key) {
+		v.value(key, strconv.FormatInt(n, 10), "must be a positive integer")
+	}
+}
+
+func (v *validator) oneOf(key, value, what string, allowed ...string) {
+	if !slices.Contains(allowed, value) && !v.broken(key) {
+		v.value(key, value, fmt.Sprintf("not %s (allowed: %s)", what, strings.Join(allowed, ", ")))
+	}
+}
+
+// checkAddr returns "" for a valid host:port listen address.
+func checkAddr(addr string) string {
+	const msg = "not host:port (e.g. 127.0.0.1:8080, :8080)"
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return msg
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "port must be a number from 0 to 65535 (e.g. 127.0.0.1:8080)"
+	}
+	return ""
+}
+
+func (v *validator) server(name string, s *Server) {
+	key := "servers." + segment(name)
+	switch {
+	case !serverName.MatchString(name):
+		v.at(key, "not a valid server name (allowed: 1 to 64 letters, digits, _ and -)")
+	case strings.Contains(name, "__"):
+		v.at(key, `not a valid server name: "__" separates server and tool in catalog names (use a single _ or -)`)
+	}
+
+	hasCmd, hasURL := s.Command != "", s.URL != ""
+	if v.broken(key+".command") || v.broken(key+".url") || v.broken(key+".transport") {
+		return // already reported; a consistency message would only add noise
+	}
+	switch s.Transport {
+	case "":
+		switch {
+		case hasCmd && hasURL:
+			v.at(key, "both command and url are set (command runs a stdio server; url reaches an http or sse server: keep one)")
+			return
+		case hasCmd:
+			s.Transport = TransportStdio
+		case hasURL:
+			s.Transport = TransportHTTP
+		default:
+			v.at(key, "neither command nor url is set (command runs a stdio server; url reaches an http or sse server)")
+			return
+		}
+	case TransportStdio:
+		if !hasCmd {
+			v.at(key, "transport stdio needs command (the program to run)")
+		}
+		if hasURL {
+			v.value(key+".url", s.URL, "url is for http and sse servers; this server's transport is stdio")
+		}
+	case TransportHTTP, TransportSSE:
+		if !hasURL {
+			v.at(key, fmt.Sprintf("transport %s needs url (e.g. https://example.com/mcp)", s.Transport))
+		}
+		if hasCmd {
+			v.value(key+".command", s.Command, fmt.Sprintf("command is for stdio servers; this server's transport is %s", s.Transport))
+		}
+	default:
+		v.value(key+".transport", string(s.Transport), "not a transport (allowed: stdio, http, sse)")
+		return
+	}
+
+	if s.Transport == TransportStdio {
+		if len(s.Headers) > 0 {
+			v.at(key+".headers", "headers are for http and sse servers; this server's transport is stdio")
+		}
+		for k := range s.Env {
+			if k == "" || strings.ContainsAny(k, "=\x00") {
+				v.at(key+".env."+segment(k), `not a valid environment variable name (no "=" or NUL, not empty)`)
+			}
+		}
+	} else {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"args", len(s.Args) > 0}, {"env", len(s.Env) > 0}, {"cwd", s.Cwd != ""}} {
+			if f.set {
+				v.at(key+"."+f.name, fmt.Sprintf("%s is for stdio servers; this server's transport is %s", f.name, s.Transport))
+			}
+		}
+		if hasURL {
+			if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.value(key+".url", s.URL, "not an http(s) URL (e.g. https://example.com/mcp)")
+			}
+		}
+		for k := range s.Headers {
+			if !isToken(k) {
+				v.at(key+".headers."+segment(k), "not a valid header name (allowed: letters, digits and !#$%&'*+-.^_`|~)")
+			}
+		}
+	}
+	if s.Timeout < 0 {
+		v.value(key+".timeout", s.Timeout.String(), "must not be negative (0 means limits.tool_timeout)")
+	}
+	if s.MaxConcurrency < 0 {
+		v.value(key+".max_concurrency", strconv.Itoa(s.MaxConcurrency), "must not be negative (0 means only the global limit)")
+	}
+}
+
+// isToken reports whether s is an RFC 9110 token (a valid header name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,121 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// config decodes a weft.yaml document into c, on top of its defaults.
+// Top-level keys starting with "x-" are ignored: they are the place for
+// YAML anchors shared by several servers.
+func (d *decoder) config(n *node, c *Config) {
+	root := fpath{}
+	if n.kind == kindMap {
+		kept := &node{kind: kindMap, line: n.line}
+		for _, kv := range n.pairs {
+			if !strings.HasPrefix(kv.key, "x-") {
+				kept.pairs = append(kept.pairs, kv)
+			}
+		}
+		n = kept
+	}
+	sub := func(name string) fpath { return root.child(name, name) }
+	d.object(n, root, []field{
+		{"servers", func(v *node) { d.servers(v, sub("servers"), c) }},
+		{"mcp_servers_file", func(v *node) { d.str(v, sub("mcp_servers_file"), &c.MCPServersFile) }},
+		{"limits", func(v *node) { d.limits(v, sub("limits"), &c.Limits) }},
+		{"catalog", func(v *node) {
+			p := sub("catalog")
+			d.object(v, p, []field{
+				{"cache_ttl", func(v *node) { d.duration(v, p.child("cache_ttl", "cache_ttl"), &c.Catalog.CacheTTL) }},
+			}, "")
+		}},
+		{"cache", func(v *node) {
+			p := sub("cache")
+			d.object(v, p, []field{
+				{"dir", func(v *node) { d.str(v, p.child("dir", "dir"), &c.Cache.Dir) }},
+			}, "")
+		}},
+		{"analytics", func(v *node) {
+			p := sub("analytics")
+			d.object(v, p, []field{
+				{"backend", func(v *node) { d.str(v, p.child("backend", "backend"), &c.Analytics.Backend) }},
+			}, "")
+		}},
+		{"server", func(v *node) { d.http(v, sub("server"), &c.Server) }},
+		{"log", func(v *node) {
+			p := sub("log")
+			d.object(v, p, []field{
+				{"level", func(v *node) { d.str(v, p.child("level", "level"), &c.Log.Level) }},
+				{"format", func(v *node) { d.str(v, p.child("format", "format"), &c.Log.Format) }},
+			}, "")
+		}},
+	}, "x-* (ignored; for YAML anchors)")
+}
+
+func (d *decoder) limits(n *node, p fpath, l *Limits) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"tool_timeout", func(v *node) { d.duration(v, f("tool_timeout"), &l.ToolTimeout) }},
+		{"max_concurrent_tools", func(v *node) { d.integer(v, f("max_concurrent_tools"), &l.MaxConcurrentTools) }},
+		{"requests_per_minute", func(v *node) { d.integer(v, f("requests_per_minute"), &l.RequestsPerMinute) }},
+		{"discovery_timeout", func(v *node) { d.duration(v, f("discovery_timeout"), &l.DiscoveryTimeout) }},
+		{"queue_timeout", func(v *node) { d.duration(v, f("queue_timeout"), &l.QueueTimeout) }},
+	}, "")
+}
+
+func (d *decoder) http(n *node, p fpath, h *HTTP) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"addr", func(v *node) { d.str(v, f("addr"), &h.Addr) }},
+		{"shutdown_timeout", func(v *node) { d.duration(v, f("shutdown_timeout"), &h.ShutdownTimeout) }},
+		{"max_body_bytes", func(v *node) { d.int64(v, f("max_body_bytes"), &h.MaxBodyBytes) }},
+	}, "")
+}
+
+// servers decodes the servers mapping; each key is a server name.
+func (d *decoder) servers(n *node, p fpath, c *Config) {
+	if !d.isMap(n, p) {
+		return
+	}
+	seen := map[string]int{}
+	for _, kv := range n.pairs {
+		sp := p.child(kv.key, kv.key)
+		if first, dup := seen[kv.key]; dup {
+			d.problem(kv.line, sp, fmt.Sprintf("duplicate server (first at line %d)", first))
+			continue
+		}
+		seen[kv.key] = kv.line
+		s := &Server{Name: kv.key, Origin: fmt.Sprintf("%s:%d", d.file, kv.line)}
+		d.orig.at[sp.key] = origin{File: d.file, Line: kv.line, Path: sp.show}
+		d.server(kv.val, sp, s)
+		c.Servers[kv.key] = s
+	}
+}
+
+// server decodes one weft.yaml server.
+func (d *decoder) server(n *node, p fpath, s *Server) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"transport", func(v *node) {
+			var t string
+			d.str(v, f("transport"), &t)
+			s.Transport = Transport(t)
+		}},
+		{"command", func(v *node) { d.str(v, f("command"), &s.Command) }},
+		{"args", func(v *node) { d.strList(v, f("args"), &s.Args) }},
+		{"env", func(v *node) { d.secretMap(v, f("env"), &s.Env) }},
+		{"cwd", func(v *node) { d.str(v, f("cwd"), &s.Cwd) }},
+		{"url", func(v *node) { d.str(v, f("url"), &s.URL) }},
+		{"headers", func(v *node) { d.secretMap(v, f("headers"), &s.Headers) }},
+		{"timeout", func(v *node) { d.duration(v, f("timeout"), &s.Timeout) }},
+		{"enabled", func(v *node) {
+			if b, ok := d.boolean(v, f("enabled")); ok {
+				s.Enabled = &b
+			}
+		}},
+		{"max_concurrency", func(v *node) { d.integer(v, f("max_concurrency"), &s.MaxConcurrency) }},
+		{"description", func(v *node) { d.str(v, f("description"), &s.Description) }},
+		{"tags", func(v *node) { d.strList(v, f("tags"), &s.Tags) }},
+	}, "")
+}
