@@ -59,6 +59,7 @@ func (e *SchemaError) Unwrap() error { return e.Err }
 
 type validatorEntry struct {
 	schema *jsonschema.Schema
+	fast   *fastSchema // nil when the schema is outside the fast subset
 	err    error
 }
 
@@ -102,10 +103,16 @@ func (s *Snapshot) Validate(name string, args json.RawMessage) error {
 		e := &validatorEntry{}
 		if len(bytes.TrimSpace(t.InputSchema)) > 0 {
 			e.schema, e.err = CompileSchema(t.InputSchema)
+			if e.err == nil {
+				e.fast = compileFast(t.InputSchema)
+			}
 		}
 		v, _ = s.validators.LoadOrStore(name, e)
 	}
 	entry := v.(*validatorEntry)
+	if entry.fast != nil && isObjectDoc(args) && json.Valid(args) && entry.fast.check(args) == fastValid {
+		return nil
+	}
 	return ValidateArgs(t.Name, entry.schema, args)
 }
 
@@ -157,6 +164,20 @@ func leafProblems(ve *jsonschema.ValidationError) []Problem {
 	walk(ve)
 	slices.SortStableFunc(out, func(a, b Problem) int { return strings.Compare(a.Path, b.Path) })
 	return slices.Compact(out)
+}
+
+// isObjectDoc reports whether the first non-space byte is '{'.
+func isObjectDoc(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 func pointer(loc []string) string {

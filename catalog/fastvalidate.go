@@ -1,0 +1,401 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// fastSchema is a pre-compiled form of the simple schemas most MCP tools
+// declare (typed properties, required, enums, bounds, arrays, nested
+// objects). It answers "valid" for a JSON document without decoding it into
+// Go values, which keeps the engine's per-call cost to a handful of
+// allocations. Anything it does not fully understand — an unsupported
+// keyword, escaped strings — makes it abstain, and the full JSON Schema
+// validator decides (and always produces the error messages).
+type fastSchema struct {
+	types      uint8 // bitmask of jt*; 0 = any
+	props      map[string]*fastSchema
+	required   []string
+	additional *fastSchema // nil with noAdditional=false: anything
+	noAdd      bool
+	items      *fastSchema
+	enum       []json.RawMessage
+	min, max   *float64
+	xmin, xmax *float64
+	minLen     int
+	maxLen     int // -1: none
+	minItems   int
+	maxItems   int // -1: none
+}
+
+const (
+	jtNull uint8 = 1 << iota
+	jtBool
+	jtInteger
+	jtNumber // includes integers
+	jtString
+	jtArray
+	jtObject
+)
+
+var annotationKeywords = map[string]bool{
+	"$schema": true, "$id": true, "$comment": true, "title": true, "description": true, "default": true,
+	"examples": true, "deprecated": true, "readOnly": true, "writeOnly": true,
+}
+
+// compileFast returns nil when the schema uses anything outside the subset.
+func compileFast(raw json.RawMessage) *fastSchema {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return fastFrom(m, 0)
+}
+
+func fastFrom(m map[string]json.RawMessage, depth int) *fastSchema {
+	if depth > 16 {
+		return nil
+	}
+	s := &fastSchema{maxLen: -1, maxItems: -1}
+	num := func(r json.RawMessage) *float64 {
+		var f float64
+		if json.Unmarshal(r, &f) != nil {
+			return nil
+		}
+		return &f
+	}
+	sub := func(r json.RawMessage) *fastSchema {
+		var mm map[string]json.RawMessage
+		if json.Unmarshal(r, &mm) != nil {
+			return nil
+		}
+		return fastFrom(mm, depth+1)
+	}
+	for k, v := range m {
+		ok := true
+		switch k {
+		case "type":
+			var one string
+			var many []string
+			if json.Unmarshal(v, &one) == nil {
+				many = []string{one}
+			} else if json.Unmarshal(v, &many) != nil {
+				return nil
+			}
+			for _, t := range many {
+				switch t {
+				case "null":
+					s.types |= jtNull
+				case "boolean":
+					s.types |= jtBool
+				case "integer":
+					s.types |= jtInteger
+				case "number":
+					s.types |= jtNumber
+				case "string":
+					s.types |= jtString
+				case "array":
+					s.types |= jtArray
+				case "object":
+					s.types |= jtObject
+				default:
+					return nil
+				}
+			}
+		case "properties":
+			var props map[string]json.RawMessage
+			if json.Unmarshal(v, &props) != nil {
+				return nil
+			}
+			s.props = make(map[string]*fastSchema, len(props))
+			for name, p := range props {
+				if s.props[name] = sub(p); s.props[name] == nil {
+					return nil
+				}
+			}
+		case "required":
+			ok = json.Unmarshal(v, &s.required) == nil && len(s.required) <= 64
+		case "additionalProperties":
+			var b bool
+			if json.Unmarshal(v, &b) == nil {
+				s.noAdd = !b
+			} else {
+				s.additional = sub(v)
+				ok = s.additional != nil
+			}
+		case "items":
+			s.items = sub(v)
+			ok = s.items != nil
+		case "enum":
+			var vals []json.RawMessage
+			ok = json.Unmarshal(v, &vals) == nil
+			for _, e := range vals {
+				e = bytes.TrimSpace(e)
+				if len(e) == 0 || e[0] == '{' || e[0] == '[' || (e[0] == '"' && bytes.IndexByte(e, '\\') >= 0) {
+					return nil
+				}
+				s.enum = append(s.enum, e)
+			}
+		case "minimum":
+			s.min = num(v)
+			ok = s.min != nil
+		case "maximum":
+			s.max = num(v)
+			ok = s.max != nil
+		case "exclusiveMinimum":
+			s.xmin = num(v) // draft-04's boolean form fails here: abstain
+			ok = s.xmin != nil
+		case "exclusiveMaximum":
+			s.xmax = num(v)
+			ok = s.xmax != nil
+		case "minLength", "maxLength", "minItems", "maxItems":
+			var n int
+			ok = json.Unmarshal(v, &n) == nil && n >= 0
+			switch k {
+			case "minLength":
+				s.minLen = n
+			case "maxLength":
+				s.maxLen = n
+			case "minItems":
+				s.minItems = n
+			case "maxItems":
+				s.maxItems = n
+			}
+		default:
+			ok = annotationKeywords[k]
+		}
+		if !ok {
+			return nil
+		}
+	}
+	return s
+}
+
+// fastVerdict is the outcome of the fast path.
+type fastVerdict uint8
+
+const (
+	fastAbstain fastVerdict = iota // let the full validator decide
+	fastValid
+)
+
+// check validates a complete, syntactically valid JSON document.
+func (s *fastSchema) check(doc []byte) fastVerdict {
+	v := fastValidator{b: doc}
+	v.ws()
+	if !v.value(s) || v.abstain {
+		return fastAbstain
+	}
+	return fastValid
+}
+
+type fastValidator struct {
+	b       []byte
+	i       int
+	abstain bool
+}
+
+func (v *fastValidator) ws() {
+	for v.i < len(v.b) && (v.b[v.i] == ' ' || v.b[v.i] == '\n' || v.b[v.i] == '\t' || v.b[v.i] == '\r') {
+		v.i++
+	}
+}
+
+// value validates the value at v.i against s (nil: anything) and advances
+// past it. It returns false on a violation or when abstaining.
+func (v *fastValidator) value(s *fastSchema) bool {
+	if v.i >= len(v.b) {
+		return false
+	}
+	switch c := v.b[v.i]; {
+	case c == '{':
+		return v.object(s)
+	case c == '[':
+		return v.array(s)
+	case c == '"':
+		str, ok := v.str()
+		if !ok {
+			return false
+		}
+		if s == nil {
+			return true
+		}
+		if !s.allows(jtString) {
+			return false
+		}
+		if s.minLen > 0 || s.maxLen >= 0 {
+			n := utf8.RuneCount(str)
+			if n < s.minLen || (s.maxLen >= 0 && n > s.maxLen) {
+				return false
+			}
+		}
+		return s.enumHas(v.b[v.i-len(str)-2 : v.i])
+	case c == 't' || c == 'f':
+		lit := v.b[v.i : v.i+4]
+		v.i += 4
+		if c == 'f' {
+			lit = v.b[v.i-4 : v.i+1]
+			v.i++
+		}
+		return s == nil || (s.allows(jtBool) && s.enumHas(lit))
+	case c == 'n':
+		v.i += 4
+		return s == nil || (s.allows(jtNull) && s.enumHas(v.b[v.i-4:v.i]))
+	default:
+		return v.number(s)
+	}
+}
+
+func (s *fastSchema) allows(t uint8) bool {
+	if s.types == 0 || s.types&t != 0 {
+		return true
+	}
+	return false
+}
+
+func (s *fastSchema) enumHas(lit []byte) bool {
+	if s == nil || s.enum == nil {
+		return true
+	}
+	for _, e := range s.enum {
+		if bytes.Equal(e, lit) {
+			return true
+		}
+	}
+	return false
+}
+
+// str scans a string and returns its raw contents; strings with escapes
+// make the validator abstain (their length and enum checks need decoding).
+func (v *fastValidator) str() ([]byte, bool) {
+	start := v.i + 1
+	for j := start; j < len(v.b); j++ {
+		switch v.b[j] {
+		case '\\':
+			v.abstain = true
+			return nil, false
+		case '"':
+			v.i = j + 1
+			return v.b[start:j], true
+		}
+	}
+	return nil, false
+}
+
+func (v *fastValidator) number(s *fastSchema) bool {
+	start := v.i
+	isInt := true
+	for v.i < len(v.b) {
+		c := v.b[v.i]
+		if c == '.' || c == 'e' || c == 'E' {
+			isInt = false
+		} else if !(c == '-' || c == '+' || (c >= '0' && c <= '9')) {
+			break
+		}
+		v.i++
+	}
+	if s == nil {
+		return true
+	}
+	lit := v.b[start:v.i]
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(lit), len(lit)), 64)
+	if err != nil || math.IsInf(f, 0) {
+		v.abstain = true
+		return false
+	}
+	if !isInt && f == math.Trunc(f) {
+		isInt = true
+	}
+	if s.types != 0 && s.types&jtNumber == 0 && !(isInt && s.types&jtInteger != 0) {
+		return false
+	}
+	if s.enum != nil {
+		v.abstain = true // numeric enum equality (1 vs 1.0) is left to the full validator
+		return false
+	}
+	return (s.min == nil || f >= *s.min) && (s.max == nil || f <= *s.max) &&
+		(s.xmin == nil || f > *s.xmin) && (s.xmax == nil || f < *s.xmax)
+}
+
+func (v *fastValidator) object(s *fastSchema) bool {
+	if s != nil && (!s.allows(jtObject) || s.enum != nil) {
+		if s.enum != nil {
+			v.abstain = true
+		}
+		return false
+	}
+	v.i++ // {
+	var seen uint64
+	for {
+		v.ws()
+		if v.b[v.i] == '}' {
+			v.i++
+			break
+		}
+		key, ok := v.str()
+		if !ok {
+			return false
+		}
+		v.ws()
+		v.i++ // :
+		v.ws()
+		var child *fastSchema
+		if s != nil {
+			if p, ok := s.props[unsafe.String(unsafe.SliceData(key), len(key))]; ok {
+				child = p
+			} else if s.noAdd {
+				return false
+			} else {
+				child = s.additional
+			}
+			for idx, r := range s.required {
+				if r == unsafe.String(unsafe.SliceData(key), len(key)) {
+					seen |= 1 << idx
+				}
+			}
+		}
+		if !v.value(child) {
+			return false
+		}
+		v.ws()
+		if v.b[v.i] == ',' {
+			v.i++
+		}
+	}
+	return s == nil || seen == (uint64(1)<<len(s.required))-1
+}
+
+func (v *fastValidator) array(s *fastSchema) bool {
+	if s != nil && (!s.allows(jtArray) || s.enum != nil) {
+		if s.enum != nil {
+			v.abstain = true
+		}
+		return false
+	}
+	v.i++ // [
+	n := 0
+	var item *fastSchema
+	if s != nil {
+		item = s.items
+	}
+	for {
+		v.ws()
+		if v.b[v.i] == ']' {
+			v.i++
+			break
+		}
+		if !v.value(item) {
+			return false
+		}
+		n++
+		v.ws()
+		if v.b[v.i] == ',' {
+			v.i++
+		}
+	}
+	return s == nil || (n >= s.minItems && (s.maxItems < 0 || n <= s.maxItems))
+}
