@@ -102,10 +102,10 @@ func (ix *Index) syncVectors(ctx context.Context, tools []catalog.Tool, added, r
 
 // hybrid runs the lexical and dense retrievers and fuses their rankings.
 // It returns the fused hits and the tools the dense side contributed.
-func (ix *Index) hybrid(ctx context.Context, st *state, text string, qt []queryTerm, k int, keep filter) ([]hit, map[uint32]bool, error) {
+func (ix *Index) hybrid(ctx context.Context, st *state, text string, pq parsedQuery, k int, keep filter) ([]hit, map[uint32]bool, error) {
 	fu := ix.opts.Fusion.withDefaults()
 	n := max(k, fu.Candidates)
-	lex := st.lx.scoreLexical(qt, st.docs, n, keep)
+	lex := st.lexical(pq, st.lx.resolve(pq), n, keep, &ix.params)
 	qv, err := ix.opts.Embedder.Embed(ctx, []string{text})
 	if err != nil {
 		return nil, nil, fmt.Errorf("search: embed query: %w", err)

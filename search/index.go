@@ -40,12 +40,14 @@ type Index struct {
 
 // state is one built, immutable generation of the index.
 type state struct {
-	snap   *catalog.Snapshot
-	docs   []docInfo
-	lx     *lexicon
-	dense  bool              // tool vectors are in opts.Vectors
-	byName map[string]uint32 // catalog name -> doc, when dense
-	stats  Stats
+	snap *catalog.Snapshot
+	docs []docInfo
+	lx   *lexicon
+	// servers backs Params.ServerBoost; nil when off or no tool has a server.
+	servers *serverIndex
+	dense   bool              // tool vectors are in opts.Vectors
+	byName  map[string]uint32 // catalog name -> doc, when dense
+	stats   Stats
 }
 
 // Stats describe the current generation of an Index.
@@ -170,6 +172,7 @@ func (ix *Index) build(ctx context.Context, snap *catalog.Snapshot, prev *state)
 	}
 	ix.b.prune(snap)
 	st := &state{snap: snap, docs: docs, lx: ix.b.assemble(analyses, &ix.params)}
+	st.servers = ix.b.assembleServers(tools, analyses, &ix.params)
 	if ix.opts.Embedder != nil {
 		n, err := ix.syncVectors(ctx, tools, added, removed, prevSnap == nil || prev == nil || !prev.dense)
 		if err != nil {
@@ -209,16 +212,17 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Result, error) {
 		return []Result{}, nil
 	}
 	keep := compileFilter(&q)
-	qt := st.lx.parseQuery(q.Text, &ix.params)
+	pq := parseQuery(q.Text, &ix.params)
+	qt := st.lx.resolve(pq)
 	var hits []hit
 	var semantic map[uint32]bool
 	if st.dense {
-		hits, semantic, err = ix.hybrid(ctx, st, q.Text, qt, k, keep)
+		hits, semantic, err = ix.hybrid(ctx, st, q.Text, pq, k, keep)
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		hits = st.lx.scoreLexical(qt, st.docs, k, keep)
+		hits = st.lexical(pq, qt, k, keep, &ix.params)
 	}
 	out := make([]Result, len(hits))
 	for i, h := range hits {

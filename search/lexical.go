@@ -18,10 +18,16 @@ type queryTerm struct {
 	weight float32
 }
 
-// parseQuery analyses text into the lexicon's known terms. Stopwords are
-// dropped unless the query has nothing else; request phrasing ("I want",
-// "please") is dropped when other terms remain.
-func (lx *lexicon) parseQuery(text string, p *Params) []queryTerm {
+// parsedQuery is the analysed query: distinct terms and their weights.
+type parsedQuery struct {
+	terms   []string
+	weights []float32
+}
+
+// parseQuery analyses text. Stopwords are dropped unless the query has
+// nothing else; request phrasing ("I want", "please") is dropped when other
+// terms remain. Repeated terms weigh count^QueryTFPower.
+func parseQuery(text string, p *Params) parsedQuery {
 	var an analyzer
 	var terms []string
 	an.terms(text, false, func(t string) { terms = append(terms, t) })
@@ -34,24 +40,31 @@ func (lx *lexicon) parseQuery(text string, p *Params) []queryTerm {
 			content++
 		}
 	}
-	counts := make(map[uint32]int, len(terms))
-	order := make([]uint32, 0, len(terms))
+	counts := make(map[string]int, len(terms))
+	var pq parsedQuery
 	for _, t := range terms {
 		if content > 0 && requestWords[t] {
 			continue
 		}
-		id, ok := lx.termIndex[t]
-		if !ok {
-			continue
+		if counts[t] == 0 {
+			pq.terms = append(pq.terms, t)
 		}
-		if counts[id] == 0 {
-			order = append(order, id)
-		}
-		counts[id]++
+		counts[t]++
 	}
-	out := make([]queryTerm, len(order))
-	for i, id := range order {
-		out[i] = queryTerm{id: id, weight: float32(math.Pow(float64(counts[id]), p.QueryTFPower))}
+	pq.weights = make([]float32, len(pq.terms))
+	for i, t := range pq.terms {
+		pq.weights[i] = float32(math.Pow(float64(counts[t]), p.QueryTFPower))
+	}
+	return pq
+}
+
+// resolve maps the query's terms onto the lexicon, dropping unknown ones.
+func (lx *lexicon) resolve(pq parsedQuery) []queryTerm {
+	out := make([]queryTerm, 0, len(pq.terms))
+	for i, t := range pq.terms {
+		if id, ok := lx.termIndex[t]; ok {
+			out = append(out, queryTerm{id: id, weight: pq.weights[i]})
+		}
 	}
 	return out
 }
@@ -66,8 +79,9 @@ type accumulator struct {
 var accPool = sync.Pool{New: func() any { return new(accumulator) }}
 
 // scoreLexical returns the k best tools for the query terms among those
-// accepted by keep (nil keeps all).
-func (lx *lexicon) scoreLexical(qt []queryTerm, docs []docInfo, k int, keep filter) []hit {
+// accepted by keep (nil keeps all). bonus, when non-nil, is added to the
+// score of every matching tool (the server-level evidence).
+func (lx *lexicon) scoreLexical(qt []queryTerm, docs []docInfo, k int, keep filter, bonus func(doc uint32) float32) []hit {
 	a := accPool.Get().(*accumulator)
 	defer accPool.Put(a)
 	if len(a.acc) < len(docs) {
@@ -91,6 +105,9 @@ func (lx *lexicon) scoreLexical(qt []queryTerm, docs []docInfo, k int, keep filt
 		acc[d] = 0
 		if s <= 0 {
 			continue
+		}
+		if bonus != nil {
+			s += bonus(d)
 		}
 		h := hit{doc: d, score: s}
 		if a.top.full() && !worse(a.top.min(), h) {

@@ -30,6 +30,12 @@ type Params struct {
 	// QueryTFPower dampens repeated query terms: a term that occurs n
 	// times in the query weighs n^QueryTFPower (0 = presence only, 1 = linear).
 	QueryTFPower float64 `json:"query_tf_power"`
+
+	// ServerBoost adds this share of a tool's server score to the tool's
+	// score. A server is scored as one document made of all its tools, so
+	// a request that fits a server as a whole lifts that server's tools.
+	// 0 disables it; catalogs without server names are unaffected.
+	ServerBoost float64 `json:"server_boost"`
 }
 
 // DefaultParams returns the tuned defaults.
@@ -40,12 +46,13 @@ func DefaultParams() Params {
 		Title:             FieldParams{Weight: 2, B: 0.5},
 		Description:       FieldParams{Weight: 1, B: 0.75},
 		ParamNames:        FieldParams{Weight: 0.5, B: 0.5},
-		ParamDescriptions: FieldParams{Weight: 0.3, B: 0.75},
+		ParamDescriptions: FieldParams{Weight: 1, B: 0.75},
 		Server:            FieldParams{Weight: 1, B: 0.5},
 		ServerDescription: FieldParams{Weight: 0.3, B: 0.75},
-		Tags:              FieldParams{Weight: 1, B: 0.5},
+		Tags:              FieldParams{Weight: 0.5, B: 0.5},
 		Examples:          FieldParams{Weight: 0.2, B: 0.75},
 		QueryTFPower:      0.5,
+		ServerBoost:       0.3,
 	}
 }
 
