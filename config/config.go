@@ -14,12 +14,18 @@ type Config struct {
 	// Claude Code "mcpServers", or VS Code "servers") whose servers are added
 	// to Servers. Env: MCP_SERVERS_FILE.
 	MCPServersFile string `yaml:"mcp_servers_file" json:"mcp_servers_file,omitempty"`
-	Limits         Limits    `yaml:"limits" json:"limits"`
-	Catalog        Catalog   `yaml:"catalog" json:"catalog"`
-	Cache          Cache     `yaml:"cache" json:"cache"`
-	Analytics      Analytics `yaml:"analytics" json:"analytics"`
-	Server         HTTP      `yaml:"server" json:"server"`
-	Log            Log       `yaml:"log" json:"log"`
+	// Limits bound tool calls.
+	Limits Limits `yaml:"limits" json:"limits"`
+	// Catalog holds catalog settings.
+	Catalog Catalog `yaml:"catalog" json:"catalog"`
+	// Cache holds where persisted state lives.
+	Cache Cache `yaml:"cache" json:"cache"`
+	// Analytics selects the analytics backend.
+	Analytics Analytics `yaml:"analytics" json:"analytics"`
+	// Server configures the HTTP listener.
+	Server HTTP `yaml:"server" json:"server"`
+	// Log configures logging.
+	Log Log `yaml:"log" json:"log"`
 
 	// Path is the file the configuration was loaded from ("" for defaults only).
 	Path string `yaml:"-" json:"path,omitempty"`

@@ -50,6 +50,8 @@ func (d *decoder) object(n *node, p fpath, fields []field, allowedNote string) {
 			}
 			continue
 		}
+		// Where the key is; a scalar's decoder refines this to its value.
+		d.orig.at[cp.key] = origin{File: d.file, Line: kv.line, Path: cp.show}
 		f.dec(kv.val)
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 // envOverride is one environment variable that overrides a field.
 type envOverride struct {
-	name string // the variable
-	key  string // the field it sets
+	name string                                 // the variable
+	key  string                                 // the field it sets
 	set  func(c *Config, v string) (msg string) // "" on success
 }
 

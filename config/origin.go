@@ -3,7 +3,6 @@ package config
 import (
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // origin is where a configuration value came from, so that a problem found
@@ -63,8 +62,3 @@ func segment(s string) string {
 
 // quote renders a value for an error message.
 func quote(s string) string { return strconv.Quote(s) }
-
-// hasPrefixPath reports whether key is path or below it.
-func hasPrefixPath(key, path string) bool {
-	return key == path || strings.HasPrefix(key, path+".") || strings.HasPrefix(key, path+"[")
-}

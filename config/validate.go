@@ -46,6 +46,31 @@ func (v *validator) value(key, value, msg string) {
 
 func (v *validator) broken(key string) bool { return v.orig.broken[key] }
 
+// transportUnclear reports whether a problem already found in the server
+// at key (a bad command, url or transport, an unknown field such as a
+// misspelt "comand", a server that is not a mapping) leaves its transport
+// unclear. Problems in other fields do not.
+func (v *validator) transportUnclear(key string) bool {
+	for k := range v.orig.broken {
+		if k == key {
+			return true
+		}
+		if !strings.HasPrefix(k, key+".") {
+			continue
+		}
+		field := strings.TrimPrefix(k, key+".")
+		if i := strings.IndexAny(field, ".["); i >= 0 {
+			field = field[:i]
+		}
+		switch field {
+		case "timeout", "enabled", "max_concurrency", "description", "tags", "args", "env", "cwd", "headers":
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 var serverName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
 // validate checks c, infers each server's transport, and reports problems.
@@ -125,7 +150,7 @@ func (v *validator) server(name string, s *Server) {
 	}
 
 	hasCmd, hasURL := s.Command != "", s.URL != ""
-	if v.broken(key+".command") || v.broken(key+".url") || v.broken(key+".transport") {
+	if v.transportUnclear(key) {
 		return // already reported; a consistency message would only add noise
 	}
 	switch s.Transport {

@@ -1,0 +1,216 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"tool_timeout", c.Limits.ToolTimeout.D(), 30 * time.Second},
+		{"max_concurrent_tools", c.Limits.MaxConcurrentTools, 10},
+		{"requests_per_minute", c.Limits.RequestsPerMinute, 60},
+		{"discovery_timeout", c.Limits.DiscoveryTimeout.D(), 10 * time.Second},
+		{"queue_timeout", c.Limits.QueueTimeout.D(), 10 * time.Second},
+		{"cache_ttl", c.Catalog.CacheTTL.D(), 24 * time.Hour},
+		{"cache.dir", c.Cache.Dir, DefaultCacheDir()},
+		{"analytics.backend", c.Analytics.Backend, "memory"},
+		{"server.addr", c.Server.Addr, "127.0.0.1:8080"},
+		{"server.shutdown_timeout", c.Server.ShutdownTimeout.D(), 15 * time.Second},
+		{"server.max_body_bytes", c.Server.MaxBodyBytes, int64(4 << 20)},
+		{"log.level", c.Log.Level, "info"},
+		{"log.format", c.Log.Format, "text"},
+		{"servers", len(c.Servers), 0},
+	}
+	for _, ch := range checks {
+		if !reflect.DeepEqual(ch.got, ch.want) {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if c.Servers == nil {
+		t.Error("Servers is nil, want an empty map")
+	}
+}
+
+// TestParseEmpty checks that an empty or comment-only file gives the
+// defaults.
+func TestParseEmpty(t *testing.T) {
+	for _, data := range []string{"", "# nothing here\n", "---\n", "servers:\n"} {
+		c := mustParse(t, []byte(data), nil)
+		want := Default()
+		want.Path = "weft.yaml"
+		if !reflect.DeepEqual(c, want) {
+			t.Errorf("Parse(%q) = %+v, want the defaults", data, c)
+		}
+	}
+}
+
+func TestParseFull(t *testing.T) {
+	c := mustParse(t, doc(
+		"servers:",
+		"  fs:",
+		"    command: npx",
+		"    args: [-y, server-fs, /tmp]",
+		"    env: {A: \"1\", B: two}",
+		"    cwd: /srv",
+		"    timeout: 1m30s",
+		"    enabled: false",
+		"    max_concurrency: 2",
+		"    description: files",
+		"    tags: [fs, local]",
+		"limits:",
+		"  tool_timeout: 45s",
+		"  max_concurrent_tools: 20",
+		"  requests_per_minute: 120",
+		"  discovery_timeout: 5s",
+		"  queue_timeout: 2s",
+		"catalog: {cache_ttl: 1h}",
+		"cache: {dir: /var/cache/weft}",
+		"analytics: {backend: sqlite}",
+		"server:",
+		"  addr: \":9090\"",
+		"  shutdown_timeout: 5s",
+		"  max_body_bytes: 1024",
+		"log: {level: debug, format: json}",
+	), nil)
+	enabled := false
+	want := &Config{
+		Servers: map[string]*Server{"fs": {
+			Name: "fs", Transport: TransportStdio, Command: "npx", Args: []string{"-y", "server-fs", "/tmp"},
+			Env: map[string]string{"A": "1", "B": "two"}, Cwd: "/srv", Timeout: Duration(90 * time.Second),
+			Enabled: &enabled, MaxConcurrency: 2, Description: "files", Tags: []string{"fs", "local"},
+			Origin: "weft.yaml:2",
+		}},
+		Limits: Limits{
+			ToolTimeout: Duration(45 * time.Second), MaxConcurrentTools: 20, RequestsPerMinute: 120,
+			DiscoveryTimeout: Duration(5 * time.Second), QueueTimeout: Duration(2 * time.Second),
+		},
+		Catalog:   Catalog{CacheTTL: Duration(time.Hour)},
+		Cache:     Cache{Dir: "/var/cache/weft"},
+		Analytics: Analytics{Backend: "sqlite"},
+		Server:    HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024},
+		Log:       Log{Level: "debug", Format: "json"},
+		Path:      "weft.yaml",
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Parse:\n got %+v\nwant %+v", c, want)
+	}
+	if got := c.EnabledServers(); len(got) != 0 {
+		t.Errorf("EnabledServers() = %v, want none (fs is disabled)", got)
+	}
+}
+
+// TestStructureProblems covers unknown keys, duplicates, syntax errors and
+// YAML features.
+func TestStructureProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml []byte
+		want string
+	}{
+		{"unknown top-level key", doc(
+			"limit:",
+			"  tool_timeout: 5s",
+		), `weft.yaml:1: limit: unknown field; did you mean "limits"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, log, x-* (ignored; for YAML anchors))`},
+		{"unknown nested keys, all reported", doc(
+			"servers:",
+			"  gh:",
+			"    comand: x",
+			"    urll: https://example.com",
+			"limits:",
+			"  timeout: 5s",
+			"log:",
+			"  colour: true",
+		), `weft.yaml:3: servers.gh.comand: unknown field; did you mean "command"? (allowed: transport, command, args, env, cwd, url, headers, timeout, enabled, max_concurrency, description, tags)
+weft.yaml:4: servers.gh.urll: unknown field; did you mean "url"? (allowed: transport, command, args, env, cwd, url, headers, timeout, enabled, max_concurrency, description, tags)
+weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, queue_timeout)
+weft.yaml:8: log.colour: unknown field (allowed: level, format)`},
+		{"duplicate keys", doc(
+			"log:",
+			"  level: info",
+			"  level: debug",
+		), `weft.yaml:3:3: YAML syntax error: mapping key "level" already defined at [2:3]`},
+		{"syntax error", doc(
+			"servers:",
+			"  a: {command: x",
+		), `weft.yaml:2:6: YAML syntax error: could not find flow mapping end token '}'`},
+		{"tab indentation", doc(
+			"servers:",
+			"\ta: {}",
+		), `weft.yaml:2:1: YAML syntax error: found character '	' that cannot start any token`},
+		{"second document", doc(
+			"log: {level: info}",
+			"---",
+			"log: {level: debug}",
+		), `weft.yaml:3: a second YAML document (---) is not allowed; put everything in one`},
+		{"unknown alias", doc(
+			"servers:",
+			"  a: *nope",
+		), `weft.yaml:2: alias *nope refers to no anchor &nope defined above it
+weft.yaml:2: servers.a: neither command nor url is set (command runs a stdio server; url reaches an http or sse server)`},
+		{"not a mapping at all", doc(
+			"- a",
+			"- b",
+		), `weft.yaml:1: expected a mapping, got a list`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseErr(t, tt.yaml, nil); got != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAnchorsAndMerge checks that x-* keys hold anchors and that merge
+// keys fill in without overriding.
+func TestAnchorsAndMerge(t *testing.T) {
+	c := mustParse(t, doc(
+		"x-npx: &npx",
+		"  command: npx",
+		"  timeout: 10s",
+		"  tags: [npm]",
+		"servers:",
+		"  a:",
+		"    <<: *npx",
+		"    args: [-y, pkg-a]",
+		"  b:",
+		"    <<: *npx",
+		"    timeout: 20s",
+		"    args: [-y, pkg-b]",
+	), nil)
+	a, b := c.Servers["a"], c.Servers["b"]
+	if a.Command != "npx" || a.Timeout.D() != 10*time.Second || len(a.Tags) != 1 {
+		t.Errorf("a = %+v, want command npx, timeout 10s, tags [npm]", a)
+	}
+	if b.Command != "npx" || b.Timeout.D() != 20*time.Second || b.Args[1] != "pkg-b" {
+		t.Errorf("b = %+v, want command npx, timeout 20s (explicit wins), args [-y pkg-b]", b)
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	tests := []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{File: "weft.yaml", Line: 14, Path: "servers.github.timeout", Msg: `"3x": not a duration (e.g. 30s, 2m)`},
+			`weft.yaml:14: servers.github.timeout: "3x": not a duration (e.g. 30s, 2m)`},
+		{Problem{File: "mcp.json", Line: 3, Col: 7, Msg: "JSON syntax error: x"}, "mcp.json:3:7: JSON syntax error: x"},
+		{Problem{File: "weft.yaml", Msg: "no such file"}, "weft.yaml: no such file"},
+		{Problem{Path: "TOOL_TIMEOUT", Msg: `"abc": not a duration (e.g. 30s, 2m)`}, `TOOL_TIMEOUT: "abc": not a duration (e.g. 30s, 2m)`},
+	}
+	for _, tt := range tests {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+	e := &Error{Problems: []Problem{tests[0].p, tests[3].p}}
+	if got, want := e.Error(), tests[0].want+"\n"+tests[3].want; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}

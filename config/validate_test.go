@@ -1,0 +1,267 @@
+package config
+
+import "testing"
+
+// TestValidationProblems checks the exact message, line and path of every
+// validation rule.
+func TestValidationProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml []byte
+		env  map[string]string
+		want string
+	}{
+		{"bad duration", doc(
+			"servers:",
+			"  github:",
+			"    url: https://example.com/mcp",
+			"    timeout: 3x",
+		), nil, `weft.yaml:4: servers.github.timeout: "3x": not a duration (e.g. 30s, 2m)`},
+		{"bare number is not a duration", doc(
+			"limits:",
+			"  tool_timeout: 30",
+		), nil, `weft.yaml:2: limits.tool_timeout: "30": not a duration (e.g. 30s, 2m)`},
+		{"negative server timeout", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    timeout: -5s",
+		), nil, `weft.yaml:4: servers.a.timeout: "-5s": must not be negative (0 means limits.tool_timeout)`},
+		{"zero tool timeout", doc(
+			"limits:",
+			"  tool_timeout: 0s",
+		), nil, `weft.yaml:2: limits.tool_timeout: "0s": must be positive (e.g. 30s, 2m)`},
+		{"positive ints", doc(
+			"limits:",
+			"  max_concurrent_tools: 0",
+			"  requests_per_minute: -3",
+			"server:",
+			"  max_body_bytes: 0",
+		), nil, `weft.yaml:2: limits.max_concurrent_tools: "0": must be a positive integer
+weft.yaml:3: limits.requests_per_minute: "-3": must be a positive integer
+weft.yaml:5: server.max_body_bytes: "0": must be a positive integer`},
+		{"not an integer", doc(
+			"limits:",
+			"  max_concurrent_tools: ten",
+		), nil, `weft.yaml:2: limits.max_concurrent_tools: "ten": not an integer`},
+		{"negative max_concurrency", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    max_concurrency: -1",
+		), nil, `weft.yaml:4: servers.a.max_concurrency: "-1": must not be negative (0 means only the global limit)`},
+		{"other durations", doc(
+			"limits:",
+			"  discovery_timeout: 0s",
+			"  queue_timeout: soon",
+			"catalog:",
+			"  cache_ttl: -1h",
+			"server:",
+			"  shutdown_timeout: 0s",
+		), nil, `weft.yaml:2: limits.discovery_timeout: "0s": must be positive (e.g. 30s, 2m)
+weft.yaml:3: limits.queue_timeout: "soon": not a duration (e.g. 30s, 2m)
+weft.yaml:5: catalog.cache_ttl: "-1h": must not be negative (0 rediscovers tools at every start)
+weft.yaml:7: server.shutdown_timeout: "0s": must be positive (e.g. 30s, 2m)`},
+		{"bad transport", doc(
+			"servers:",
+			"  a:",
+			"    transport: ws",
+			"    url: https://example.com",
+		), nil, `weft.yaml:3: servers.a.transport: "ws": not a transport (allowed: stdio, http, sse)`},
+		{"neither command nor url", doc(
+			"servers:",
+			"  a:",
+			"    description: nothing to run",
+		), nil, `weft.yaml:2: servers.a: neither command nor url is set (command runs a stdio server; url reaches an http or sse server)`},
+		{"empty server", doc(
+			"servers:",
+			"  a:",
+		), nil, `weft.yaml:2: servers.a: neither command nor url is set (command runs a stdio server; url reaches an http or sse server)`},
+		{"both command and url", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    url: https://example.com/mcp",
+		), nil, `weft.yaml:2: servers.a: both command and url are set (command runs a stdio server; url reaches an http or sse server: keep one)`},
+		{"stdio without command, with url", doc(
+			"servers:",
+			"  a:",
+			"    transport: stdio",
+			"    url: https://example.com/mcp",
+		), nil, `weft.yaml:2: servers.a: transport stdio needs command (the program to run)
+weft.yaml:4: servers.a.url: "https://example.com/mcp": url is for http and sse servers; this server's transport is stdio`},
+		{"http without url, with command", doc(
+			"servers:",
+			"  a:",
+			"    transport: http",
+			"    command: x",
+		), nil, `weft.yaml:2: servers.a: transport http needs url (e.g. https://example.com/mcp)
+weft.yaml:4: servers.a.command: "x": command is for stdio servers; this server's transport is http`},
+		{"sse with stdio fields", doc(
+			"servers:",
+			"  a:",
+			"    transport: sse",
+			"    url: http://localhost:9000/sse",
+			"    args: [a]",
+			"    env:",
+			"      K: v",
+			"    cwd: /tmp",
+		), nil, `weft.yaml:5: servers.a.args: args is for stdio servers; this server's transport is sse
+weft.yaml:6: servers.a.env: env is for stdio servers; this server's transport is sse
+weft.yaml:8: servers.a.cwd: cwd is for stdio servers; this server's transport is sse`},
+		{"stdio with headers", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    headers:",
+			"      X-Key: v",
+		), nil, `weft.yaml:4: servers.a.headers: headers are for http and sse servers; this server's transport is stdio`},
+		{"url not http", doc(
+			"servers:",
+			"  a:",
+			"    url: ftp://example.com/mcp",
+			"  b:",
+			"    url: example.com/mcp",
+			"  c:",
+			"    transport: sse",
+			"    url: http://",
+		), nil, `weft.yaml:3: servers.a.url: "ftp://example.com/mcp": not an http(s) URL (e.g. https://example.com/mcp)
+weft.yaml:5: servers.b.url: "example.com/mcp": not an http(s) URL (e.g. https://example.com/mcp)
+weft.yaml:8: servers.c.url: "http://": not an http(s) URL (e.g. https://example.com/mcp)`},
+		{"bad url is quoted redacted", doc(
+			"servers:",
+			"  a:",
+			"    url: ftp://user:hunter2@example.com/mcp?api_key=s3cret&x=1",
+		), nil, `weft.yaml:3: servers.a.url: "ftp://user:****@example.com/mcp?api_key=****&x=1": not an http(s) URL (e.g. https://example.com/mcp)`},
+		{"bad header name", doc(
+			"servers:",
+			"  a:",
+			"    url: https://example.com/mcp",
+			"    headers:",
+			"      \"Bad Header\": v",
+		), nil, `weft.yaml:5: servers.a.headers."Bad Header": not a valid header name (allowed: letters, digits and !#$%&'*+-.^_` + "`" + `|~)`},
+		{"bad env name", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    env:",
+			"      \"A=B\": v",
+		), nil, `weft.yaml:5: servers.a.env."A=B": not a valid environment variable name (no "=" or NUL, not empty)`},
+		{"server names", doc(
+			"servers:",
+			"  \"my server\":",
+			"    command: x",
+			"  a__b:",
+			"    command: x",
+			"  "+string(make([]byte, 0))+"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:",
+			"    command: x",
+			"  github.com:",
+			"    command: x",
+		), nil, `weft.yaml:2: servers."my server": not a valid server name (allowed: 1 to 64 letters, digits, _ and -)
+weft.yaml:4: servers.a__b: not a valid server name: "__" separates server and tool in catalog names (use a single _ or -)
+weft.yaml:6: servers.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: not a valid server name (allowed: 1 to 64 letters, digits, _ and -)
+weft.yaml:8: servers."github.com": not a valid server name (allowed: 1 to 64 letters, digits, _ and -)`},
+		{"log and analytics values", doc(
+			"log:",
+			"  level: verbose",
+			"  format: xml",
+			"analytics:",
+			"  backend: influx",
+		), nil, `weft.yaml:2: log.level: "verbose": not a log level (allowed: debug, info, warn, error)
+weft.yaml:3: log.format: "xml": not a log format (allowed: text, json)
+weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: memory, sqlite, prometheus, otlp, none)`},
+		{"addr", doc(
+			"server:",
+			"  addr: localhost",
+		), nil, `weft.yaml:2: server.addr: "localhost": not host:port (e.g. 127.0.0.1:8080, :8080)`},
+		{"addr port", doc(
+			"server:",
+			"  addr: \"localhost:http\"",
+		), nil, `weft.yaml:2: server.addr: "localhost:http": port must be a number from 0 to 65535 (e.g. 127.0.0.1:8080)`},
+		{"empty cache dir", doc(
+			"cache:",
+			"  dir: \"\"",
+		), nil, `weft.yaml:2: cache.dir: must not be empty (a directory for persisted state)`},
+		{"enabled not a boolean", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    enabled: yes please",
+		), nil, `weft.yaml:4: servers.a.enabled: "yes please": not a boolean (allowed: true, false)`},
+		{"wrong shapes", doc(
+			"servers:",
+			"  a:",
+			"    command: [x]",
+			"    args: x",
+			"    env: [x]",
+			"limits: 5",
+			"servers2: {}",
+		), nil, `weft.yaml:3: servers.a.command: expected a string, got a list
+weft.yaml:4: servers.a.args: expected a list of strings, got a value
+weft.yaml:5: servers.a.env: expected a mapping, got a list
+weft.yaml:6: limits: expected a mapping, got a value
+weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, log, x-* (ignored; for YAML anchors))`},
+		{"null list item", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    args: [a, null]",
+		), nil, `weft.yaml:4: servers.a.args[1]: expected a string, got nothing (null)`},
+		{"servers not a mapping", doc(
+			"servers:",
+			"  - a",
+		), nil, `weft.yaml:2: servers: expected a mapping, got a list`},
+		{"a bad field does not hide a missing command", doc(
+			"servers:",
+			"  a:",
+			"    timeout: 1y",
+		), nil, `weft.yaml:2: servers.a: neither command nor url is set (command runs a stdio server; url reaches an http or sse server)
+weft.yaml:3: servers.a.timeout: "1y": not a duration (e.g. 30s, 2m)`},
+		{"all problems at once, in line order", doc(
+			"log:",
+			"  level: loud",
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    timeout: 1y",
+			"limits:",
+			"  tool_timeout: 0s",
+		), map[string]string{"WEFT_ADDR": "nope"}, `weft.yaml:2: log.level: "loud": not a log level (allowed: debug, info, warn, error)
+weft.yaml:6: servers.a.timeout: "1y": not a duration (e.g. 30s, 2m)
+weft.yaml:8: limits.tool_timeout: "0s": must be positive (e.g. 30s, 2m)
+WEFT_ADDR: "nope": not host:port (e.g. 127.0.0.1:8080, :8080)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseErr(t, tt.yaml, tt.env); got != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTransportInference checks that a server's transport is filled in
+// from command or url, and kept when given.
+func TestTransportInference(t *testing.T) {
+	c := mustParse(t, doc(
+		"servers:",
+		"  s:",
+		"    command: x",
+		"  h:",
+		"    url: https://example.com/mcp",
+		"  e:",
+		"    transport: sse",
+		"    url: http://127.0.0.1:9/sse",
+	), nil)
+	for name, want := range map[string]Transport{"s": TransportStdio, "h": TransportHTTP, "e": TransportSSE} {
+		if got := c.Servers[name].Transport; got != want {
+			t.Errorf("servers.%s.transport = %q, want %q", name, got, want)
+		}
+		if got := c.Servers[name].Name; got != name {
+			t.Errorf("servers.%s.Name = %q", name, got)
+		}
+	}
+	if got := c.Servers["h"].Origin; got != "weft.yaml:4" {
+		t.Errorf("Origin = %q, want weft.yaml:4", got)
+	}
+}
