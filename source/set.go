@@ -175,6 +175,9 @@ func (s *Set) run(name string, src Source, firstDone func()) {
 			err = s.discover(name, src)
 		}
 		once()
+		if s.ctx.Err() != nil {
+			return
+		}
 		wait := backoff
 		if err == nil {
 			backoff = s.opts.RetryInterval

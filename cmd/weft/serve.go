@@ -1,0 +1,71 @@
+package main
+
+import (
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/server"
+)
+
+func newServeCmd(g *globals) *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the REST API, health endpoints and MCP endpoint over HTTP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			if addr != "" {
+				if _, _, err := net.SplitHostPort(addr); err != nil {
+					return usageErr("--addr: %q: not host:port (e.g. 127.0.0.1:8080)", addr)
+				}
+				cfg.Server.Addr = addr
+			}
+			log := logger(cfg)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+
+			o, err := weft.New(weft.Options{Config: cfg, Logger: log})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer func() {
+				if err := o.Close(); err != nil {
+					log.Warn("closing upstreams", "err", err)
+				}
+				log.Info("stopped")
+			}()
+			// Listen first so /healthz answers while upstreams start.
+			ln, err := net.Listen("tcp", cfg.Server.Addr)
+			if err != nil {
+				return failure("listen on %s: %v", cfg.Server.Addr, err)
+			}
+			srv := server.New(o, server.Options{MaxBodyBytes: cfg.Server.MaxBodyBytes, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), Logger: log})
+			errc := make(chan error, 1)
+			go func() {
+				errc <- srv.Serve(ctx, ln, func(a net.Addr) { log.Info("listening", "addr", a.String()) })
+			}()
+			begin := time.Now()
+			if err := o.Start(ctx); err != nil && ctx.Err() == nil {
+				return failure("start: %v", err)
+			}
+			rd := o.Readiness()
+			log.Info("catalog ready", "tools", rd.Tools, "from_cache", rd.FromCache, "ready", rd.Ready, "took", time.Since(begin).Round(time.Millisecond))
+			if err := <-errc; err != nil {
+				return failure("%v", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "listen address host:port (default: config server.addr / $WEFT_ADDR)")
+	return cmd
+}

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/catalog"
+)
+
+// toolView is a tool as the REST API shows it.
+type toolView struct {
+	catalog.Tool
+	Signature string `json:"signature,omitempty"`
+}
+
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+// listTools: GET /v1/tools?server=S&limit=N&cursor=C
+func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := defaultPageSize
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			writeProblem(w, r, http.StatusBadRequest, "invalid_query", fmt.Sprintf("limit: %q: must be an integer from 1 to %d", v, maxPageSize))
+			return
+		}
+		limit = n
+	}
+	tools := s.o.Tools(weft.ToolFilter{Server: q.Get("server")})
+	start := 0
+	if c := q.Get("cursor"); c != "" {
+		after, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil {
+			writeProblem(w, r, http.StatusBadRequest, "invalid_query", "cursor: not a cursor returned by this API")
+			return
+		}
+		// Tools are sorted by name: resume after the cursor's name, so pages
+		// stay consistent when the catalog changes between requests.
+		for start < len(tools) && tools[start].Name <= string(after) {
+			start++
+		}
+	}
+	end := min(start+limit, len(tools))
+	page := make([]toolView, 0, end-start)
+	for i := start; i < end; i++ {
+		page = append(page, toolView{Tool: tools[i]})
+	}
+	resp := map[string]any{"tools": page, "total": len(tools), "catalog_version": s.o.Snapshot().Version()}
+	if end < len(tools) {
+		resp["next_cursor"] = base64.RawURLEncoding.EncodeToString([]byte(tools[end-1].Name))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// getTool: GET /v1/tools/{name}
+func (s *Server) getTool(w http.ResponseWriter, r *http.Request) {
+	t, err := s.o.Tool(r.PathValue("name"))
+	if err != nil {
+		writeProblemValue(w, r, Problem{Type: problemBase + "unknown_tool", Status: http.StatusNotFound, Code: "unknown_tool", Tool: r.PathValue("name"), Detail: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, toolView{Tool: *t, Signature: catalog.TypeScriptSignature(t)})
+}
+
+// callTool: POST /v1/tools/{name}/call, body = the arguments object.
+func (s *Server) callTool(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeProblem(w, r, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
+			return
+		}
+		writeProblem(w, r, http.StatusBadRequest, "bad_body", "could not read request body: "+err.Error())
+		return
+	}
+	if len(body) > 0 {
+		if msg := jsonSyntaxProblem(body); msg != "" {
+			writeProblem(w, r, http.StatusBadRequest, "invalid_json", msg)
+			return
+		}
+	}
+	res, err := s.o.Call(r.Context(), name, body, weft.CallerREST)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// jsonSyntaxProblem returns "" for valid JSON, else a message with the
+// byte offset, line and column of the error.
+func jsonSyntaxProblem(b []byte) string {
+	var v any
+	err := json.Unmarshal(b, &v)
+	if err == nil {
+		return ""
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := 1, 1
+		for _, c := range b[:min(int(se.Offset), len(b))] {
+			if c == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
+		}
+		return fmt.Sprintf("body is not valid JSON: line %d, column %d: %v", line, max(col-1, 1), err)
+	}
+	return "body is not valid JSON: " + err.Error()
+}

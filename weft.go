@@ -1,0 +1,264 @@
+// Package weft is the Go API of weft, a tool orchestrator for LLM agents.
+//
+// An Orchestrator puts every tool of many MCP servers (and Go functions)
+// into one catalog, and runs calls through one engine with validation,
+// limits and timeouts. The CLI, the REST API and the MCP endpoint are thin
+// surfaces over it.
+//
+//	cfg, _ := config.Load(config.LoadOptions{Path: "weft.yaml"})
+//	o, _ := weft.New(weft.Options{Config: cfg})
+//	defer o.Close()
+//	o.Start(ctx)
+//	res, err := o.Call(ctx, "everything__echo", json.RawMessage(`{"message":"hi"}`), weft.CallerAPI)
+package weft
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/source"
+	"github.com/weft-dev/weft/source/mcp"
+)
+
+// Callers name the surface a call came from (engine events carry it).
+const (
+	CallerAPI  = "api"
+	CallerCLI  = "cli"
+	CallerREST = "rest"
+	CallerMCP  = "mcp"
+)
+
+// Options configure an Orchestrator.
+type Options struct {
+	// Config is the effective configuration (config.Default() if nil).
+	Config *config.Config
+	// Logger receives structured logs (discarded if nil).
+	Logger *slog.Logger
+	// Sources are extra tool sources, e.g. Go functions from source/function.
+	Sources []source.Source
+	// Servers, when non-empty, restricts the configured upstreams to these
+	// names (the CLI uses it to start only what a command needs).
+	Servers []string
+	// Recorder receives an event per tool call (an in-memory recorder if nil).
+	Recorder engine.Recorder
+}
+
+// Orchestrator wires sources, catalog and engine. It is safe for concurrent use.
+type Orchestrator struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	set    *source.Set
+	engine *engine.Engine
+	rec    engine.Recorder
+	// started is set once Start returned: the first discovery round is
+	// over (or the catalog came from a fresh cache).
+	started atomic.Bool
+}
+
+// New builds an orchestrator from configuration. It starts nothing: call Start.
+func New(opts Options) (*Orchestrator, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var sources []source.Source
+	limits := map[string]engine.ServerLimits{}
+	for _, sc := range cfg.EnabledServers() {
+		if len(opts.Servers) > 0 && !slices.Contains(opts.Servers, sc.Name) {
+			continue
+		}
+		up, err := mcp.New(mcpConfig(sc, cfg), log)
+		if err != nil {
+			return nil, fmt.Errorf("weft: server %s: %w", sc.Name, err)
+		}
+		sources = append(sources, up)
+		limits[sc.Name] = engine.ServerLimits{Timeout: sc.Timeout.D(), MaxConcurrency: sc.MaxConcurrency}
+	}
+	sources = append(sources, opts.Sources...)
+	set, err := source.NewSet(sources, source.SetOptions{
+		DiscoveryTimeout: cfg.Limits.DiscoveryTimeout.D(),
+		CachePath:        filepath.Join(cfg.Cache.Dir, "catalog.json"),
+		CacheTTL:         cfg.Catalog.CacheTTL.D(),
+		Fingerprint:      fingerprint(sources, cfg),
+		Logger:           log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weft: %w", err)
+	}
+	rec := opts.Recorder
+	if rec == nil {
+		rec = engine.NewMemoryRecorder(0)
+	}
+	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: rec}
+	o.engine = engine.New(engine.Options{
+		Catalog: set,
+		Upstreams: engine.UpstreamsFunc(func(server string) (engine.Upstream, bool) {
+			src, ok := set.Source(server)
+			if !ok {
+				return nil, false
+			}
+			return src, true
+		}),
+		Timeout:       cfg.Limits.ToolTimeout.D(),
+		MaxConcurrent: cfg.Limits.MaxConcurrentTools,
+		QueueTimeout:  cfg.Limits.QueueTimeout.D(),
+		Servers:       limits,
+		Recorder:      rec,
+	})
+	return o, nil
+}
+
+func mcpConfig(sc *config.Server, cfg *config.Config) mcp.Config {
+	return mcp.Config{
+		Name: sc.Name, Transport: string(sc.Transport),
+		Command: sc.Command, Args: sc.Args, Env: sc.Env, Cwd: sc.Cwd,
+		URL: sc.URL, Headers: sc.Headers,
+		Description: sc.Description, Tags: sc.Tags,
+		ConnectTimeout: cfg.Limits.DiscoveryTimeout.D(),
+	}
+}
+
+// fingerprint identifies the configured sources for the catalog cache. It
+// hashes names and non-secret settings only.
+func fingerprint(sources []source.Source, cfg *config.Config) string {
+	h := sha256.New()
+	for _, sc := range cfg.EnabledServers() {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%q\x00%s\x00%s\x00%q\n", sc.Name, sc.Transport, sc.Command, sc.Args, sc.URL, sc.Description, sc.Tags)
+	}
+	for _, s := range sources {
+		fmt.Fprintf(h, "source\x00%s\n", s.Name())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Start loads the cached catalog (if fresh) and starts and discovers every
+// upstream in parallel. It returns once the catalog is usable: at once from
+// a fresh cache, else when each upstream was discovered or failed. Upstream
+// failures never make Start fail; see Readiness.
+func (o *Orchestrator) Start(ctx context.Context) error {
+	if err := o.set.Start(ctx); err != nil {
+		return err
+	}
+	o.started.Store(true)
+	return nil
+}
+
+// Close stops every upstream (ending their processes) and background work.
+func (o *Orchestrator) Close() error { return o.set.Close() }
+
+// Config returns the effective configuration.
+func (o *Orchestrator) Config() *config.Config { return o.cfg }
+
+// Snapshot returns the current catalog snapshot.
+func (o *Orchestrator) Snapshot() *catalog.Snapshot { return o.set.Snapshot() }
+
+// Subscribe calls fn with each new catalog snapshot.
+func (o *Orchestrator) Subscribe(fn func(*catalog.Snapshot)) { o.set.Subscribe(fn) }
+
+// Engine returns the call engine (the one call path).
+func (o *Orchestrator) Engine() *engine.Engine { return o.engine }
+
+// Recorder returns the call event recorder.
+func (o *Orchestrator) Recorder() engine.Recorder { return o.rec }
+
+// ErrNotFound is wrapped by lookups of unknown tools.
+var ErrNotFound = errors.New("not found")
+
+// ToolFilter selects tools in Tools.
+type ToolFilter struct {
+	// Server keeps only tools of this server.
+	Server string
+}
+
+// Tools lists the catalog's tools (in catalog order) matching f.
+func (o *Orchestrator) Tools(f ToolFilter) []catalog.Tool {
+	all := o.Snapshot().Tools()
+	if f.Server == "" {
+		return all
+	}
+	var out []catalog.Tool
+	for _, t := range all {
+		if t.Server == f.Server {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Tool returns one tool by catalog name.
+func (o *Orchestrator) Tool(name string) (*catalog.Tool, error) {
+	t, ok := o.Snapshot().Get(name)
+	if !ok {
+		return nil, fmt.Errorf("tool %q: %w", name, ErrNotFound)
+	}
+	return t, nil
+}
+
+// Call runs a tool through the engine. caller names the surface (CallerREST, ...).
+func (o *Orchestrator) Call(ctx context.Context, name string, args json.RawMessage, caller string) (*source.Result, error) {
+	return o.engine.CallWith(ctx, name, args, engine.CallOptions{Caller: caller})
+}
+
+// Readiness is the state /readyz reports.
+type Readiness struct {
+	Ready          bool                     `json:"ready"`
+	Reason         string                   `json:"reason,omitempty"`
+	Tools          int                      `json:"tools"`
+	CatalogVersion string                   `json:"catalog_version"`
+	FromCache      bool                     `json:"from_cache"`
+	Upstreams      map[string]source.Health `json:"upstreams"`
+}
+
+// Readiness reports whether the orchestrator can serve: the catalog has
+// tools and at least one upstream is usable (ready or still starting).
+func (o *Orchestrator) Readiness() Readiness {
+	snap := o.Snapshot()
+	r := Readiness{Tools: snap.Len(), CatalogVersion: snap.Version(), FromCache: o.set.FromCache(), Upstreams: o.set.Health()}
+	usable := 0
+	var down []string
+	for name, h := range r.Upstreams {
+		switch h.State {
+		case source.StateReady, source.StateStarting:
+			usable++
+		default:
+			down = append(down, name)
+		}
+	}
+	slices.Sort(down)
+	switch {
+	case !o.started.Load():
+		r.Reason = "starting: discovering upstreams"
+	case len(r.Upstreams) == 0:
+		r.Reason = "no upstream configured"
+	case r.Tools == 0:
+		r.Reason = "catalog is empty: no upstream has reported tools yet"
+	case usable == 0:
+		r.Reason = "no upstream is usable: " + strings.Join(down, ", ")
+	default:
+		r.Ready = true
+	}
+	return r
+}
+
+// Uptime helpers for surfaces.
+var startedAt = time.Now()
+
+// Uptime is how long the process has run.
+func Uptime() time.Duration { return time.Since(startedAt) }
