@@ -36,6 +36,15 @@ type Params struct {
 	// a request that fits a server as a whole lifts that server's tools.
 	// 0 disables it; catalogs without server names are unaffected.
 	ServerBoost float64 `json:"server_boost"`
+
+	// Coverage re-ranks the best CoverageDepth candidates of long queries
+	// (at least CoverageMinTerms distinct terms: multi-step requests that
+	// need one tool per step) so that each next result favours query terms
+	// the results before it do not cover yet. A term a chosen tool already
+	// covers to degree c in [0, 1] counts 1/(1+Coverage·c). 0 disables it.
+	Coverage         float64 `json:"coverage"`
+	CoverageDepth    int     `json:"coverage_depth"`
+	CoverageMinTerms int     `json:"coverage_min_terms"`
 }
 
 // DefaultParams returns the tuned defaults.
@@ -53,6 +62,9 @@ func DefaultParams() Params {
 		Examples:          FieldParams{Weight: 0.2, B: 0.75},
 		QueryTFPower:      0.5,
 		ServerBoost:       0.3,
+		Coverage:          1,
+		CoverageDepth:     30,
+		CoverageMinTerms:  12,
 	}
 }
 

@@ -84,18 +84,25 @@ func (si *serverIndex) scores(pq parsedQuery) []float32 {
 	return out
 }
 
-// lexical runs the lexical retriever, with the server boost when enabled.
+// lexical runs the lexical retriever: BM25F, the server boost when
+// enabled, and the coverage re-ranking of the best candidates.
 func (st *state) lexical(pq parsedQuery, qt []queryTerm, k int, keep filter, p *Params) []hit {
-	si := st.servers
-	if si == nil || p.ServerBoost == 0 {
-		return st.lx.scoreLexical(qt, st.docs, k, keep, nil)
+	n := k
+	if p.Coverage > 0 && len(qt) >= p.CoverageMinTerms {
+		n = max(k, p.CoverageDepth)
 	}
-	srv := si.scores(pq)
-	boost := float32(p.ServerBoost)
-	return st.lx.scoreLexical(qt, st.docs, k, keep, func(d uint32) float32 {
-		if s := si.of[d]; s >= 0 {
-			return boost * srv[s]
-		}
-		return 0
-	})
+	var hits []hit
+	if si := st.servers; si == nil || p.ServerBoost == 0 {
+		hits = st.lx.scoreLexical(qt, st.docs, n, keep, nil)
+	} else {
+		srv := si.scores(pq)
+		boost := float32(p.ServerBoost)
+		hits = st.lx.scoreLexical(qt, st.docs, n, keep, func(d uint32) float32 {
+			if s := si.of[d]; s >= 0 {
+				return boost * srv[s]
+			}
+			return 0
+		})
+	}
+	return st.lx.coverageRerank(qt, hits, k, p)
 }

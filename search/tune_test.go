@@ -58,7 +58,12 @@ func experiments(b Params) []experiment {
 		f(&p)
 		out = append(out, experiment{name, p})
 	}
-	_ = add
+	for _, g := range []float64{0, 0.3, 0.6, 2, 4} {
+		add(fmt.Sprintf("coverage=%g", g), func(p *Params) { p.Coverage = g })
+	}
+	for _, g := range []int{15, 60} {
+		add(fmt.Sprintf("coverage depth=%d", g), func(p *Params) { p.CoverageDepth = g })
+	}
 	return out
 }
 
