@@ -1,0 +1,319 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/source"
+)
+
+// Error codes a call can fail with besides the engine's.
+const (
+	CodeToolError         = "tool_error"         // the tool ran and reported isError
+	CodeForbidden         = "forbidden"          // not in the run's allowed tools
+	CodeSearchUnavailable = "search_unavailable" // searchTools without a Searcher
+	CodeError             = "error"              // any other failure
+)
+
+func argString(args []any, i int) string {
+	if i < len(args) {
+		if s, ok := args[i].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func argNumber(args []any, i int) float64 {
+	if i < len(args) {
+		switch v := args[i].(type) {
+		case int:
+			return float64(v)
+		case float64:
+			return v
+		}
+	}
+	return 0
+}
+
+// startCall counts a call against max_calls and appends its record. It
+// returns false when the limit ends the run.
+func (r *run) startCall(tool string, args json.RawMessage) (id, idx int, ok bool) {
+	if r.nCalls >= r.lim.MaxCalls {
+		r.fail(KindCallLimit, fmt.Sprintf("the program started more than %d tool calls (max_calls)", r.lim.MaxCalls))
+		return 0, 0, false
+	}
+	r.nCalls++
+	r.nextID++
+	r.inflight++
+	r.mu.Lock()
+	idx = len(r.calls)
+	r.calls = append(r.calls, CallRecord{Tool: tool, Arguments: redact(args), Start: time.Since(r.start)})
+	r.mu.Unlock()
+	return r.nextID, idx, true
+}
+
+// finishCall completes the record idx and delivers the outcome to the program.
+func (r *run) finishCall(id, idx int, began time.Time, value json.RawMessage, outcome, code, msg, tool string, size int) {
+	r.mu.Lock()
+	c := &r.calls[idx]
+	c.Duration, c.Outcome, c.Code, c.Error, c.ResultBytes = time.Since(began), outcome, code, msg, size
+	r.mu.Unlock()
+	if outcome == OutcomeOK {
+		r.push(completion{kind: kindCall, id: id, ok: true, payload: string(value)})
+		return
+	}
+	b, _ := json.Marshal(map[string]string{"message": msg, "tool": tool, "code": code})
+	r.push(completion{kind: kindCall, id: id, payload: string(b)})
+}
+
+// hostCall is __weft_call(name, argsJSON): it starts a tool call and returns its id.
+func (r *run) hostCall(args []any) (any, error) {
+	name, raw := argString(args, 0), json.RawMessage(argString(args, 1))
+	id, idx, ok := r.startCall(name, raw)
+	if !ok {
+		return 0, nil
+	}
+	began := time.Now()
+	fail := func(code, msg string) (any, error) {
+		r.finishCall(id, idx, began, nil, OutcomeError, code, msg, name, 0)
+		return id, nil
+	}
+	if _, exists := r.snap.Get(name); !exists {
+		return fail(string(engine.CodeUnknownTool), fmt.Sprintf("no tool named %q in the catalog", name))
+	}
+	if r.allowed != nil && !r.allowed[name] {
+		return fail(CodeForbidden, fmt.Sprintf("tool %q is not allowed in this run", name))
+	}
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return fail(string(engine.CodeInvalidArguments), "arguments must be an object")
+	}
+	r.wg.Add(1)
+	go r.doCall(id, idx, name, raw)
+	return id, nil
+}
+
+func (r *run) doCall(id, idx int, name string, args json.RawMessage) {
+	defer r.wg.Done()
+	began := time.Now()
+	select {
+	case r.callSlot <- struct{}{}:
+	case <-r.ctx.Done():
+		r.finishCall(id, idx, began, nil, OutcomeError, string(engine.CodeCanceled), "run ended before the call started", name, 0)
+		return
+	}
+	defer func() { <-r.callSlot }()
+	began = time.Now()
+	r.mu.Lock()
+	r.calls[idx].Start = began.Sub(r.start)
+	r.mu.Unlock()
+
+	res, err := r.s.tools.Call(r.ctx, name, args)
+	switch {
+	case err != nil:
+		code, msg := CodeError, err.Error()
+		if ee, ok := engine.AsError(err); ok {
+			code, msg = string(ee.Code), ee.Msg
+		}
+		r.finishCall(id, idx, began, nil, OutcomeError, code, msg, name, 0)
+	case res.IsError:
+		msg := res.Text()
+		if msg == "" {
+			msg = "the tool reported an error"
+		}
+		r.finishCall(id, idx, began, nil, OutcomeToolError, CodeToolError, msg, name, res.Size())
+	default:
+		r.finishCall(id, idx, began, resultValue(res), OutcomeOK, "", "", name, res.Size())
+	}
+}
+
+// resultValue is what a program receives from a successful call: the
+// structured content if present, else the text content parsed as JSON when
+// it parses, else the text as a string; a result with neither gets its
+// content blocks as an array.
+func resultValue(res *source.Result) json.RawMessage {
+	if len(res.StructuredContent) > 0 && json.Valid(res.StructuredContent) && string(bytes.TrimSpace(res.StructuredContent)) != "null" {
+		return res.StructuredContent
+	}
+	hasText := false
+	for _, c := range res.Content {
+		var b struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(c, &b) == nil && b.Type == "text" {
+			hasText = true
+			break
+		}
+	}
+	if hasText {
+		text := res.Text()
+		if t := strings.TrimSpace(text); t != "" && json.Valid([]byte(t)) {
+			return json.RawMessage(t)
+		}
+		b, _ := json.Marshal(text)
+		return b
+	}
+	if res.Content == nil {
+		return json.RawMessage("[]")
+	}
+	b, err := json.Marshal(res.Content)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+// hostSearch is __weft_search(query, k).
+func (r *run) hostSearch(args []any) (any, error) {
+	query, kf := argString(args, 0), argNumber(args, 1)
+	k := 5
+	if kf >= 1 && !math.IsInf(kf, 0) {
+		k = int(min(kf, 50))
+	}
+	argJSON, _ := json.Marshal(map[string]any{"query": query, "k": k})
+	id, idx, ok := r.startCall("searchTools", argJSON)
+	if !ok {
+		return 0, nil
+	}
+	began := time.Now()
+	if r.s.searcher == nil {
+		r.finishCall(id, idx, began, nil, OutcomeError, CodeSearchUnavailable, ErrSearchUnavailable.Error(), "searchTools", 0)
+		return id, nil
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		hits, err := r.s.searcher.Search(r.ctx, query, k)
+		if err != nil {
+			r.finishCall(id, idx, began, nil, OutcomeError, CodeError, "search: "+err.Error(), "searchTools", 0)
+			return
+		}
+		b, _ := json.Marshal(r.describeHits(hits))
+		r.finishCall(id, idx, began, b, OutcomeOK, "", "", "searchTools", len(b))
+	}()
+	return id, nil
+}
+
+type hitView struct {
+	Name        string  `json:"name"`
+	Path        string  `json:"path"`
+	Description string  `json:"description"`
+	Signature   string  `json:"signature"`
+	Score       float64 `json:"score"`
+}
+
+// describeHits keeps the hits the run may call and adds how to call them.
+func (r *run) describeHits(hits []SearchHit) []hitView {
+	out := []hitView{}
+	for _, h := range hits {
+		t, ok := r.snap.Get(h.Name)
+		if !ok || (r.allowed != nil && !r.allowed[h.Name]) {
+			continue
+		}
+		n := r.names[h.Name]
+		sig := catalog.TypeScriptSignature(t)
+		if i := strings.IndexByte(sig, '('); i >= 0 {
+			sig = n.Tool + sig[i:]
+		}
+		out = append(out, hitView{Name: t.Name, Path: n.Path("tools"), Description: t.Description, Signature: sig, Score: h.Score})
+	}
+	return out
+}
+
+// hostLog is __weft_log(level, text).
+func (r *run) hostLog(args []any) (any, error) {
+	level, text := argString(args, 0), argString(args, 1)
+	r.consoleBytes += len(text) + 1
+	if r.consoleBytes > r.lim.MaxConsoleBytes {
+		r.fail(KindConsoleLimit, fmt.Sprintf("the program wrote more than %d bytes to the console (max_console_bytes)", r.lim.MaxConsoleBytes))
+		return nil, nil
+	}
+	r.console = append(r.console, ConsoleLine{Level: level, Text: text})
+	return nil, nil
+}
+
+// hostTimer is __weft_timer(ms): it schedules a timer within what is left of the run.
+func (r *run) hostTimer(args []any) (any, error) {
+	if r.nTimers >= maxTimers {
+		return nil, fmt.Errorf("too many pending timers (at most %d)", maxTimers)
+	}
+	ms := argNumber(args, 0)
+	d := time.Duration(0)
+	if ms > 0 && !math.IsNaN(ms) {
+		d = min(time.Duration(ms*float64(time.Millisecond)), time.Until(r.deadline)+time.Millisecond)
+		if ms > float64(math.MaxInt64/int64(time.Millisecond)) {
+			d = time.Until(r.deadline) + time.Millisecond
+		}
+	}
+	r.nextID++
+	id := r.nextID
+	r.nTimers++
+	r.timers = append(r.timers, time.AfterFunc(d, func() { r.push(completion{kind: kindTimer, id: id}) }))
+	return id, nil
+}
+
+// hostDone is __weft_done(outcome, payload): 0 result, 1 thrown, 2 result not serializable.
+func (r *run) hostDone(args []any) (any, error) {
+	if r.finished {
+		return nil, errors.New("already done")
+	}
+	r.finished = true
+	r.outcome = int(argNumber(args, 0))
+	r.payload = argString(args, 1)
+	return nil, nil
+}
+
+// secretKeys are key fragments whose values the call log redacts
+// (compared case-insensitively with '-' and '_' removed).
+var secretKeys = []string{"token", "password", "passwd", "secret", "apikey", "authorization", "auth", "cookie", "credential", "privatekey", "accesskey", "sessionid", "bearer"}
+
+func secretKey(k string) bool {
+	k = strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k))
+	for _, s := range secretKeys {
+		if k == s || (s != "auth" && strings.Contains(k, s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// redact returns args with the values of secret-looking keys (at any depth) replaced by "[REDACTED]".
+func redact(args json.RawMessage) json.RawMessage {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(args))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		b, _ := json.Marshal("[unparseable arguments]")
+		return b
+	}
+	b, err := json.Marshal(redactValue(v))
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+func redactValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if secretKey(k) {
+				x[k] = "[REDACTED]"
+			} else {
+				x[k] = redactValue(val)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = redactValue(x[i])
+		}
+	}
+	return v
+}

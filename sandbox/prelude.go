@@ -1,0 +1,183 @@
+package sandbox
+
+// prelude runs in every VM before the program. It receives the host
+// functions (registered as globals, captured here and deleted), hardens the
+// realm, and defines what a program sees: tools, callTool, searchTools,
+// ToolError, console, setTimeout/clearTimeout. It evaluates to the internal
+// entry points the Go side keeps: start (runs the program's async function),
+// settle (delivers a call result) and fire (runs a timer).
+//
+// Security decisions (allowed tools, call limits, sizes) are all made in Go;
+// the prelude only has to stay correct when the program tampers with the
+// realm, so it captures every intrinsic it uses up front and keeps its own
+// tables in null-prototype objects.
+const prelude = `(function (toolList) {
+"use strict";
+const G = globalThis;
+const host = {
+  call: G.__weft_call, search: G.__weft_search, log: G.__weft_log,
+  timer: G.__weft_timer, done: G.__weft_done,
+};
+for (const k of ["__weft_call", "__weft_search", "__weft_log", "__weft_timer", "__weft_done"]) delete G[k];
+
+const O = Object, create = O.create, freeze = O.freeze, defineProperty = O.defineProperty,
+  getPrototypeOf = O.getPrototypeOf;
+const apply = Reflect.apply;
+const JSONparse = JSON.parse, JSONstringify = JSON.stringify;
+const PromiseC = Promise, promiseThen = Promise.prototype.then;
+const StringC = String, TypeErrorC = TypeError, ErrorC = Error;
+const arrayJoin = Array.prototype.join, arrayMap = Array.prototype.map;
+
+// No code generation from strings: eval and every Function constructor
+// (also reachable as (async () => {}).constructor and the like) throw.
+const disabled = function Function() {
+  throw new TypeErrorC("code generation from strings is disabled in the sandbox");
+};
+disabled.prototype = Function.prototype;
+for (const f of [function () {}, async function () {}, function* () {}, async function* () {}]) {
+  defineProperty(getPrototypeOf(f), "constructor", { value: disabled, writable: false, enumerable: false, configurable: false });
+}
+defineProperty(G, "Function", { value: disabled, writable: false, enumerable: false, configurable: false });
+delete G.eval;
+if (G.Atomics) { delete G.Atomics.wait; delete G.Atomics.waitAsync; }
+delete G.WebAssembly;
+
+class ToolError extends ErrorC {
+  constructor(message, tool, code) {
+    super(message);
+    this.name = "ToolError";
+    this.tool = tool;
+    this.code = code;
+  }
+}
+freeze(ToolError.prototype);
+freeze(ToolError);
+
+const pending = create(null);
+const timers = create(null);
+
+function waitFor(id) {
+  return new PromiseC(function (resolve, reject) { pending[id] = [resolve, reject]; });
+}
+
+function callTool(name, args) {
+  if (args === undefined || args === null) args = {};
+  let json;
+  try {
+    json = JSONstringify(args);
+  } catch (e) {
+    return apply(PromiseC.reject, PromiseC, [new TypeErrorC("arguments of " + StringC(name) + " are not JSON-serializable: " + (e && e.message))]);
+  }
+  if (typeof json !== "string") json = "null";
+  return waitFor(host.call(StringC(name), json));
+}
+
+function searchTools(query, k) {
+  return waitFor(host.search(StringC(query), k === undefined ? 0 : +k));
+}
+
+const tools = create(null);
+const servers = create(null);
+for (let i = 0; i < toolList.length; i++) {
+  const [server, tool, name] = toolList[i];
+  if (!servers[server]) servers[server] = create(null);
+  servers[server][tool] = function (args) { return callTool(name, args); };
+}
+for (const s in servers) tools[s] = freeze(servers[s]);
+freeze(tools);
+
+function show(v) {
+  if (typeof v === "string") return v;
+  if (typeof v === "function") return "[function]";
+  if (typeof v === "bigint") return StringC(v) + "n";
+  if (v instanceof ErrorC) return StringC(v.name) + ": " + StringC(v.message);
+  try {
+    const s = JSONstringify(v);
+    return s === undefined ? StringC(v) : s;
+  } catch (e) {
+    return StringC(v);
+  }
+}
+function logger(level) {
+  return function () {
+    host.log(level, apply(arrayJoin, apply(arrayMap, arguments, [show]), [" "]));
+  };
+}
+const console = freeze({ log: logger("log"), info: logger("info"), warn: logger("warn"), error: logger("error"), debug: logger("log") });
+
+function setTimeout(fn, ms) {
+  if (typeof fn !== "function") throw new TypeErrorC("setTimeout needs a function");
+  const extra = [];
+  for (let i = 2; i < arguments.length; i++) extra[i - 2] = arguments[i];
+  const id = host.timer(+ms || 0);
+  timers[id] = [fn, extra];
+  return id;
+}
+function clearTimeout(id) { delete timers[id]; }
+
+const globals = { tools, callTool, searchTools, ToolError, console, setTimeout, clearTimeout };
+for (const k in globals) defineProperty(G, k, { value: globals[k], writable: false, enumerable: false, configurable: false });
+
+function describe(e) {
+  const d = create(null);
+  d.nullish = e === null || e === undefined;
+  try {
+    if (e instanceof ErrorC) {
+      d.error = true;
+      d.name = StringC(e.name);
+      d.message = StringC(e.message);
+      d.stack = typeof e.stack === "string" ? e.stack : "";
+      if (e instanceof ToolError) { d.tool = StringC(e.tool); d.code = StringC(e.code); }
+    } else if (!d.nullish) {
+      d.message = show(e);
+    }
+  } catch (x) {
+    d.message = "(the thrown value could not be described)";
+  }
+  return JSONstringify(d);
+}
+
+let started = false;
+function start(fn) {
+  if (started) throw new TypeErrorC("already started");
+  started = true;
+  apply(promiseThen, fn(), [
+    function (v) {
+      let s;
+      try {
+        s = JSONstringify(v);
+      } catch (e) {
+        host.done(2, describe(e));
+        return;
+      }
+      host.done(0, s === undefined ? "null" : s);
+    },
+    function (e) { host.done(1, describe(e)); },
+  ]);
+}
+
+function settle(id, ok, payload) {
+  const p = pending[id];
+  if (!p) return;
+  delete pending[id];
+  if (ok) {
+    p[0](JSONparse(payload));
+  } else {
+    const e = JSONparse(payload);
+    p[1](new ToolError(e.message, e.tool, e.code));
+  }
+}
+
+function fire(id) {
+  const t = timers[id];
+  if (!t) return;
+  delete timers[id];
+  try {
+    apply(t[0], undefined, t[1]);
+  } catch (e) {
+    host.log("error", "uncaught exception in a setTimeout callback: " + show(e));
+  }
+}
+
+return { start: start, settle: settle, fire: fire };
+})`

@@ -1,0 +1,415 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weft-dev/weft/catalog"
+	"modernc.org/quickjs"
+)
+
+// evalStrict is QuickJS's JS_EVAL_FLAG_STRICT: the program runs in strict mode.
+const evalStrict = 1 << 3
+
+// maxTimers bounds the setTimeout callbacks a run may have pending.
+const maxTimers = 1000
+
+const (
+	kindCall = iota
+	kindTimer
+)
+
+// completion is something that happened outside the VM and must be
+// delivered into it on the run's goroutine.
+type completion struct {
+	kind    int
+	id      int
+	ok      bool
+	payload string
+}
+
+// run is one program execution. The VM and every field not marked otherwise
+// are used only by the goroutine that called Sandbox.Run; call goroutines
+// and timers talk to it through the queue.
+type run struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	s        *Sandbox
+	req      Request
+	lim      Limits
+	start    time.Time
+	deadline time.Time
+	prog     *compiled
+
+	vm                *quickjs.VM
+	startFn, settleFn quickjs.Value
+	fireFn            quickjs.Value
+
+	snap    *catalog.Snapshot
+	names   map[string]catalog.TSName
+	allowed map[string]bool // nil: all
+
+	mu     sync.Mutex // guards queue and calls
+	queue  []completion
+	calls  []CallRecord
+	notify chan struct{}
+
+	wg       sync.WaitGroup
+	callSlot chan struct{}
+	nCalls   int
+	inflight int
+	nextID   int
+	timers   []*time.Timer
+	nTimers  int
+
+	console      []ConsoleLine
+	consoleBytes int
+
+	abort    *RunError
+	finished bool
+	outcome  int
+	payload  string
+}
+
+func newRun(ctx context.Context, s *Sandbox, req Request, lim Limits, start time.Time) *run {
+	r := &run{s: s, req: req, lim: lim, start: start, deadline: start.Add(lim.Timeout),
+		notify: make(chan struct{}, 1), callSlot: make(chan struct{}, lim.MaxConcurrentCalls)}
+	if d, ok := ctx.Deadline(); ok && d.Before(r.deadline) {
+		r.deadline = d
+	}
+	r.ctx, r.cancel = context.WithDeadline(ctx, r.deadline)
+	if len(req.AllowedTools) > 0 {
+		r.allowed = make(map[string]bool, len(req.AllowedTools))
+		for _, n := range req.AllowedTools {
+			r.allowed[n] = true
+		}
+	}
+	return r
+}
+
+// execute runs the program to its end and always cleans up: in-flight calls
+// are canceled and awaited, timers stopped, the VM closed.
+func (r *run) execute() (res *RunResult) {
+	res = &RunResult{}
+	defer func() {
+		r.cancel()
+		r.wg.Wait()
+		for _, t := range r.timers {
+			t.Stop()
+		}
+		if r.vm != nil {
+			for _, v := range []*quickjs.Value{&r.startFn, &r.settleFn, &r.fireFn} {
+				if v.VM() != nil {
+					v.Free()
+				}
+			}
+			r.vm.Close()
+		}
+		r.mu.Lock()
+		res.Calls = r.calls
+		r.mu.Unlock()
+		res.Console = r.console
+	}()
+
+	prog, perr := compile(r.req.Code, r.req.Language)
+	if perr != nil {
+		res.Error = perr
+		return res
+	}
+	r.prog = prog
+	if err := r.setup(); err != nil {
+		res.Error = r.classify(err)
+		return res
+	}
+	stop := context.AfterFunc(r.ctx, r.vm.Interrupt)
+	defer stop()
+
+	if rerr := r.startProgram(); rerr != nil {
+		res.Error = rerr
+		return res
+	}
+	if rerr := r.loop(); rerr != nil {
+		res.Error = rerr
+		return res
+	}
+	res.Result, res.Error = r.outcomeResult()
+	return res
+}
+
+// setup creates the VM, registers the host functions and runs the prelude.
+func (r *run) setup() error {
+	vm, err := quickjs.NewVM()
+	if err != nil {
+		return fmt.Errorf("new VM: %w", err)
+	}
+	r.vm = vm
+	vm.SetMemoryLimit(uintptr(r.lim.MemoryBytes))
+	vm.SetCanBlock(false)
+	vm.SetModuleLoader(func(*quickjs.VM, string) (string, error) {
+		return "", errors.New("module imports are disabled in the sandbox")
+	}, func(_ *quickjs.VM, _, name string) (string, error) {
+		return "", fmt.Errorf("module imports are disabled in the sandbox (import of %q)", name)
+	})
+	for name, f := range map[string]quickjs.HostFunc{
+		"__weft_call": r.hostCall, "__weft_search": r.hostSearch, "__weft_log": r.hostLog,
+		"__weft_timer": r.hostTimer, "__weft_done": r.hostDone,
+	} {
+		if err := vm.RegisterHostFunc(name, f); err != nil {
+			return fmt.Errorf("register %s: %w", name, err)
+		}
+	}
+
+	r.snap = r.s.tools.Snapshot()
+	r.names, _ = r.s.namesFor(r.snap)
+	var list [][3]string
+	for _, t := range r.snap.Tools() {
+		if r.allowed != nil && !r.allowed[t.Name] {
+			continue
+		}
+		n := r.names[t.Name]
+		list = append(list, [3]string{n.Server, n.Tool, t.Name})
+	}
+	if list == nil {
+		list = [][3]string{}
+	}
+
+	if !r.arm() {
+		return errTimeout
+	}
+	fn, err := vm.EvalValue(prelude, quickjs.EvalGlobal)
+	if err != nil {
+		return fmt.Errorf("prelude: %w", err)
+	}
+	defer fn.Free()
+	if !r.arm() {
+		return errTimeout
+	}
+	entry, err := fn.CallValue(quickjs.UndefinedValue, list)
+	if err != nil {
+		return fmt.Errorf("prelude: %w", err)
+	}
+	defer entry.Free()
+	for name, dst := range map[string]*quickjs.Value{"start": &r.startFn, "settle": &r.settleFn, "fire": &r.fireFn} {
+		atom, err := vm.NewAtom(name)
+		if err != nil {
+			return err
+		}
+		if *dst, err = entry.GetPropertyValue(atom); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errTimeout = errors.New("timeout")
+
+// arm sets the eval timeout to what is left of the run; false when nothing is left.
+func (r *run) arm() bool {
+	left := time.Until(r.deadline)
+	if left <= 0 || r.ctx.Err() != nil {
+		return false
+	}
+	r.vm.SetEvalTimeout(left)
+	return true
+}
+
+// startProgram compiles the program's function and starts it.
+func (r *run) startProgram() *RunError {
+	if !r.arm() {
+		return r.classify(errTimeout)
+	}
+	fn, err := r.vm.EvalValue(r.prog.js, quickjs.EvalGlobal|evalStrict)
+	if err != nil {
+		var qe *quickjs.Error
+		if errors.As(err, &qe) && qe.Name == "SyntaxError" {
+			e := &RunError{Kind: KindSyntax, Message: qe.Message}
+			if l, c, ok := r.prog.position(qe.LineNumber, qe.ColumnNumber); ok {
+				e.Line, e.Column = l, c
+				e.Message = fmt.Sprintf("%s (line %d, column %d)", qe.Message, l, c)
+			}
+			return e
+		}
+		return r.classify(err)
+	}
+	defer fn.Free()
+	if !r.arm() {
+		return r.classify(errTimeout)
+	}
+	if _, err := r.startFn.Call(quickjs.UndefinedValue, fn); err != nil {
+		return r.classify(err)
+	}
+	return nil
+}
+
+// loop is the run's event loop: drain microtasks, then wait for a call
+// result or timer and deliver it, until the program settles or a limit ends it.
+func (r *run) loop() *RunError {
+	var wait *time.Timer
+	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
+	}()
+	for {
+		if err := r.drain(); err != nil {
+			return r.classify(err)
+		}
+		if r.abort != nil {
+			return r.abort
+		}
+		if r.finished {
+			return nil
+		}
+		if r.inflight == 0 && r.nTimers == 0 {
+			return &RunError{Kind: KindNeverSettled, Message: "the program awaits a promise that can never settle (no tool call or timer is pending)"}
+		}
+		left := time.Until(r.deadline)
+		if wait == nil {
+			wait = time.NewTimer(left)
+		} else {
+			wait.Reset(left)
+		}
+		select {
+		case <-r.notify:
+		case <-wait.C:
+			return r.classify(errTimeout)
+		case <-r.ctx.Done():
+			return r.classify(errTimeout)
+		}
+		r.mu.Lock()
+		items := r.queue
+		r.queue = nil
+		r.mu.Unlock()
+		for _, c := range items {
+			if !r.arm() {
+				return r.classify(errTimeout)
+			}
+			var err error
+			switch c.kind {
+			case kindCall:
+				r.inflight--
+				_, err = r.settleFn.Call(quickjs.UndefinedValue, c.id, c.ok, c.payload)
+			case kindTimer:
+				r.nTimers--
+				_, err = r.fireFn.Call(quickjs.UndefinedValue, c.id)
+			}
+			if r.abort != nil {
+				return r.abort
+			}
+			if err != nil {
+				return r.classify(err)
+			}
+		}
+	}
+}
+
+// drain runs pending jobs (promise reactions, async continuations).
+func (r *run) drain() error {
+	for {
+		if !r.arm() {
+			return errTimeout
+		}
+		_, err := r.vm.ExecutePendingJobs()
+		if err != nil && strings.HasPrefix(err.Error(), "quickjs: aborted draining") {
+			continue // a long chain of microtasks; the eval timeout still bounds it
+		}
+		return err
+	}
+}
+
+// push queues a completion from any goroutine.
+func (r *run) push(c completion) {
+	r.mu.Lock()
+	r.queue = append(r.queue, c)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// fail ends the run from a host function: the VM is interrupted, which
+// unwinds the program without running its catch or finally blocks.
+func (r *run) fail(kind, msg string) {
+	if r.abort == nil {
+		r.abort = &RunError{Kind: kind, Message: msg}
+	}
+	r.vm.Interrupt()
+}
+
+// classify turns an error out of the VM into a RunError.
+func (r *run) classify(err error) *RunError {
+	if r.abort != nil {
+		return r.abort
+	}
+	var qe *quickjs.Error
+	isQE := errors.As(err, &qe)
+	interrupted := errors.Is(err, errTimeout) || (isQE && qe.Name == "InternalError" && qe.Message == "interrupted")
+	if interrupted {
+		if errors.Is(context.Cause(r.ctx), context.Canceled) {
+			return &RunError{Kind: KindCanceled, Message: "the run was canceled"}
+		}
+		return &RunError{Kind: KindTimeout, Message: fmt.Sprintf("the program did not finish within %s (timeout)", r.lim.Timeout)}
+	}
+	if isQE {
+		return r.errorFrom(qe.Name, qe.Message, qe.Stack, qe.Error() == "null" || qe.Error() == "undefined", "", "")
+	}
+	return &RunError{Kind: KindInternal, Message: err.Error()}
+}
+
+var userThrowsNullish = regexp.MustCompile(`\bthrow\s+(null|undefined|void\b)|\breject\(\s*(null|undefined)?\s*\)`)
+
+// errorFrom classifies an uncaught exception.
+func (r *run) errorFrom(name, message, stack string, nullish bool, tool, code string) *RunError {
+	memMsg := fmt.Sprintf("out of memory: the program exceeded its memory limit of %d bytes (memory)", r.lim.MemoryBytes)
+	switch {
+	case nullish && !userThrowsNullish.MatchString(r.req.Code):
+		// QuickJS throws null when it runs out of memory while building the error itself.
+		return &RunError{Kind: KindMemory, Message: memMsg}
+	case name == "InternalError" && message == "out of memory":
+		return &RunError{Kind: KindMemory, Message: memMsg}
+	case name == "InternalError" && message == "string too long":
+		return &RunError{Kind: KindMemory, Message: "out of memory: string too long (the engine's maximum string length) (memory)"}
+	case nullish:
+		return &RunError{Kind: KindRuntime, Message: "the program threw null or undefined"}
+	}
+	e := &RunError{Kind: KindRuntime, Message: message, Tool: tool, Code: code}
+	if name != "" {
+		e.Message = name + ": " + message
+	}
+	e.Line, e.Column = r.prog.locate(stack)
+	e.Stack = r.prog.cleanStack(stack)
+	return e
+}
+
+// outcomeResult turns what the program settled with into the run's result or error.
+func (r *run) outcomeResult() (json.RawMessage, *RunError) {
+	switch r.outcome {
+	case 0:
+		if len(r.payload) > r.lim.MaxResultBytes {
+			return nil, &RunError{Kind: KindResultLimit, Message: fmt.Sprintf("the result is %d bytes, more than max_result_bytes (%d)", len(r.payload), r.lim.MaxResultBytes)}
+		}
+		return json.RawMessage(r.payload), nil
+	}
+	var d struct {
+		Nullish bool   `json:"nullish"`
+		Name    string `json:"name"`
+		Message string `json:"message"`
+		Stack   string `json:"stack"`
+		Tool    string `json:"tool"`
+		Code    string `json:"code"`
+	}
+	if err := json.Unmarshal([]byte(r.payload), &d); err != nil {
+		return nil, &RunError{Kind: KindInternal, Message: "undecodable error description: " + err.Error()}
+	}
+	if r.outcome == 2 {
+		return nil, &RunError{Kind: KindResult, Message: "the program's result is not JSON-serializable: " + d.Name + ": " + d.Message}
+	}
+	return nil, r.errorFrom(d.Name, d.Message, d.Stack, d.Nullish, d.Tool, d.Code)
+}

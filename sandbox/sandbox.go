@@ -1,0 +1,178 @@
+// Package sandbox runs model-written TypeScript or JavaScript programs
+// ("code mode") in a hard in-process sandbox: one fresh QuickJS VM per run
+// (modernc.org/quickjs, pure Go), TypeScript stripped by esbuild, and a tool
+// bridge through which every tools.<server>.<tool>(...) call goes back into
+// weft's one call path (the engine), concurrently, with per-run limits on
+// time, memory, calls, console output and result size.
+//
+// The package declares what it needs from the rest of weft as small
+// interfaces (Tools, Searcher); NewEngineTools adapts an engine.Engine.
+// See docs/sandbox.md for the programming model and the security model.
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/source"
+)
+
+// Tools is what a run calls tools through: the current catalog snapshot and
+// the call path. Call must honour ctx.
+type Tools interface {
+	Snapshot() *catalog.Snapshot
+	Call(ctx context.Context, name string, args json.RawMessage) (*source.Result, error)
+}
+
+// Searcher finds tools for a query; searchTools(query, k) in a program uses it.
+type Searcher interface {
+	Search(ctx context.Context, query string, k int) ([]SearchHit, error)
+}
+
+// SearchHit is one tool a Searcher found.
+type SearchHit struct {
+	// Name is the tool's catalog name.
+	Name  string  `json:"name"`
+	Score float64 `json:"score"`
+}
+
+// ErrSearchUnavailable is the rejection of searchTools when no Searcher is configured.
+var ErrSearchUnavailable = errors.New("search unavailable: no tool search is configured for code mode")
+
+// Options configure a Sandbox.
+type Options struct {
+	// Tools is the call path; required.
+	Tools Tools
+	// Searcher backs searchTools; nil makes it reject with "search unavailable".
+	Searcher Searcher
+	// MaxConcurrentRuns bounds runs executing at once (default 4×GOMAXPROCS);
+	// further runs wait for a slot as long as their context allows.
+	MaxConcurrentRuns int
+	// Defaults are the limits of a run that does not set them (zero fields: DefaultLimits).
+	Defaults Limits
+	// Max caps what a request may ask for (zero fields: MaxLimits).
+	Max Limits
+}
+
+// Sandbox runs programs. It is safe for concurrent use.
+type Sandbox struct {
+	tools    Tools
+	searcher Searcher
+	defaults Limits
+	max      Limits
+	slots    chan struct{}
+
+	namesMu      sync.Mutex
+	namesVersion string
+	names        map[string]catalog.TSName
+	scope        []*catalog.Tool
+}
+
+// New builds a sandbox.
+func New(opts Options) (*Sandbox, error) {
+	if opts.Tools == nil {
+		return nil, errors.New("sandbox: Options.Tools is required")
+	}
+	n := opts.MaxConcurrentRuns
+	if n <= 0 {
+		n = 4 * runtime.GOMAXPROCS(0)
+	}
+	max := opts.Max.resolve(MaxLimits, Limits{})
+	return &Sandbox{
+		tools:    opts.Tools,
+		searcher: opts.Searcher,
+		max:      max,
+		defaults: opts.Defaults.resolve(DefaultLimits, max),
+		slots:    make(chan struct{}, n),
+	}, nil
+}
+
+// Limits returns the effective limits of a request asking for req.
+func (s *Sandbox) Limits(req Limits) Limits { return req.resolve(s.defaults, s.max) }
+
+// Run executes one program. It waits for a run slot (bounded by
+// Options.MaxConcurrentRuns) as long as ctx allows. A program that fails —
+// syntax error, exception, exceeded limit — is reported in RunResult.Error
+// with a nil error; the error return is for failures to run at all (ctx
+// done while waiting for a slot, an empty program).
+func (s *Sandbox) Run(ctx context.Context, req Request) (*RunResult, error) {
+	if strings.TrimSpace(req.Code) == "" {
+		return nil, errors.New("sandbox: the program is empty")
+	}
+	switch req.Language {
+	case "", TypeScript, JavaScript:
+	default:
+		return nil, fmt.Errorf("sandbox: unknown language %q (allowed: \"ts\", \"js\")", req.Language)
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sandbox: waiting for a run slot: %w", ctx.Err())
+	}
+	defer func() { <-s.slots }()
+
+	start := time.Now()
+	r := newRun(ctx, s, req, s.Limits(req.Limits), start)
+	res := r.execute()
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// names returns the code-mode identifiers of the snapshot's tools, computed
+// over the whole snapshot so a run's allowed-tools filter does not change them.
+func (s *Sandbox) namesFor(snap *catalog.Snapshot) (map[string]catalog.TSName, []*catalog.Tool) {
+	s.namesMu.Lock()
+	defer s.namesMu.Unlock()
+	if s.names != nil && s.namesVersion == snap.Version() {
+		return s.names, s.scope
+	}
+	all := snap.Tools()
+	scope := make([]*catalog.Tool, len(all))
+	for i := range all {
+		scope[i] = &all[i]
+	}
+	s.names, s.scope, s.namesVersion = catalog.TypeScriptNames(scope), scope, snap.Version()
+	return s.names, s.scope
+}
+
+// Typings returns the TypeScript declarations a model needs to write a
+// program against tools: the tools namespace (identifiers as in a run over
+// the current snapshot) and the globals every program has.
+func (s *Sandbox) Typings(tools []*catalog.Tool) string {
+	_, scope := s.namesFor(s.tools.Snapshot())
+	return catalog.TypeScriptDeclarations(tools, catalog.TSOptions{NameScope: scope}) + globalTypings
+}
+
+const globalTypings = `/** A tool call failed: the tool reported an error, or weft could not call it. */
+declare class ToolError extends Error { tool: string; code: string; }
+/** Calls a tool by its catalog name. */
+declare function callTool(name: string, args?: Record<string, unknown>): Promise<unknown>;
+/** Finds tools for a query; path is how to call each one. */
+declare function searchTools(query: string, k?: number): Promise<{ name: string; path: string; description: string; signature: string; score: number }[]>;
+declare const console: { log(...data: unknown[]): void; info(...data: unknown[]): void; warn(...data: unknown[]): void; error(...data: unknown[]): void };
+declare function setTimeout(fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): number;
+declare function clearTimeout(id: number): void;
+`
+
+// EngineTools adapts an engine.Engine (and the catalog it reads) to Tools.
+// Calls are made with Caller "sandbox".
+type EngineTools struct {
+	Catalog engine.Catalog
+	Engine  *engine.Engine
+}
+
+// Snapshot returns the catalog's current snapshot.
+func (t EngineTools) Snapshot() *catalog.Snapshot { return t.Catalog.Snapshot() }
+
+// Call calls the tool through the engine.
+func (t EngineTools) Call(ctx context.Context, name string, args json.RawMessage) (*source.Result, error) {
+	return t.Engine.CallWith(ctx, name, args, engine.CallOptions{Caller: "sandbox"})
+}
