@@ -83,6 +83,13 @@ func isUnknownTool(we *jsonrpc.Error, tool string) bool {
 	return false
 }
 
+// tsUnknownTool is the tool-error text the TypeScript SDK's McpServer
+// answers a call of an unknown tool with (as an isError result, not a
+// JSON-RPC error).
+func tsUnknownTool(tool string) string {
+	return fmt.Sprintf("MCP error %d: Tool %s not found", jsonrpc.CodeInvalidParams, tool)
+}
+
 // malformed reports errors that mean the peer's bytes were not valid
 // JSON-RPC (or the result did not decode).
 func malformed(err error) bool {

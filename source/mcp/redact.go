@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -14,9 +15,18 @@ type redactor struct {
 	secrets []string // longest first, so overlapping secrets redact fully
 }
 
-// minSecretLen avoids redacting short, common values ("1", "true") that
-// would mangle messages without protecting anything.
-const minSecretLen = 4
+// Short values are not redacted: replacing "1", "true" or "debug" wherever
+// it occurs would mangle messages without protecting anything. Header
+// values and environment variables whose names look secret are redacted
+// from minSecretLen bytes on, every other environment value from
+// minEnvLen bytes on.
+const (
+	minSecretLen = 4
+	minEnvLen    = 8
+)
+
+// secretName matches environment variable names that usually hold secrets.
+var secretName = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASS|KEY|AUTH|CRED|COOKIE|SESSION|PRIVATE|SIGNATURE)`)
 
 func newRedactor(c Config) *redactor {
 	var s []string
@@ -25,8 +35,10 @@ func newRedactor(c Config) *redactor {
 			s = append(s, v)
 		}
 	}
-	for _, v := range c.Env {
-		add(v)
+	for k, v := range c.Env {
+		if secretName.MatchString(k) || len(v) >= minEnvLen {
+			add(v)
+		}
 	}
 	for _, v := range c.Headers {
 		add(v)

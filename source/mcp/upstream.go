@@ -187,6 +187,9 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 	if err != nil {
 		return nil, fmt.Errorf("mcp %s: %s: %w: %v", u.cfg.Name, op, source.ErrProtocol, err)
 	}
+	if r.IsError && r.Text() == tsUnknownTool(tool) {
+		return nil, fmt.Errorf("mcp %s: %s: %w: %s", u.cfg.Name, op, source.ErrUnknownTool, r.Text())
+	}
 	return r, nil
 }
 

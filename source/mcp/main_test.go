@@ -1,0 +1,134 @@
+package mcp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// The test binary doubles as a stdio MCP server: with WEFT_TEST_MCP_SERVER
+// set to a mode it serves that mode on stdin/stdout and exits.
+const (
+	envServerMode = "WEFT_TEST_MCP_SERVER"
+	envMarker     = "WEFT_TEST_MARKER" // a file the server writes observations to
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(envServerMode); mode != "" {
+		os.Exit(serveTestMode(mode))
+	}
+	os.Exit(m.Run())
+}
+
+type echoIn struct {
+	Message string `json:"message" jsonschema:"the text to echo"`
+}
+
+type addIn struct {
+	A int `json:"a"`
+	B int `json:"b"`
+}
+
+type addOut struct {
+	Sum int `json:"sum"`
+}
+
+type noIn struct{}
+
+func text(s string) *sdk.CallToolResult {
+	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: s}}}
+}
+
+// addBaseTools registers the tools every test server has.
+func addBaseTools(s *sdk.Server) {
+	sdk.AddTool(s, &sdk.Tool{Name: "echo", Title: "Echo", Description: "Echoes the message.",
+		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr(false)}},
+		func(_ context.Context, _ *sdk.CallToolRequest, in echoIn) (*sdk.CallToolResult, any, error) {
+			return text("echo: " + in.Message), nil, nil
+		})
+	sdk.AddTool(s, &sdk.Tool{Name: "add", Description: "Adds two integers."},
+		func(_ context.Context, _ *sdk.CallToolRequest, in addIn) (*sdk.CallToolResult, addOut, error) {
+			return nil, addOut{Sum: in.A + in.B}, nil
+		})
+	sdk.AddTool(s, &sdk.Tool{Name: "fail", Description: "Always reports a tool error."},
+		func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+			return nil, nil, fmt.Errorf("this tool always fails")
+		})
+	sdk.AddTool(s, &sdk.Tool{Name: "env", Description: "Returns an environment variable and the cwd."},
+		func(_ context.Context, _ *sdk.CallToolRequest, in echoIn) (*sdk.CallToolResult, any, error) {
+			wd, _ := os.Getwd()
+			return text(os.Getenv(in.Message) + "|" + wd), nil, nil
+		})
+	sdk.AddTool(s, &sdk.Tool{Name: "hang", Description: "Blocks until cancelled; then writes 'cancelled' to the marker file."},
+		func(ctx context.Context, _ *sdk.CallToolRequest, _ noIn) (*sdk.CallToolResult, any, error) {
+			<-ctx.Done()
+			if p := os.Getenv(envMarker); p != "" {
+				os.WriteFile(p, []byte("cancelled"), 0o644)
+			}
+			return nil, nil, ctx.Err()
+		})
+}
+
+func serveTestMode(mode string) int {
+	opts := &sdk.ServerOptions{Instructions: "A weft test server in mode " + mode + "."}
+	if mode == "many" {
+		opts.PageSize = 100
+	}
+	s := sdk.NewServer(&sdk.Implementation{Name: "weft-test", Version: "1"}, opts)
+	addBaseTools(s)
+	switch mode {
+	case "normal", "hang":
+	case "crash":
+		sdk.AddTool(s, &sdk.Tool{Name: "crash", Description: "Exits the process mid-call."},
+			func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+				fmt.Fprintln(os.Stderr, "crash: giving up")
+				os.Exit(3)
+				return nil, nil, nil
+			})
+	case "malformed":
+		sdk.AddTool(s, &sdk.Tool{Name: "garble", Description: "Writes garbage to stdout mid-call."},
+			func(ctx context.Context, _ *sdk.CallToolRequest, _ noIn) (*sdk.CallToolResult, any, error) {
+				os.Stdout.WriteString("this is {not json-rpc\n")
+				<-ctx.Done()
+				return nil, nil, ctx.Err()
+			})
+	case "many":
+		for i := range 1000 {
+			sdk.AddTool(s, &sdk.Tool{Name: fmt.Sprintf("tool_%04d", i), Description: fmt.Sprintf("Tool number %d.", i)},
+				func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+					return text(strconv.Itoa(i)), nil, nil
+				})
+		}
+	case "listchanged":
+		sdk.AddTool(s, &sdk.Tool{Name: "grow", Description: "Adds the tool 'added' and announces it."},
+			func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+				sdk.AddTool(s, &sdk.Tool{Name: "added", Description: "Added at run time."},
+					func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+						return text("added works"), nil, nil
+					})
+				return text("grown"), nil, nil
+			})
+	case "spawnchild":
+		// A grandchild in our process group that outlives nothing: it must
+		// die with the group.
+		c := exec.Command("sleep", "300")
+		if err := c.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "spawn:", err)
+			return 1
+		}
+		os.WriteFile(os.Getenv(envMarker), []byte(strconv.Itoa(c.Process.Pid)), 0o644)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode", mode)
+		return 2
+	}
+	fmt.Fprintln(os.Stderr, "test server ready in mode", mode)
+	if err := s.Run(context.Background(), &sdk.StdioTransport{}); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+	}
+	return 0
+}
