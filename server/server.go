@@ -58,9 +58,6 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/tools", s.listTools)
 	s.mux.HandleFunc("GET /v1/tools/{name}", s.getTool)
 	s.mux.HandleFunc("POST /v1/tools/{name}/call", s.callTool)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
-	})
 }
 
 // ServeHTTP implements http.Handler with panic recovery and body limits.
@@ -82,8 +79,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
 	}
-	s.mux.ServeHTTP(sw, r)
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(sw, r, h)
+		return
+	}
+	s.mux.ServeHTTP(sw, r) // sets path values
+
 }
+
+// noRoute renders the mux's 404 / 405 (with its Allow header) as a problem.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+		writeProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
+		return
+	}
+	writeProblem(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+}
+
+// headerRecorder captures what the mux's fallback handler would send.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
 
 type statusWriter struct {
 	http.ResponseWriter
