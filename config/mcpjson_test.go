@@ -1,0 +1,252 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// inDir writes files into a new temporary directory and makes it the
+// working directory.
+func inDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	return dir
+}
+
+func loadIn(t *testing.T, files map[string]string, env map[string]string) (*Config, error) {
+	t.Helper()
+	dir := inDir(t, files)
+	return Load(LoadOptions{Env: envOf(env), HomeDir: dir})
+}
+
+func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
+
+func TestMCPJSONClaudeDesktop(t *testing.T) {
+	c, err := loadIn(t, map[string]string{
+		"weft.yaml": "mcp_servers_file: mcp.json\n",
+		"mcp.json": lines(
+			`{`,
+			`  "globalShortcut": "Ctrl+Space",`,
+			`  "mcpServers": {`,
+			`    "fs": {`,
+			`      "command": "npx",`,
+			`      "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"],`,
+			`      "env": {"DEBUG": "1", "TOKEN": "${FS_TOKEN}"},`,
+			`      "cwd": "/srv",`,
+			`      "autoApprove": ["read_file"],`,
+			`      "alwaysAllow": [],`,
+			`      "timeout": 60`,
+			`    },`,
+			`    "remote": {"url": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer ${API_TOKEN}"}},`,
+			`    "legacy": {"type": "sse", "url": "http://127.0.0.1:3001/sse"},`,
+			`    "cc": {"type": "streamable-http", "url": "https://a.example.com/mcp"},`,
+			`    "cursor": {"type": "streamableHttp", "url": "https://b.example.com/mcp"},`,
+			`    "off": {"command": "old-tool", "disabled": true}`,
+			`  }`,
+			`}`,
+		),
+	}, map[string]string{"FS_TOKEN": "fs-secret", "API_TOKEN": "api-secret"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	off := false
+	want := map[string]*Server{
+		"fs": {Name: "fs", Transport: TransportStdio, Command: "npx",
+			Args: []string{"-y", "@modelcontextprotocol/server-filesystem", "/tmp"},
+			Env:  map[string]string{"DEBUG": "1", "TOKEN": "fs-secret"}, Cwd: "/srv", Origin: "mcp.json:4"},
+		"remote": {Name: "remote", Transport: TransportHTTP, URL: "https://mcp.example.com/mcp",
+			Headers: map[string]string{"Authorization": "Bearer api-secret"}, Origin: "mcp.json:13"},
+		"legacy": {Name: "legacy", Transport: TransportSSE, URL: "http://127.0.0.1:3001/sse", Origin: "mcp.json:14"},
+		"cc":     {Name: "cc", Transport: TransportHTTP, URL: "https://a.example.com/mcp", Origin: "mcp.json:15"},
+		"cursor": {Name: "cursor", Transport: TransportHTTP, URL: "https://b.example.com/mcp", Origin: "mcp.json:16"},
+		"off":    {Name: "off", Transport: TransportStdio, Command: "old-tool", Enabled: &off, Origin: "mcp.json:17"},
+	}
+	if !reflect.DeepEqual(c.Servers, want) {
+		for name, s := range c.Servers {
+			if !reflect.DeepEqual(s, want[name]) {
+				t.Errorf("server %s:\n got %+v\nwant %+v", name, s, want[name])
+			}
+		}
+		if len(c.Servers) != len(want) {
+			t.Errorf("got %d servers, want %d", len(c.Servers), len(want))
+		}
+	}
+	var names []string
+	for _, s := range c.EnabledServers() {
+		names = append(names, s.Name)
+	}
+	if got := strings.Join(names, ","); got != "cc,cursor,fs,legacy,remote" {
+		t.Errorf("EnabledServers() = %s, want cc,cursor,fs,legacy,remote", got)
+	}
+}
+
+func TestMCPJSONVSCode(t *testing.T) {
+	c, err := loadIn(t, map[string]string{
+		"weft.yaml": "mcp_servers_file: .vscode/mcp.json\n",
+		".vscode/mcp.json": lines(
+			`// VS Code writes JSON with comments`,
+			`{`,
+			`  "inputs": [{"type": "promptString", "id": "key", "password": true}],`,
+			`  "servers": {`,
+			`    /* a local server */`,
+			`    "mem": {"type": "stdio", "command": "npx", "args": ["-y", "server-memory"], "envFile": ".env",},`,
+			`    "gh": {"type": "http", "url": "https://${env:GH_HOST}/mcp/",},`,
+			`    "old": {"type": "sse", "url": "http://localhost:8000/sse"}, // trailing comma next`,
+			`  },`,
+			`}`,
+		),
+	}, map[string]string{"GH_HOST": "api.example.com"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	got := map[string]string{}
+	for n, s := range c.Servers {
+		got[n] = string(s.Transport) + " " + s.Command + s.URL + " " + s.Origin
+	}
+	want := map[string]string{
+		"mem": "stdio npx .vscode/mcp.json:6",
+		"gh":  "http https://api.example.com/mcp/ .vscode/mcp.json:7",
+		"old": "sse http://localhost:8000/sse .vscode/mcp.json:8",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("servers:\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestMCPJSONPrecedence checks that weft.yaml wins over mcp.json, that
+// problems of a server it replaces are not reported, and that
+// MCP_SERVERS_FILE overrides mcp_servers_file.
+func TestMCPJSONPrecedence(t *testing.T) {
+	files := map[string]string{
+		"weft.yaml": lines(
+			"mcp_servers_file: a.json",
+			"servers:",
+			"  shared:",
+			"    command: from-yaml",
+		),
+		"a.json": `{"mcpServers": {"shared": {"command": "from-json", "type": "bogus"}, "only_a": {"command": "a"}}}`,
+		"b.json": `{"mcpServers": {"shared": {"command": "from-b"}, "only_b": {"command": "b"}}}`,
+	}
+	c, err := loadIn(t, files, nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := c.Servers["shared"].Command; got != "from-yaml" {
+		t.Errorf("shared.command = %q, want from-yaml (weft.yaml wins)", got)
+	}
+	if c.Servers["only_a"] == nil || c.MCPServersFile != "a.json" {
+		t.Errorf("only_a missing or MCPServersFile = %q", c.MCPServersFile)
+	}
+	c, err = loadIn(t, files, map[string]string{"MCP_SERVERS_FILE": "b.json"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Servers["only_b"] == nil || c.Servers["only_a"] != nil || c.Servers["shared"].Command != "from-yaml" {
+		t.Errorf("with MCP_SERVERS_FILE=b.json: servers %v", c.Servers)
+	}
+}
+
+// TestMCPJSONRelativePath checks that mcp_servers_file is relative to the
+// weft.yaml's directory, not the working directory.
+func TestMCPJSONRelativePath(t *testing.T) {
+	dir := inDir(t, map[string]string{
+		"conf/weft.yaml": "mcp_servers_file: servers/mcp.json\n",
+		"conf/servers/mcp.json": `{"mcpServers": {"x": {"command": "x"}}}`,
+	})
+	c, err := Load(LoadOptions{Path: filepath.Join(dir, "conf", "weft.yaml"), Env: envOf(nil)})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if want := filepath.Join(dir, "conf", "servers", "mcp.json"); c.MCPServersFile != want || c.Servers["x"] == nil {
+		t.Errorf("MCPServersFile = %q (want %q), servers %v", c.MCPServersFile, want, c.Servers)
+	}
+}
+
+func TestMCPJSONProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		json string
+		env  map[string]string
+		want string
+	}{
+		{"syntax error with line and column", lines(
+			`{`,
+			`  "mcpServers": {`,
+			`    "a": {"command": "x" "args": []}`,
+			`  }`,
+			`}`,
+		), nil, `mcp.json:3:26: JSON syntax error: invalid character '"' after object key:value pair`},
+		{"truncated", lines(
+			`{`,
+			`  "mcpServers": {`,
+		), nil, `mcp.json:2:18: JSON syntax error: unexpected end of JSON input`},
+		{"no servers object", `{"servers_list": {}}`, nil,
+			`mcp.json:1: no "mcpServers" (Claude Desktop, Cursor, Claude Code) or "servers" (VS Code) object`},
+		{"not an object", `[1, 2]`, nil, `mcp.json:1: expected a JSON object with "mcpServers" or "servers", got a list`},
+		{"bad values, all reported", lines(
+			`{"mcpServers": {`,
+			`  "a": {"command": ["x"]},`,
+			`  "b": {"type": "websocket", "url": "wss://example.com"},`,
+			`  "c": {"command": "x", "args": "-y", "disabled": "nope"},`,
+			`  "d e": {"command": "x"},`,
+			`  "f": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ${NOPE}"}},`,
+			`  "g": null,`,
+			`  "h": {"command": "x", "url": "https://example.com/mcp"},`,
+			`  "i": {"type": "http", "url": "${BASE}/mcp"}`,
+			`}}`,
+		), map[string]string{"BASE": "localhost:3000"}, `mcp.json:2: mcpServers.a.command: expected a string, got a list
+mcp.json:3: mcpServers.b.type: "websocket": not a server type (allowed: stdio, http, streamable-http, streamableHttp, sse)
+mcp.json:4: mcpServers.c.args: expected a list of strings, got a value
+mcp.json:4: mcpServers.c.disabled: "nope": not a boolean (allowed: true, false)
+mcp.json:5: mcpServers."d e": not a valid server name (allowed: 1 to 64 letters, digits, _ and -)
+mcp.json:6: mcpServers.f.headers.Authorization: environment variable NOPE is not set (set it, or give a default: ${NOPE:-value})
+mcp.json:7: mcpServers.g: expected an object with "command" or "url", got nothing (null)
+mcp.json:8: mcpServers.h: both command and url are set (command runs a stdio server; url reaches an http or sse server: keep one)
+mcp.json:9: mcpServers.i.url: "${BASE}/mcp": not an http(s) URL (e.g. https://example.com/mcp)`},
+		{"duplicate across sections", lines(
+			`{"mcpServers": {"a": {"command": "x"}},`,
+			` "servers": {"a": {"command": "y"}}}`,
+		), nil, `mcp.json:2: servers.a: duplicate server (first at line 1)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadIn(t, map[string]string{"weft.yaml": "mcp_servers_file: mcp.json\n", "mcp.json": tt.json}, tt.env)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMCPJSONMissingFile(t *testing.T) {
+	_, err := loadIn(t, map[string]string{"weft.yaml": "log: {level: info}\nmcp_servers_file: nope.json\n"}, nil)
+	want := `weft.yaml:2: mcp_servers_file: "nope.json": no such file (looked for nope.json)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}
+
+func TestStripJSONC(t *testing.T) {
+	in := "{\"a\": \"// not a comment, /* nor this */\", // c\n \"b\": [1, 2,], /* x\n y */ \"c\": \"\\\",\",}"
+	out := string(stripJSONC([]byte(in)))
+	want := "{\"a\": \"// not a comment, /* nor this */\",     \n \"b\": [1, 2 ],     \n      \"c\": \"\\\",\" }"
+	if out != want {
+		t.Errorf("stripJSONC:\n got %q\nwant %q", out, want)
+	}
+	if len(out) != len(in) {
+		t.Errorf("length changed: %d -> %d", len(in), len(out))
+	}
+}
