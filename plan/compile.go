@@ -1,0 +1,330 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/weft-dev/weft/catalog"
+)
+
+// compiled is a plan prepared for checking and execution: references
+// parsed, dependencies (declared and implied) resolved, conditions
+// compiled, nested plans compiled.
+type compiled struct {
+	plan    *Plan
+	path    string // JSON path of the plan in its document ("" or "steps[2].plan")
+	steps   []*cstep
+	byID    map[string]*cstep
+	inputs  *jsonschema.Schema // nil: no inputs declared
+	inSpec  map[string]any     // the inputs schema, decoded
+	outputs map[string]any
+}
+
+// cstep is a compiled step.
+type cstep struct {
+	*Step
+	index      int
+	path       string // "steps[3]"
+	deps       []*cstep
+	dependants []*cstep
+	when       *condition
+	sub        *compiled // nested plan
+	refs       []located // every reference in args, inputs, foreach, idempotency_key
+}
+
+// located is a reference found at a JSON path, with the template it came from.
+type located struct {
+	ref   *ref
+	path  string
+	tmpl  *template
+	value any // the string holding the reference
+}
+
+// compile prepares p; problems are everything wrong that can be known
+// without a catalog (shape, references, cycles, conditions).
+func compile(p *Plan, path string) (*compiled, []Problem) {
+	c := &compiled{plan: p, path: path, byID: make(map[string]*cstep, len(p.Steps)), outputs: p.Outputs}
+	var probs []Problem
+	add := func(path, code, format string, args ...any) {
+		probs = append(probs, Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	if len(p.Inputs) > 0 {
+		sch, err := catalog.CompileSchema(p.Inputs)
+		if err != nil {
+			add(joinKey(path, "inputs"), ProblemInvalid, "not a usable JSON Schema: %v", err)
+		}
+		c.inputs = sch
+		_ = json.Unmarshal(p.Inputs, &c.inSpec)
+	}
+	for i, s := range p.Steps {
+		cs := &cstep{Step: s, index: i, path: joinIndex(joinKey(path, "steps"), i)}
+		c.steps = append(c.steps, cs)
+		if _, dup := c.byID[s.ID]; !dup && s.ID != "" {
+			c.byID[s.ID] = cs
+		}
+	}
+	for _, cs := range c.steps {
+		probs = append(probs, c.compileStep(cs)...)
+	}
+	// Outputs may reference any step or input.
+	for _, name := range sortedKeys(p.Outputs) {
+		op := joinKey(joinKey(path, "outputs"), name)
+		walkStrings(p.Outputs[name], op, func(s, sp string) {
+			t, err := parseTemplate(s)
+			if err != nil {
+				add(sp, ProblemBadReference, "%v", err)
+				return
+			}
+			for _, r := range t.refs() {
+				probs = append(probs, c.checkRefRoot(nil, r, sp)...)
+			}
+		})
+	}
+	probs = append(probs, c.cycles()...)
+	return c, probs
+}
+
+func (c *compiled) compileStep(cs *cstep) []Problem {
+	var probs []Problem
+	add := func(path, code, format string, args ...any) {
+		probs = append(probs, Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	deps := map[string]bool{}
+	addDep := func(id string) {
+		if id == "" || deps[id] {
+			return
+		}
+		if d, ok := c.byID[id]; ok {
+			deps[id] = true
+			cs.deps = append(cs.deps, d)
+		}
+	}
+	for i, id := range cs.DependsOn {
+		if _, ok := c.byID[id]; !ok {
+			add(joinIndex(joinKey(cs.path, "depends_on"), i), ProblemUnknownStep, "no step has id %q%s", id, c.suggest(id))
+			continue
+		}
+		addDep(id)
+	}
+	collect := func(v any, path string) {
+		walkStrings(v, path, func(s, sp string) {
+			t, err := parseTemplate(s)
+			if err != nil {
+				add(sp, ProblemBadReference, "%v", err)
+				return
+			}
+			for _, r := range t.refs() {
+				cs.refs = append(cs.refs, located{ref: r, path: sp, tmpl: t, value: s})
+			}
+		})
+	}
+	if cs.Args != nil {
+		collect(cs.Args, joinKey(cs.path, "args"))
+	}
+	if cs.Inputs != nil {
+		collect(cs.Inputs, joinKey(cs.path, "inputs"))
+	}
+	if cs.IdempotencyKey != "" {
+		collect(cs.IdempotencyKey, joinKey(cs.path, "idempotency_key"))
+	}
+	if cs.Foreach != nil {
+		fp := joinKey(cs.path, "foreach")
+		switch f := cs.Foreach.(type) {
+		case []any:
+			collect(f, fp)
+		case string:
+			t, err := parseTemplate(f)
+			switch {
+			case err != nil:
+				add(fp, ProblemBadReference, "%v", err)
+			case t.whole == nil:
+				add(fp, ProblemForeachNotList, "foreach wants a list or exactly one reference to a list, got the string %q", f)
+			default:
+				if t.whole.root == rootItem || t.whole.root == rootIndex {
+					add(fp, ProblemBadReference, "foreach cannot iterate over {{%s}}", t.whole.raw)
+				} else {
+					cs.refs = append(cs.refs, located{ref: t.whole, path: fp, tmpl: t, value: f})
+				}
+			}
+		default:
+			add(fp, ProblemForeachNotList, "foreach wants a list or a reference to one, got %s", kindOf(f))
+		}
+	}
+	for _, l := range cs.refs {
+		probs = append(probs, c.checkRefRoot(cs, l.ref, l.path)...)
+		if l.ref.root == rootSteps {
+			addDep(l.ref.step)
+		}
+	}
+	if strings.TrimSpace(cs.When) != "" {
+		wp := joinKey(cs.path, "when")
+		cond, err := compileCondition(cs.When)
+		if err != nil {
+			add(wp, ProblemCEL, "condition does not compile: %v", err)
+		} else {
+			cs.when = cond
+			for _, id := range cond.steps {
+				if _, ok := c.byID[id]; !ok {
+					add(wp, ProblemUnknownStep, "condition reads steps.%s, but no step has id %q%s", id, id, c.suggest(id))
+					continue
+				}
+				addDep(id)
+			}
+			if cond.useItem && cs.Foreach == nil {
+				add(wp, ProblemBadReference, "condition reads item or index, which only exist in foreach steps")
+			}
+		}
+	}
+	if cs.Plan != nil {
+		sub, subProbs := compile(cs.Plan, joinKey(cs.path, "plan"))
+		cs.sub = sub
+		probs = append(probs, subProbs...)
+	}
+	return probs
+}
+
+// checkRefRoot checks what a reference's root names exists (cs nil: an output).
+func (c *compiled) checkRefRoot(cs *cstep, r *ref, path string) []Problem {
+	prob := func(code, format string, args ...any) []Problem {
+		return []Problem{{Path: path, Code: code, Message: fmt.Sprintf(format, args...)}}
+	}
+	switch r.root {
+	case rootSteps:
+		d, ok := c.byID[r.step]
+		if !ok {
+			return prob(ProblemUnknownStep, "{{%s}}: no step has id %q%s", r.raw, r.step, c.suggest(r.step))
+		}
+		if cs != nil && d == cs {
+			return prob(ProblemCycle, "{{%s}}: a step cannot reference itself", r.raw)
+		}
+	case rootInputs:
+		if len(r.path) == 0 {
+			return nil
+		}
+		if c.inSpec == nil {
+			return prob(ProblemUnknownInput, "{{%s}}: the plan declares no inputs (add an \"inputs\" schema)", r.raw)
+		}
+		if props, ok := c.inSpec["properties"].(map[string]any); ok && !r.path[0].isIndex {
+			if _, ok := props[r.path[0].key]; !ok && !allowsAdditional(c.inSpec) {
+				return prob(ProblemUnknownInput, "{{%s}}: the plan declares no input %q; declared: %s", r.raw, r.path[0].key, strings.Join(sortedKeys(props), ", "))
+			}
+		}
+	case rootItem, rootIndex:
+		if cs == nil || cs.Foreach == nil {
+			return prob(ProblemBadReference, "{{%s}}: item and index only exist in foreach steps", r.raw)
+		}
+	}
+	return nil
+}
+
+// suggest proposes a close step id for messages.
+func (c *compiled) suggest(id string) string {
+	best, bestD := "", 3
+	for k := range c.byID {
+		if d := editDistance(id, k); d < bestD || d == bestD && best != "" && k < best {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// cycles finds dependency cycles and reports each once, with its path.
+func (c *compiled) cycles() []Problem {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make(map[*cstep]int, len(c.steps))
+	var stack []*cstep
+	var probs []Problem
+	seen := map[string]bool{}
+	var visit func(s *cstep)
+	visit = func(s *cstep) {
+		color[s] = grey
+		stack = append(stack, s)
+		for _, d := range s.deps {
+			switch color[d] {
+			case white:
+				visit(d)
+			case grey:
+				i := slices.Index(stack, d)
+				cyc := stack[i:]
+				// Report in execution order: a dependency before its dependant.
+				ids := make([]string, 0, len(cyc)+1)
+				for j := len(cyc) - 1; j >= 0; j-- {
+					ids = append(ids, cyc[j].ID)
+				}
+				key := canonicalCycle(ids)
+				if !seen[key] {
+					seen[key] = true
+					ids = append(ids, ids[0])
+					probs = append(probs, Problem{Path: d.path, Code: ProblemCycle,
+						Message: "dependency cycle: " + strings.Join(ids, " -> ")})
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[s] = black
+	}
+	for _, s := range c.steps {
+		if color[s] == white {
+			visit(s)
+		}
+	}
+	if len(probs) == 0 {
+		for _, s := range c.steps {
+			for _, d := range s.deps {
+				d.dependants = append(d.dependants, s)
+			}
+		}
+	}
+	return probs
+}
+
+// canonicalCycle rotates a cycle to start at its smallest id.
+func canonicalCycle(ids []string) string {
+	m := 0
+	for i := range ids {
+		if ids[i] < ids[m] {
+			m = i
+		}
+	}
+	return strings.Join(append(slices.Clone(ids[m:]), ids[:m]...), "\x00")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,340 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/limit"
+	"github.com/weft-dev/weft/source"
+)
+
+// Caller calls a tool by its catalog name. *engine.Engine satisfies it;
+// every tool step goes through it (the one call path).
+type Caller interface {
+	CallWith(ctx context.Context, name string, args json.RawMessage, o engine.CallOptions) (*source.Result, error)
+}
+
+// CodeRunner runs a code-mode program with the given inputs and returns
+// its result as JSON. The facade adapts the sandbox to it.
+type CodeRunner interface {
+	RunCode(ctx context.Context, code string, inputs map[string]any) (json.RawMessage, error)
+}
+
+// RunRecorder persists run records; *Store implements it.
+type RunRecorder interface {
+	Save(ctx context.Context, r *Run) error
+}
+
+// ExecutorOptions configure an Executor.
+type ExecutorOptions struct {
+	// Caller runs tool steps (required for plans with tool steps).
+	Caller Caller
+	// Code runs code steps; nil makes code steps fail with no_code_runner.
+	Code CodeRunner
+	// Cache stores results of steps with an idempotency key (nil: an
+	// in-memory cache of 10,000 entries).
+	Cache Cache
+	// IdempotencyTTL is how long such results are reused (0: 24h).
+	IdempotencyTTL time.Duration
+	// MaxConcurrency bounds concurrent tool calls and code runs per run
+	// (0: 16). A plan's max_concurrency or RunOptions.MaxConcurrency may
+	// lower it. The engine's global and per-upstream limits apply as well.
+	MaxConcurrency int
+	// Records, if set, receives the run record when a run starts and when
+	// it finishes.
+	Records RunRecorder
+}
+
+// RunOptions adjust one run.
+type RunOptions struct {
+	// ID names the run (default: a new time-ordered UUID).
+	ID string
+	// Snapshot, if set, is used to Check the plan before running; a plan
+	// with problems does not run.
+	Snapshot *catalog.Snapshot
+	// MaxConcurrency lowers the executor's bound for this run.
+	MaxConcurrency int
+	// OnEvent receives progress events synchronously, in order per step;
+	// it must be quick.
+	OnEvent func(Event)
+}
+
+// Executor runs plans. It is safe for concurrent use; identical in-flight
+// idempotent steps are collapsed across all runs of an executor.
+type Executor struct {
+	opts   ExecutorOptions
+	flight flight
+
+	mu     sync.Mutex
+	active map[string]*Handle
+}
+
+// NewExecutor builds an executor.
+func NewExecutor(opts ExecutorOptions) *Executor {
+	if opts.Cache == nil {
+		opts.Cache = NewMemoryCache(0)
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = 24 * time.Hour
+	}
+	if opts.MaxConcurrency <= 0 {
+		opts.MaxConcurrency = 16
+	}
+	return &Executor{opts: opts, active: map[string]*Handle{}}
+}
+
+// Run executes a plan and waits for it. It returns an error only when the
+// run could not start — *ProblemsError for a plan that fails Check or
+// inputs that violate the plan's inputs schema — or when saving the final
+// record failed (the run is returned as well). A run that started reports
+// its outcome in Run.Status and per step; a canceled ctx cancels running
+// steps and yields RunCanceled.
+func (x *Executor) Run(ctx context.Context, p *Plan, inputs map[string]any, o RunOptions) (*Run, error) {
+	h, err := x.Start(ctx, p, inputs, o)
+	if err != nil {
+		return nil, err
+	}
+	<-h.Done()
+	return h.run, h.err
+}
+
+// Start validates the plan and inputs and starts the run in the
+// background. The run is canceled when ctx is done or Handle.Cancel is
+// called; surfaces that outlive a request pass context.WithoutCancel.
+func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o RunOptions) (*Handle, error) {
+	c, probs := compile(p, "")
+	if o.Snapshot != nil {
+		probs = append(probs, checkCatalog(o.Snapshot, c)...)
+	}
+	if probs = finishProblems(p, probs); len(probs) > 0 {
+		return nil, &ProblemsError{Problems: probs}
+	}
+	in, probs := validateInputs(c, inputs, "inputs")
+	if len(probs) > 0 {
+		return nil, &ProblemsError{Problems: probs}
+	}
+	id := o.ID
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("plan: run id: %w", err)
+		}
+		id = u.String()
+	}
+	limitN := x.opts.MaxConcurrency
+	for _, n := range []int{p.MaxConcurrency, o.MaxConcurrency} {
+		if n > 0 && n < limitN {
+			limitN = n
+		}
+	}
+	run := &Run{ID: id, Name: p.Name, Status: RunRunning, Plan: p, Inputs: in, Started: time.Now()}
+	rctx, cancel := context.WithCancel(ctx)
+	h := &Handle{id: id, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}), run: run}
+	st := &runState{x: x, h: h, mu: &h.mu, c: c, ctx: rctx, inputs: in, sem: limit.NewSemaphore(limitN), onEvent: o.OnEvent}
+	run.Steps = st.initRecords()
+
+	x.mu.Lock()
+	if _, dup := x.active[id]; dup {
+		x.mu.Unlock()
+		cancel()
+		return nil, fmt.Errorf("plan: a run with id %q is already running", id)
+	}
+	x.active[id] = h
+	x.mu.Unlock()
+
+	if x.opts.Records != nil {
+		if err := x.opts.Records.Save(ctx, h.Snapshot()); err != nil {
+			x.forget(id)
+			cancel()
+			return nil, fmt.Errorf("plan: save run record: %w", err)
+		}
+	}
+	st.emit(Event{Type: EventRunStarted})
+	go func() {
+		defer cancel()
+		st.execute()
+		st.finishRun()
+		st.emit(Event{Type: EventRunFinished, Status: string(run.Status), Reason: run.Error})
+		if x.opts.Records != nil {
+			sctx, c2 := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if err := x.opts.Records.Save(sctx, run); err != nil {
+				h.err = fmt.Errorf("plan: save run record: %w", err)
+			}
+			c2()
+		}
+		x.forget(id)
+		h.mu.Lock()
+		close(h.done)
+		close(h.notify)
+		h.mu.Unlock()
+	}()
+	return h, nil
+}
+
+// Lookup returns the handle of a run in progress.
+func (x *Executor) Lookup(id string) (*Handle, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	h, ok := x.active[id]
+	return h, ok
+}
+
+func (x *Executor) forget(id string) {
+	x.mu.Lock()
+	delete(x.active, id)
+	x.mu.Unlock()
+}
+
+// Handle is a run in progress.
+type Handle struct {
+	id     string
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex // guards the run's records, events and notify
+	run    *Run
+	events []Event
+	notify chan struct{} // closed and replaced on every event; closed for good at the end
+	err    error
+}
+
+// ID is the run id.
+func (h *Handle) ID() string { return h.id }
+
+// Done is closed when the run finished and its record was saved.
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Cancel cancels the run: running steps are canceled, pending ones never start.
+func (h *Handle) Cancel() { h.cancel() }
+
+// Wait waits for the run to finish (or ctx to be done) and returns its record.
+func (h *Handle) Wait(ctx context.Context) (*Run, error) {
+	select {
+	case <-h.done:
+		return h.run, h.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Snapshot returns a deep copy of the run's record as it is now.
+func (h *Handle) Snapshot() *Run {
+	h.mu.Lock()
+	b, err := json.Marshal(h.run)
+	h.mu.Unlock()
+	if err != nil {
+		return &Run{ID: h.id, Status: RunRunning, Error: err.Error()}
+	}
+	var out Run
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	_ = dec.Decode(&out)
+	return &out
+}
+
+// Events streams the run's events: every event so far, then new ones as
+// they happen. The channel is closed after run_finished or when ctx is done.
+func (h *Handle) Events(ctx context.Context) <-chan Event {
+	ch := make(chan Event, 64)
+	go func() {
+		defer close(ch)
+		next := 0
+		for {
+			h.mu.Lock()
+			batch := h.events[next:]
+			next = len(h.events)
+			wait := h.notify
+			h.mu.Unlock()
+			for _, e := range batch {
+				select {
+				case ch <- e:
+				case <-ctx.Done():
+					return
+				}
+				if e.Type == EventRunFinished {
+					return
+				}
+			}
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// validateInputs applies the defaults of the inputs schema's top-level
+// properties and validates the result.
+func validateInputs(c *compiled, inputs map[string]any, base string) (map[string]any, []Problem) {
+	in := normalize(inputs)
+	m, _ := in.(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	if props, ok := c.inSpec["properties"].(map[string]any); ok {
+		for name, ps := range props {
+			if _, set := m[name]; set {
+				continue
+			}
+			if psm, ok := ps.(map[string]any); ok {
+				if d, ok := psm["default"]; ok {
+					m[name] = normalize(d)
+				}
+			}
+		}
+	}
+	if c.inputs == nil {
+		return m, nil
+	}
+	raw, _ := json.Marshal(m)
+	err := catalog.ValidateArgs("inputs", c.inputs, raw)
+	var ae *catalog.ArgumentError
+	if !errors.As(err, &ae) {
+		return m, nil
+	}
+	var probs []Problem
+	for _, p := range ae.Problems {
+		probs = append(probs, Problem{Path: pointerToPath(base, p.Path), Code: ProblemInvalidInputs, Message: p.Rule})
+	}
+	return m, probs
+}
+
+// normalize round-trips a Go value through JSON so numbers are json.Number.
+func normalize(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	if dec.Decode(&out) != nil {
+		return v
+	}
+	return out
+}
+
+// DecodeInputs parses run-time inputs given as a JSON object (empty: none).
+func DecodeInputs(data []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return map[string]any{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("plan: inputs must be a JSON object: %w", err)
+	}
+	return m, nil
+}
