@@ -163,7 +163,7 @@ func TestMCPJSONPrecedence(t *testing.T) {
 // weft.yaml's directory, not the working directory.
 func TestMCPJSONRelativePath(t *testing.T) {
 	dir := inDir(t, map[string]string{
-		"conf/weft.yaml": "mcp_servers_file: servers/mcp.json\n",
+		"conf/weft.yaml":        "mcp_servers_file: servers/mcp.json\n",
 		"conf/servers/mcp.json": `{"mcpServers": {"x": {"command": "x"}}}`,
 	})
 	c, err := Load(LoadOptions{Path: filepath.Join(dir, "conf", "weft.yaml"), Env: envOf(nil)})
