@@ -25,20 +25,20 @@ type Problem struct {
 
 // Problem codes.
 const (
-	ProblemSyntax          = "syntax"           // the document is not JSON
-	ProblemInvalid         = "invalid"          // a field has the wrong type or value
-	ProblemUnknownField    = "unknown_field"    // a field the format does not have, or a reference into a field the producer does not have
-	ProblemDuplicateID     = "duplicate_id"     // two steps share an id
-	ProblemUnknownTool     = "unknown_tool"     // the tool is not in the catalog
-	ProblemInvalidArgs     = "invalid_args"     // literal arguments violate the tool's input schema
-	ProblemUnknownStep     = "unknown_step"     // a reference or depends_on names no step
-	ProblemUnknownInput    = "unknown_input"    // a reference names an input the plan does not declare
-	ProblemBadReference    = "bad_reference"    // a reference is malformed or used where it is not defined
-	ProblemCycle           = "cycle"            // the dependencies form a cycle
-	ProblemForeachNotList  = "foreach_not_list" // foreach is given something that is not a list
-	ProblemCEL             = "cel"              // a when condition does not compile or is not boolean
-	ProblemTypeMismatch    = "type_mismatch"    // a referenced value's type does not fit the consuming tool's schema
-	ProblemInvalidInputs   = "invalid_inputs"   // run-time inputs violate the plan's inputs schema
+	ProblemSyntax         = "syntax"           // the document is not JSON
+	ProblemInvalid        = "invalid"          // a field has the wrong type or value
+	ProblemUnknownField   = "unknown_field"    // a field the format does not have, or a reference into a field the producer does not have
+	ProblemDuplicateID    = "duplicate_id"     // two steps share an id
+	ProblemUnknownTool    = "unknown_tool"     // the tool is not in the catalog
+	ProblemInvalidArgs    = "invalid_args"     // literal arguments violate the tool's input schema
+	ProblemUnknownStep    = "unknown_step"     // a reference or depends_on names no step
+	ProblemUnknownInput   = "unknown_input"    // a reference names an input the plan does not declare
+	ProblemBadReference   = "bad_reference"    // a reference is malformed or used where it is not defined
+	ProblemCycle          = "cycle"            // the dependencies form a cycle
+	ProblemForeachNotList = "foreach_not_list" // foreach is given something that is not a list
+	ProblemCEL            = "cel"              // a when condition does not compile or is not boolean
+	ProblemTypeMismatch   = "type_mismatch"    // a referenced value's type does not fit the consuming tool's schema
+	ProblemInvalidInputs  = "invalid_inputs"   // run-time inputs violate the plan's inputs schema
 )
 
 func (p Problem) String() string {
