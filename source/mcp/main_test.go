@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"testing"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -83,6 +85,10 @@ func serveTestMode(mode string) int {
 	addBaseTools(s)
 	switch mode {
 	case "normal", "hang":
+	case "stubborn":
+		// Ignores SIGTERM and outlives its stdin: only SIGKILL ends it.
+		signal.Ignore(syscall.SIGTERM)
+		defer func() { select {} }()
 	case "crash":
 		sdk.AddTool(s, &sdk.Tool{Name: "crash", Description: "Exits the process mid-call."},
 			func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {

@@ -371,3 +371,19 @@ func TestCallBeforeStart(t *testing.T) {
 		t.Fatalf("health before Start = %+v", h)
 	}
 }
+
+func TestStdioCloseEscalatesToSIGKILL(t *testing.T) {
+	cfg, _ := stdioConfig(t, "stubborn")
+	u, logs := start(t, cfg)
+	pid := u.Health().PID
+	began := time.Now()
+	u.Close()
+	d := time.Since(began)
+	if d < termGrace || d > termGrace+2*time.Second {
+		t.Fatalf("Close took %s; want about %s (SIGTERM ignored, then SIGKILL)", d, termGrace)
+	}
+	if !strings.Contains(logs.String(), "did not exit after SIGTERM") {
+		t.Fatalf("no SIGKILL escalation logged:\n%s", logs)
+	}
+	assertProcessGone(t, pid)
+}
