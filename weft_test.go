@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/internal/testenv"
@@ -257,5 +259,60 @@ func TestUpstreamDownAtStartup(t *testing.T) {
 	}
 	if h := o.Readiness().Upstreams["late"]; h.State != source.StateReady {
 		t.Fatalf("late: %+v", h)
+	}
+}
+
+// namedUpstream serves tools with the given (possibly invalid) names; each
+// answers with its own upstream name.
+func namedUpstream(t *testing.T, names ...string) *httptest.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "named", Version: "1"}, &mcp.ServerOptions{Logger: nil})
+	for _, n := range names {
+		s.AddTool(&mcp.Tool{Name: n, InputSchema: json.RawMessage(`{"type":"object"}`)}, func(ctx context.Context, r *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: n}}}, nil
+		})
+	}
+	hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+// TestDuplicateAndInvalidNamesAcrossUpstreams: names that collide after
+// sanitising, invalid characters, non-ASCII and over-long names all get
+// unique valid catalog names, deterministically, and each routes to its own
+// upstream tool.
+func TestDuplicateAndInvalidNamesAcrossUpstreams(t *testing.T) {
+	long := strings.Repeat("really_long_tool_name_", 6)
+	a := namedUpstream(t, "get weather!", "get_weather", "get.weather", "天气", long, long+"2")
+	b := namedUpstream(t, "get_weather")
+	cfg := baseConfig(t)
+	addServer(cfg, &config.Server{Name: "alpha", Transport: config.TransportHTTP, URL: a.URL})
+	addServer(cfg, &config.Server{Name: "beta", Transport: config.TransportHTTP, URL: b.URL})
+	o := start(t, cfg)
+	snap := o.Snapshot()
+	if snap.Len() != 7 {
+		t.Fatalf("%d tools, want 7", snap.Len())
+	}
+	seen := map[string]bool{}
+	for _, tool := range snap.Tools() {
+		if !catalog.ValidName(tool.Name) || seen[tool.Name] {
+			t.Fatalf("invalid or duplicate name %q", tool.Name)
+		}
+		seen[tool.Name] = true
+		res, err := call(t, o, tool.Name, `{}`)
+		if err != nil || res.Text() != tool.Original {
+			t.Fatalf("%s -> %v %v, want %q", tool.Name, err, res, tool.Original)
+		}
+	}
+	if tl, _ := snap.Get("beta__get_weather"); tl == nil || tl.Original != "get_weather" {
+		t.Fatal("beta__get_weather missing")
+	}
+	// Deterministic: a second orchestrator over the same upstreams names everything the same.
+	version := snap.Version()
+	o.Close()
+	cfg.Cache.Dir = t.TempDir()
+	o2 := start(t, cfg)
+	defer o2.Close()
+	if o2.Snapshot().Version() != version {
+		t.Fatal("names/version differ between runs")
 	}
 }
