@@ -37,6 +37,9 @@ func (c *Config) clone() *Config {
 	out := *c
 	out.Servers = make(map[string]*Server, len(c.Servers))
 	for name, s := range c.Servers {
+		if s == nil {
+			continue
+		}
 		cp := *s
 		cp.Args = slices.Clone(s.Args)
 		cp.Tags = slices.Clone(s.Tags)
