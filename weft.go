@@ -23,12 +23,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/sandbox"
+	"github.com/weft-dev/weft/search"
 	"github.com/weft-dev/weft/source"
 	"github.com/weft-dev/weft/source/mcp"
 )
@@ -58,11 +61,20 @@ type Options struct {
 
 // Orchestrator wires sources, catalog and engine. It is safe for concurrent use.
 type Orchestrator struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	set    *source.Set
-	engine *engine.Engine
-	rec    engine.Recorder
+	cfg        *config.Config
+	log        *slog.Logger
+	set        *source.Set
+	engine     *engine.Engine
+	rec        engine.Recorder
+	searchOpts search.Options
+	search     searchIndex
+
+	sandboxOnce sync.Once
+	sandbox     *sandbox.Sandbox
+	sandboxErr  error
+
+	plans plans
+
 	// started is set once Start returned: the first discovery round is
 	// over (or the catalog came from a fresh cache).
 	started atomic.Bool
@@ -161,7 +173,15 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 }
 
 // Close stops every upstream (ending their processes) and background work.
-func (o *Orchestrator) Close() error { return o.set.Close() }
+func (o *Orchestrator) Close() error {
+	err := o.set.Close()
+	if o.plans.store != nil {
+		if cerr := o.plans.store.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
 
 // Config returns the effective configuration.
 func (o *Orchestrator) Config() *config.Config { return o.cfg }

@@ -54,7 +54,9 @@ type SchemaError struct {
 	Err  error
 }
 
-func (e *SchemaError) Error() string { return fmt.Sprintf("tool %s: unusable input schema: %v", e.Tool, e.Err) }
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("tool %s: unusable input schema: %v", e.Tool, e.Err)
+}
 func (e *SchemaError) Unwrap() error { return e.Err }
 
 type validatorEntry struct {

@@ -58,6 +58,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/tools", s.listTools)
 	s.mux.HandleFunc("GET /v1/tools/{name}", s.getTool)
 	s.mux.HandleFunc("POST /v1/tools/{name}/call", s.callTool)
+	s.mux.HandleFunc("GET /v1/search", s.searchTools)
 }
 
 // ServeHTTP implements http.Handler with panic recovery and body limits.

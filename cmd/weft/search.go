@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weft-dev/weft/search"
+)
+
+func newSearchCmd(g *globals) *cobra.Command {
+	var (
+		k       int
+		servers []string
+		tags    []string
+		asJSON  bool
+		schema  bool
+		ro      bool
+	)
+	cmd := &cobra.Command{
+		Use:   `search "QUERY"`,
+		Short: "Find the tools that best match a request in natural language",
+		Args:  exactArgs(1, "QUERY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := search.Query{Text: args[0], K: k, Servers: servers, Tags: tags, ReadOnly: ro, WithSchema: schema, WithSignature: true}
+			if err := q.Validate(); err != nil {
+				return usageErr("%v", err)
+			}
+			o, err := g.orchestrator(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer o.Close()
+			res, err := o.Search(cmd.Context(), q)
+			if err != nil {
+				var qe *search.QueryError
+				if errors.As(err, &qe) {
+					return usageErr("%v", err)
+				}
+				return failure("%v", err)
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				if res == nil {
+					res = []search.Result{}
+				}
+				return writeJSON(w, res)
+			}
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "#\tSCORE\tNAME\tDESCRIPTION")
+			for i, r := range res {
+				fmt.Fprintf(tw, "%d\t%.2f\t%s\t%s\n", i+1, r.Score, r.Name, firstLine(r.Description, 70))
+			}
+			tw.Flush()
+			if len(res) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no tool matched")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&k, "k", "k", 10, "number of results")
+	cmd.Flags().StringSliceVar(&servers, "server", nil, "only tools of these servers")
+	cmd.Flags().StringSliceVar(&tags, "tag", nil, "only tools with one of these tags")
+	cmd.Flags().BoolVar(&ro, "read-only", false, "only tools annotated read-only")
+	cmd.Flags().BoolVar(&schema, "schema", false, "include input schemas (with --json)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newEvalCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "eval", Short: "Measure weft against labelled benchmarks"}
+	var (
+		dir, split string
+		asJSON     bool
+		reference  bool
+	)
+	s := &cobra.Command{
+		Use:   "search --data DIR",
+		Short: "Evaluate tool search on a data set (tools.jsonl + queries.jsonl): Recall@1/5/10, nDCG@10, MRR@10, latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" {
+				return usageErr("--data DIR is required (a folder with tools.jsonl and queries.jsonl)")
+			}
+			opts := search.EvalOptions{Dir: dir, Split: split}
+			if reference {
+				opts.Engine = &search.ReferenceBM25{}
+			}
+			rep, err := search.Evaluate(cmd.Context(), opts)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), rep)
+			}
+			return rep.WriteText(cmd.OutOrStdout())
+		},
+	}
+	s.Flags().StringVar(&dir, "data", "", "data set folder (toolbench format)")
+	s.Flags().StringVar(&split, "split", "dev", "queries to use: dev, test or all")
+	s.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable report")
+	s.Flags().BoolVar(&reference, "reference", false, "measure the plain-BM25 reference instead of weft's engine")
+	cmd.AddCommand(s)
+	return cmd
+}

@@ -1,0 +1,79 @@
+package weft
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/sandbox"
+)
+
+// RunCode runs a code-mode program: a TypeScript/JavaScript async function
+// body whose tools.* calls go through the engine. A program that fails is
+// reported in the result's Error with a nil error.
+func (o *Orchestrator) RunCode(ctx context.Context, req sandbox.Request) (*sandbox.RunResult, error) {
+	sb, err := o.codeSandbox()
+	if err != nil {
+		return nil, err
+	}
+	return sb.Run(ctx, req)
+}
+
+func (o *Orchestrator) codeSandbox() (*sandbox.Sandbox, error) {
+	o.sandboxOnce.Do(func() {
+		o.sandbox, o.sandboxErr = sandbox.New(sandbox.Options{
+			Tools:    sandbox.EngineTools{Catalog: o.set, Engine: o.engine},
+			Searcher: sandboxSearcher{o},
+		})
+	})
+	if o.sandboxErr != nil {
+		return nil, fmt.Errorf("weft: code mode: %w", o.sandboxErr)
+	}
+	return o.sandbox, nil
+}
+
+// Typings returns TypeScript declarations of the named tools for code mode
+// (every tool when names is empty). Unknown names fail with ErrNotFound.
+func (o *Orchestrator) Typings(names []string) (string, error) {
+	snap := o.Snapshot()
+	var tools []*catalog.Tool
+	if len(names) == 0 {
+		for i := range snap.Tools() {
+			tools = append(tools, &snap.Tools()[i])
+		}
+	}
+	for _, n := range slices.Compact(slices.Sorted(slices.Values(names))) {
+		t, ok := snap.Get(n)
+		if !ok {
+			return "", fmt.Errorf("tool %q: %w", n, ErrNotFound)
+		}
+		tools = append(tools, t)
+	}
+	sb, err := o.codeSandbox()
+	if err != nil {
+		return "", err
+	}
+	return sb.Typings(tools), nil
+}
+
+// codeRunner adapts the sandbox to plan.CodeRunner: the inputs are bound as
+// the program's `inputs` constant, declared on the program's first line so
+// that reported line numbers stay those of the step's code.
+type codeRunner struct{ o *Orchestrator }
+
+func (c codeRunner) RunCode(ctx context.Context, code string, inputs map[string]any) (json.RawMessage, error) {
+	in, err := json.Marshal(inputs)
+	if err != nil {
+		return nil, fmt.Errorf("code step inputs: %w", err)
+	}
+	res, err := c.o.RunCode(ctx, sandbox.Request{Code: "const inputs = " + string(in) + "; " + code, Language: sandbox.TypeScript})
+	if err != nil {
+		return nil, err
+	}
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	return res.Result, nil
+}
