@@ -262,3 +262,54 @@ func TestHTTPUnauthorizedHidesHeader(t *testing.T) {
 		t.Fatalf("reason leaks the header: %q", h.Reason)
 	}
 }
+
+func TestConnectTimeoutAndCloseDuringStart(t *testing.T) {
+	release := make(chan struct{})
+	hs := serveOn(t, "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // never answers
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer close(release)
+
+	cfg := httpConfig("slow", TransportHTTP, hs.URL+"/mcp")
+	cfg.ConnectTimeout = 200 * time.Millisecond
+	u, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	err = u.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") || time.Since(began) > 2*time.Second {
+		t.Fatalf("Start = %v after %s", err, time.Since(began))
+	}
+	if h := u.Health(); h.State != source.StateUnhealthy {
+		t.Fatalf("health = %+v", h)
+	}
+	u.Close()
+
+	// Start's own context ends first: Start returns, the attempt goes on.
+	cfg.ConnectTimeout = 10 * time.Second
+	u, err = New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := u.Start(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Start with a short ctx = %v", err)
+	}
+	if h := u.Health(); h.State != source.StateStarting {
+		t.Fatalf("health during the attempt = %+v", h)
+	}
+	// Close ends the pending attempt; a later Start reports ErrClosed.
+	began = time.Now()
+	u.Close()
+	if d := time.Since(began); d > 2*time.Second {
+		t.Fatalf("Close took %s", d)
+	}
+	if err := u.Start(context.Background()); !errors.Is(err, source.ErrClosed) {
+		t.Fatalf("Start after Close = %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -70,27 +71,54 @@ func (t *lifeTransport) Connect(ctx context.Context) (sdk.Connection, error) {
 	return t.inner.Connect(t.life)
 }
 
-// headerTransport sets the configured headers on every request.
-type headerTransport struct {
+// sessionTransport sets the configured headers on every request and ties
+// every request to the session's lifetime: when the session is torn down,
+// requests still in flight (a hung POST, the best-effort
+// notifications/cancelled, an SSE stream) are aborted rather than waited for.
+type sessionTransport struct {
 	base    http.RoundTripper
 	headers map[string]string
+	life    context.Context
 }
 
 // RoundTrip implements http.RoundTripper.
-func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if len(t.headers) == 0 {
-		return t.base.RoundTrip(req)
+func (t *sessionTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.life.Err(); err != nil {
+		return nil, fmt.Errorf("session closed: %w", err)
 	}
-	r := req.Clone(req.Context())
+	ctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(t.life, cancel)
+	r := req.Clone(ctx)
 	for k, v := range t.headers {
 		r.Header.Set(k, v)
 	}
-	return t.base.RoundTrip(r)
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		stop()
+		cancel()
+		return nil, err
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { stop(); cancel() }}
+	return resp, nil
 }
 
-// transport builds the SDK transport for an HTTP upstream.
-func (u *Upstream) httpTransport() sdk.Transport {
-	client := &http.Client{Transport: &headerTransport{base: u.httpBase, headers: u.cfg.Headers}}
+// releaseBody releases the request's context when the body is closed.
+type releaseBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+// Close implements io.Closer.
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// httpTransport builds the SDK transport for an HTTP upstream session.
+func (u *Upstream) httpTransport(life context.Context) sdk.Transport {
+	client := &http.Client{Transport: &sessionTransport{base: u.httpBase, headers: u.cfg.Headers, life: life}}
 	if u.cfg.Transport == TransportSSE {
 		return &sdk.SSEClientTransport{Endpoint: u.cfg.URL, HTTPClient: client}
 	}
@@ -129,7 +157,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 			}
 		}()
 	} else {
-		tr = u.httpTransport()
+		tr = u.httpTransport(sctx)
 	}
 
 	cs, err := u.client.Connect(ctx, &lifeTransport{inner: tr, life: sctx, cancel: scancel}, nil)

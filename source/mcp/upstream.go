@@ -247,19 +247,24 @@ func (u *Upstream) run() {
 			u.mu.Unlock()
 		}
 		s, tools, seq, err := u.connect(u.ctx)
+		if err != nil && u.ctx.Err() == nil {
+			u.setUnhealthy(err.Error())
+			u.log.Warn("upstream connection failed", "error", err.Error())
+		}
 		if attempt == 0 {
 			if err == nil {
 				u.setReady(s, tools, seq)
 			}
+			if err != nil && u.ctx.Err() != nil {
+				err = fmt.Errorf("mcp %s: start: %w", u.cfg.Name, source.ErrClosed)
+			}
 			u.firstErr = err
-			close(u.firstDone)
+			close(u.firstDone) // after the state reflects the outcome
 		}
 		if err != nil {
 			if u.ctx.Err() != nil {
 				return
 			}
-			u.setUnhealthy(err.Error())
-			u.log.Warn("upstream connection failed", "error", err.Error())
 			failures++
 			if !u.sleep(backoff(failures, u.cfg.RestartBackoff, u.cfg.MaxRestartBackoff)) {
 				return
