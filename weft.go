@@ -55,6 +55,9 @@ type Options struct {
 	// Servers, when non-empty, restricts the configured upstreams to these
 	// names (the CLI uses it to start only what a command needs).
 	Servers []string
+	// Offline configures no upstream at all: for commands that only read
+	// local state (run records) or tests of Go-function sources.
+	Offline bool
 	// Recorder receives an event per tool call (an in-memory recorder if nil).
 	Recorder engine.Recorder
 }
@@ -93,7 +96,7 @@ func New(opts Options) (*Orchestrator, error) {
 	var sources []source.Source
 	limits := map[string]engine.ServerLimits{}
 	for _, sc := range cfg.EnabledServers() {
-		if len(opts.Servers) > 0 && !slices.Contains(opts.Servers, sc.Name) {
+		if opts.Offline || (len(opts.Servers) > 0 && !slices.Contains(opts.Servers, sc.Name)) {
 			continue
 		}
 		up, err := mcp.New(mcpConfig(sc, cfg), log)
@@ -108,7 +111,8 @@ func New(opts Options) (*Orchestrator, error) {
 		DiscoveryTimeout: cfg.Limits.DiscoveryTimeout.D(),
 		CachePath:        filepath.Join(cfg.Cache.Dir, "catalog.json"),
 		CacheTTL:         cfg.Catalog.CacheTTL.D(),
-		Fingerprint:      fingerprint(sources, cfg),
+		Fingerprint:      fingerprint(opts.Sources, cfg),
+		ReadOnlyCache:    opts.Offline || len(opts.Servers) > 0,
 		Logger:           log,
 	})
 	if err != nil {
@@ -147,7 +151,8 @@ func mcpConfig(sc *config.Server, cfg *config.Config) mcp.Config {
 	}
 }
 
-// fingerprint identifies the configured sources for the catalog cache. It
+// fingerprint identifies the configured sources (all enabled servers, even
+// when only some are started, plus extra sources) for the catalog cache. It
 // hashes names and non-secret settings only.
 func fingerprint(sources []source.Source, cfg *config.Config) string {
 	h := sha256.New()

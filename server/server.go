@@ -59,6 +59,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/tools/{name}", s.getTool)
 	s.mux.HandleFunc("POST /v1/tools/{name}/call", s.callTool)
 	s.mux.HandleFunc("GET /v1/search", s.searchTools)
+	s.mux.HandleFunc("GET /v1/typings", s.typings)
+	s.mux.HandleFunc("POST /v1/code", s.runCode)
+	s.mux.HandleFunc("POST /v1/plans/validate", s.validatePlan)
+	s.mux.HandleFunc("POST /v1/runs", s.startRun)
+	s.mux.HandleFunc("GET /v1/runs", s.listRuns)
+	s.mux.HandleFunc("GET /v1/runs/{id}", s.getRun)
+	s.mux.HandleFunc("GET /v1/runs/{id}/events", s.runEvents)
+	s.mux.HandleFunc("POST /v1/runs/{id}/cancel", s.cancelRun)
 }
 
 // ServeHTTP implements http.Handler with panic recovery and body limits.

@@ -29,6 +29,9 @@ type SetOptions struct {
 	CachePath string
 	// CacheTTL is how old a persisted snapshot may be to be used at start-up.
 	CacheTTL time.Duration
+	// ReadOnlyCache loads the persisted snapshot but never writes it (for
+	// processes that run only some of the configured sources).
+	ReadOnlyCache bool
 	// Fingerprint identifies the configured sources; a persisted snapshot
 	// saved under another fingerprint is ignored.
 	Fingerprint string
@@ -368,7 +371,7 @@ func (s *Set) loadCache() bool {
 }
 
 func (s *Set) saveCache(snap *catalog.Snapshot) {
-	if s.opts.CachePath == "" {
+	if s.opts.CachePath == "" || s.opts.ReadOnlyCache {
 		return
 	}
 	b, err := json.Marshal(cacheFile{Fingerprint: s.opts.Fingerprint, SavedAt: time.Now().UTC(), Version: snap.Version(), Tools: snap.Tools()})
