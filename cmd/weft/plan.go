@@ -233,4 +233,3 @@ func (g *globals) offline() (*weft.Orchestrator, error) {
 	}
 	return o, nil
 }
-
