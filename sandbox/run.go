@@ -182,7 +182,7 @@ func (r *run) setup() error {
 	if !r.arm() {
 		return errTimeout
 	}
-	fn, err := vm.EvalValue(prelude, quickjs.EvalGlobal)
+	fn, err := vm.EvalBytecodeValue(r.s.prelude)
 	if err != nil {
 		return fmt.Errorf("prelude: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/source"
+	"modernc.org/quickjs"
 )
 
 // Tools is what a run calls tools through: the current catalog snapshot and
@@ -69,6 +70,7 @@ type Sandbox struct {
 	defaults Limits
 	max      Limits
 	slots    chan struct{}
+	prelude  []byte // the prelude's bytecode, compiled once
 
 	namesMu      sync.Mutex
 	namesVersion string
@@ -86,13 +88,33 @@ func New(opts Options) (*Sandbox, error) {
 		n = 4 * runtime.GOMAXPROCS(0)
 	}
 	max := opts.Max.resolve(MaxLimits, Limits{})
+	bc, err := compilePrelude()
+	if err != nil {
+		return nil, err
+	}
 	return &Sandbox{
+		prelude:  bc,
 		tools:    opts.Tools,
 		searcher: opts.Searcher,
 		max:      max,
 		defaults: opts.Defaults.resolve(DefaultLimits, max),
 		slots:    make(chan struct{}, n),
 	}, nil
+}
+
+// compilePrelude compiles the prelude to QuickJS bytecode once, so a run
+// does not parse it again.
+func compilePrelude() ([]byte, error) {
+	vm, err := quickjs.NewVM()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: new VM: %w", err)
+	}
+	defer vm.Close()
+	bc, err := vm.Compile(prelude, quickjs.EvalGlobal)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: compile prelude: %w", err)
+	}
+	return bc, nil
 }
 
 // Limits returns the effective limits of a request asking for req.
