@@ -124,6 +124,25 @@ func TestHTTPTransports(t *testing.T) {
 				t.Fatalf("unknown tool: %v", err)
 			}
 
+			// A tool added at run time is announced with list_changed.
+			changed := make(chan struct{}, 10)
+			u.OnToolsChanged(func() { changed <- struct{}{} })
+			sdk.AddTool(ts.srv, &sdk.Tool{Name: "late", Description: "Added later."},
+				func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+					return text("late"), nil, nil
+				})
+			select {
+			case <-changed:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no OnToolsChanged after tools/list_changed")
+			}
+			if tools, err := u.Tools(context.Background()); err != nil || len(tools) != 7 {
+				t.Fatalf("tools after list_changed: %d, %v", len(tools), err)
+			}
+			if got := mustText(t, u, "late", `{}`); got != "late" {
+				t.Fatalf("late = %q", got)
+			}
+
 			// Cancellation reaches the server as notifications/cancelled.
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()

@@ -169,6 +169,11 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	s.cs = cs
 	if res := cs.InitializeResult(); res != nil {
 		s.instructions = res.Instructions
+		attrs := []any{"protocol", res.ProtocolVersion}
+		if res.ServerInfo != nil {
+			attrs = append(attrs, "implementation", res.ServerInfo.Name, "version", res.ServerInfo.Version)
+		}
+		u.log.Info("upstream initialized", attrs...)
 	}
 	go func() {
 		werr := cs.Wait()
