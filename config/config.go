@@ -24,6 +24,14 @@ type Config struct {
 	Analytics Analytics `yaml:"analytics" json:"analytics"`
 	// Server configures the HTTP listener.
 	Server HTTP `yaml:"server" json:"server"`
+	// Search tunes tool search.
+	Search Search `yaml:"search" json:"search"`
+	// Code holds code-mode defaults and maxima.
+	Code Code `yaml:"code" json:"code"`
+	// Plans holds plan execution and run-record settings.
+	Plans Plans `yaml:"plans" json:"plans"`
+	// Gateway holds MCP endpoints and client authentication.
+	Gateway Gateway `yaml:"gateway" json:"gateway"`
 	// Log configures logging.
 	Log Log `yaml:"log" json:"log"`
 
@@ -113,6 +121,86 @@ type HTTP struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout" json:"shutdown_timeout"`
 	// MaxBodyBytes bounds request bodies. Default 4 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes" json:"max_body_bytes"`
+}
+
+// Search settings.
+type Search struct {
+	// AutoMaxTools: "auto" callers (the MCP search_tools meta-tool) get the
+	// whole catalog instead of a search when it has at most this many tools. Default 30.
+	AutoMaxTools int `yaml:"auto_max_tools" json:"auto_max_tools"`
+	// AutoMaxTokens: ... or when all definitions together are at most this many tokens. Default 4000.
+	AutoMaxTokens int `yaml:"auto_max_tokens" json:"auto_max_tokens"`
+}
+
+// Code holds the code-mode (sandbox) defaults and maxima.
+type Code struct {
+	// Timeout is the default wall-clock limit of a program. Default 30s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// MaxTimeout caps what a request may ask for. Default 5m.
+	MaxTimeout Duration `yaml:"max_timeout" json:"max_timeout"`
+	// MemoryMB is the default memory limit of a program's VM, in MiB. Default 64.
+	MemoryMB int `yaml:"memory_mb" json:"memory_mb"`
+	// MaxCalls is the default number of tool calls a program may make. Default 100.
+	MaxCalls int `yaml:"max_calls" json:"max_calls"`
+	// MaxConcurrentRuns bounds programs running at once; 0 means 4 per CPU.
+	MaxConcurrentRuns int `yaml:"max_concurrent_runs" json:"max_concurrent_runs"`
+}
+
+// Plans holds plan execution and run-record settings.
+type Plans struct {
+	// MaxConcurrency bounds concurrent steps per run. Default 16.
+	MaxConcurrency int `yaml:"max_concurrency" json:"max_concurrency"`
+	// Retention drops run records older than this. Default 720h (30 days).
+	Retention Duration `yaml:"retention" json:"retention"`
+	// MaxRuns keeps at most this many run records. Default 10000.
+	MaxRuns int `yaml:"max_runs" json:"max_runs"`
+	// IdempotencyTTL is how long a step's result is reused for its idempotency key. Default 24h.
+	IdempotencyTTL Duration `yaml:"idempotency_ttl" json:"idempotency_ttl"`
+}
+
+// Gateway holds the MCP endpoints and client authentication of weft serve.
+type Gateway struct {
+	// Endpoints are the MCP endpoints served over Streamable HTTP. Default:
+	// one meta-mode endpoint at /mcp.
+	Endpoints []Endpoint `yaml:"endpoints" json:"endpoints"`
+	// APIKeys authenticate clients (Authorization: Bearer <key>). When
+	// empty, no authentication is required (and weft serve refuses a
+	// non-loopback address unless --insecure).
+	APIKeys []APIKey `yaml:"api_keys" json:"api_keys,omitempty"`
+	// AllowedOrigins lists the browser origins allowed to call /mcp and
+	// /v1 (besides same-host requests); "*" allows any.
+	AllowedOrigins []string `yaml:"allowed_origins" json:"allowed_origins,omitempty"`
+	// MaxConcurrentPerClient bounds requests in flight per API key (or per
+	// client address without keys). Default 32.
+	MaxConcurrentPerClient int `yaml:"max_concurrent_per_client" json:"max_concurrent_per_client"`
+}
+
+// Endpoint is one MCP endpoint.
+type Endpoint struct {
+	// Path is the URL path, e.g. /mcp.
+	Path string `yaml:"path" json:"path"`
+	// Mode is "meta" (search_tools, describe_tools, call_tool, run_code,
+	// run_plan) or "passthrough" (every upstream tool, resources, prompts...).
+	Mode string `yaml:"mode" json:"mode"`
+	// Servers limits the endpoint to these upstreams (all when empty).
+	Servers []string `yaml:"servers" json:"servers,omitempty"`
+	// Tools limits the endpoint to these catalog tool names or patterns
+	// ("github__*"), all when empty.
+	Tools []string `yaml:"tools" json:"tools,omitempty"`
+}
+
+// APIKey is one client credential. The key itself is never stored: Hash is
+// "sha256:<hex of the key>" (see `weft keys hash`).
+type APIKey struct {
+	// Name identifies the client in logs, metrics and rate limits.
+	Name string `yaml:"name" json:"name"`
+	// Hash is "sha256:" + the hex SHA-256 of the key.
+	Hash string `yaml:"hash" json:"hash"`
+	// Servers and Tools restrict what the key may use (all when empty).
+	Servers []string `yaml:"servers" json:"servers,omitempty"`
+	Tools   []string `yaml:"tools" json:"tools,omitempty"`
+	// RequestsPerMinute overrides limits.requests_per_minute for this key.
+	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute,omitempty"`
 }
 
 // Log settings.

@@ -22,6 +22,17 @@ const (
 	DefaultMaxBodyBytes       = 4 << 20
 	DefaultLogLevel           = "info"
 	DefaultLogFormat          = "text"
+	DefaultAutoMaxTools       = 30
+	DefaultAutoMaxTokens      = 4000
+	DefaultCodeTimeout        = 30 * time.Second
+	DefaultCodeMaxTimeout     = 5 * time.Minute
+	DefaultCodeMemoryMB       = 64
+	DefaultCodeMaxCalls       = 100
+	DefaultPlanConcurrency    = 16
+	DefaultPlanRetention      = 30 * 24 * time.Hour
+	DefaultPlanMaxRuns        = 10000
+	DefaultIdempotencyTTL     = 24 * time.Hour
+	DefaultMaxPerClient       = 32
 )
 
 // Default returns a configuration with every default filled in and no
@@ -44,7 +55,14 @@ func Default() *Config {
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
 			MaxBodyBytes:    DefaultMaxBodyBytes,
 		},
-		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Search: Search{AutoMaxTools: DefaultAutoMaxTools, AutoMaxTokens: DefaultAutoMaxTokens},
+		Code: Code{Timeout: Duration(DefaultCodeTimeout), MaxTimeout: Duration(DefaultCodeMaxTimeout),
+			MemoryMB: DefaultCodeMemoryMB, MaxCalls: DefaultCodeMaxCalls},
+		Plans: Plans{MaxConcurrency: DefaultPlanConcurrency, Retention: Duration(DefaultPlanRetention),
+			MaxRuns: DefaultPlanMaxRuns, IdempotencyTTL: Duration(DefaultIdempotencyTTL)},
+		Gateway: Gateway{MaxConcurrentPerClient: DefaultMaxPerClient,
+			Endpoints: []Endpoint{{Path: "/mcp", Mode: "meta"}}},
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,6 +78,17 @@ func TestParseFull(t *testing.T) {
 		"  shutdown_timeout: 5s",
 		"  max_body_bytes: 1024",
 		"log: {level: debug, format: json}",
+		"search: {auto_max_tools: 5, auto_max_tokens: 100}",
+		"code: {timeout: 10s, max_timeout: 1m, memory_mb: 32, max_calls: 7, max_concurrent_runs: 3}",
+		"plans: {max_concurrency: 4, retention: 48h, max_runs: 9, idempotency_ttl: 1h}",
+		"gateway:",
+		"  endpoints:",
+		"    - {path: /mcp, mode: meta}",
+		"    - {path: /mcp/all, mode: passthrough, servers: [fs], tools: [\"fs__*\"]}",
+		"  api_keys:",
+		"    - {name: ci, hash: \"sha256:"+strings.Repeat("ab", 32)+"\", servers: [fs], requests_per_minute: 10}",
+		"  allowed_origins: [\"https://app.example\"]",
+		"  max_concurrent_per_client: 8",
 	), nil)
 	enabled := false
 	want := &Config{
@@ -95,7 +107,16 @@ func TestParseFull(t *testing.T) {
 		Analytics: Analytics{Backend: "sqlite"},
 		Server:    HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024},
 		Log:       Log{Level: "debug", Format: "json"},
-		Path:      "weft.yaml",
+		Search:    Search{AutoMaxTools: 5, AutoMaxTokens: 100},
+		Code: Code{Timeout: Duration(10 * time.Second), MaxTimeout: Duration(time.Minute), MemoryMB: 32, MaxCalls: 7,
+			MaxConcurrentRuns: 3},
+		Plans: Plans{MaxConcurrency: 4, Retention: Duration(48 * time.Hour), MaxRuns: 9, IdempotencyTTL: Duration(time.Hour)},
+		Gateway: Gateway{
+			Endpoints:      []Endpoint{{Path: "/mcp", Mode: "meta"}, {Path: "/mcp/all", Mode: "passthrough", Servers: []string{"fs"}, Tools: []string{"fs__*"}}},
+			APIKeys:        []APIKey{{Name: "ci", Hash: "sha256:" + strings.Repeat("ab", 32), Servers: []string{"fs"}, RequestsPerMinute: 10}},
+			AllowedOrigins: []string{"https://app.example"}, MaxConcurrentPerClient: 8,
+		},
+		Path: "weft.yaml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", c, want)
@@ -116,7 +137,7 @@ func TestStructureProblems(t *testing.T) {
 		{"unknown top-level key", doc(
 			"limit:",
 			"  tool_timeout: 5s",
-		), `weft.yaml:1: limit: unknown field; did you mean "limits"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, log, x-* (ignored; for YAML anchors))`},
+		), `weft.yaml:1: limit: unknown field; did you mean "limits"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, x-* (ignored; for YAML anchors))`},
 		{"unknown nested keys, all reported", doc(
 			"servers:",
 			"  gh:",

@@ -21,7 +21,14 @@ type validator struct {
 func (v *validator) at(key, msg string) {
 	o, ok := v.orig.at[key]
 	if !ok {
+		// A missing field: locate it at its nearest enclosing value.
 		o = origin{Path: key}
+		for parent := parentKey(key); parent != ""; parent = parentKey(parent) {
+			if po, found := v.orig.at[parent]; found {
+				o.File, o.Line = po.File, po.Line
+				break
+			}
+		}
 	}
 	v.probs.add(Problem{File: o.File, Line: o.Line, Path: o.Path, Msg: msg})
 }
@@ -42,6 +49,15 @@ func (v *validator) value(key, value, msg string) {
 		value = redactURLText(value)
 	}
 	v.at(key, quote(value)+": "+msg)
+}
+
+// parentKey strips the last ".field" or "[i]" segment of a key.
+func parentKey(key string) string {
+	i := strings.LastIndexAny(key, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return key[:i]
 }
 
 func (v *validator) broken(key string) bool { return v.orig.broken[key] }
@@ -105,6 +121,26 @@ func validate(c *Config, orig *origins, probs *problems) {
 	}
 	v.positiveDuration("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	v.positiveInt("server.max_body_bytes", c.Server.MaxBodyBytes)
+	v.positiveInt("search.auto_max_tools", int64(c.Search.AutoMaxTools))
+	v.positiveInt("search.auto_max_tokens", int64(c.Search.AutoMaxTokens))
+	v.positiveDuration("code.timeout", c.Code.Timeout)
+	v.positiveDuration("code.max_timeout", c.Code.MaxTimeout)
+	if c.Code.Timeout > c.Code.MaxTimeout && !v.broken("code.timeout") && !v.broken("code.max_timeout") {
+		v.value("code.timeout", c.Code.Timeout.String(), "must not exceed code.max_timeout ("+c.Code.MaxTimeout.String()+")")
+	}
+	v.positiveInt("code.memory_mb", int64(c.Code.MemoryMB))
+	if c.Code.MemoryMB > 4096 && !v.broken("code.memory_mb") {
+		v.value("code.memory_mb", strconv.Itoa(c.Code.MemoryMB), "must be at most 4096 (MiB)")
+	}
+	v.positiveInt("code.max_calls", int64(c.Code.MaxCalls))
+	if c.Code.MaxConcurrentRuns < 0 {
+		v.value("code.max_concurrent_runs", strconv.Itoa(c.Code.MaxConcurrentRuns), "must not be negative (0 = 4 per CPU)")
+	}
+	v.positiveInt("plans.max_concurrency", int64(c.Plans.MaxConcurrency))
+	v.positiveDuration("plans.retention", c.Plans.Retention)
+	v.positiveInt("plans.max_runs", int64(c.Plans.MaxRuns))
+	v.positiveDuration("plans.idempotency_ttl", c.Plans.IdempotencyTTL)
+	v.gateway(&c.Gateway)
 	v.oneOf("log.level", c.Log.Level, "a log level", "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "a log format", "text", "json")
 }
@@ -236,4 +272,55 @@ func isToken(s string) bool {
 		return false
 	}
 	return true
+}
+
+var (
+	apiKeyHash = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	// reservedPaths are served by weft itself and cannot be MCP endpoints.
+	reservedPaths = []string{"/v1", "/healthz", "/readyz", "/metrics"}
+)
+
+func (v *validator) gateway(g *Gateway) {
+	paths := map[string]int{}
+	for i, e := range g.Endpoints {
+		key := fmt.Sprintf("gateway.endpoints[%d]", i)
+		switch {
+		case v.broken(key + ".path"):
+		case !strings.HasPrefix(e.Path, "/") || strings.ContainsAny(e.Path, " ?#{}"):
+			v.value(key+".path", e.Path, "must be a URL path starting with / (e.g. /mcp)")
+		default:
+			for _, r := range reservedPaths {
+				if e.Path == r || strings.HasPrefix(e.Path, r+"/") {
+					v.value(key+".path", e.Path, "is reserved for weft's own routes ("+strings.Join(reservedPaths, ", ")+")")
+				}
+			}
+			if j, dup := paths[e.Path]; dup {
+				v.value(key+".path", e.Path, fmt.Sprintf("is already used by gateway.endpoints[%d]", j))
+			}
+			paths[e.Path] = i
+		}
+		if e.Mode == "" {
+			v.at(key+".mode", "is required (meta or passthrough)")
+		} else {
+			v.oneOf(key+".mode", e.Mode, "an endpoint mode", "meta", "passthrough")
+		}
+	}
+	names := map[string]int{}
+	for i, k := range g.APIKeys {
+		key := fmt.Sprintf("gateway.api_keys[%d]", i)
+		if k.Name == "" {
+			v.at(key+".name", "is required (it names the client in logs and limits)")
+		} else if j, dup := names[k.Name]; dup {
+			v.value(key+".name", k.Name, fmt.Sprintf("is already used by gateway.api_keys[%d]", j))
+		} else {
+			names[k.Name] = i
+		}
+		if !apiKeyHash.MatchString(k.Hash) && !v.broken(key+".hash") {
+			v.at(key+".hash", `must be "sha256:" followed by 64 lowercase hex digits (run: weft keys hash)`)
+		}
+		if k.RequestsPerMinute < 0 {
+			v.value(key+".requests_per_minute", strconv.Itoa(k.RequestsPerMinute), "must not be negative")
+		}
+	}
+	v.positiveInt("gateway.max_concurrent_per_client", int64(g.MaxConcurrentPerClient))
 }

@@ -11,6 +11,42 @@ func TestValidationProblems(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
+		{"code and plans", doc(
+			"code:",
+			"  timeout: 10m",
+			"  max_timeout: 1m",
+			"  memory_mb: 9000",
+			"  max_concurrent_runs: -1",
+			"plans:",
+			"  max_runs: 0",
+		), nil, `weft.yaml:2: code.timeout: "10m": must not exceed code.max_timeout (1m)
+weft.yaml:4: code.memory_mb: "9000": must be at most 4096 (MiB)
+weft.yaml:5: code.max_concurrent_runs: "-1": must not be negative (0 = 4 per CPU)
+weft.yaml:7: plans.max_runs: "0": must be a positive integer`},
+		{"gateway endpoints", doc(
+			"gateway:",
+			"  endpoints:",
+			"    - {path: mcp, mode: meta}",
+			"    - {path: /v1/mcp, mode: meta}",
+			"    - {path: /x, mode: proxy}",
+			"    - {path: /x}",
+			"    - {path: /y, mode: meta, colour: red}",
+		), nil, `weft.yaml:3: gateway.endpoints[0].path: "mcp": must be a URL path starting with / (e.g. /mcp)
+weft.yaml:4: gateway.endpoints[1].path: "/v1/mcp": is reserved for weft's own routes (/v1, /healthz, /readyz, /metrics)
+weft.yaml:5: gateway.endpoints[2].mode: "proxy": not an endpoint mode (allowed: meta, passthrough)
+weft.yaml:6: gateway.endpoints[3].path: "/x": is already used by gateway.endpoints[2]
+weft.yaml:6: gateway.endpoints[3].mode: is required (meta or passthrough)
+weft.yaml:7: gateway.endpoints[4].colour: unknown field (allowed: path, mode, servers, tools)`},
+		{"api keys", doc(
+			"gateway:",
+			"  api_keys:",
+			"    - {name: a, hash: \"sha256:abc\"}",
+			"    - {hash: \"sha256:"+"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"+"\"}",
+			"    - {name: a, hash: \"sha256:"+"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"+"\", requests_per_minute: -1}",
+		), nil, `weft.yaml:3: gateway.api_keys[0].hash: must be "sha256:" followed by 64 lowercase hex digits (run: weft keys hash)
+weft.yaml:4: gateway.api_keys[1].name: is required (it names the client in logs and limits)
+weft.yaml:5: gateway.api_keys[2].name: "a": is already used by gateway.api_keys[0]
+weft.yaml:5: gateway.api_keys[2].requests_per_minute: "-1": must not be negative`},
 		{"bad duration", doc(
 			"servers:",
 			"  github:",
@@ -200,7 +236,7 @@ weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: mem
 weft.yaml:4: servers.a.args: expected a list of strings, got a value
 weft.yaml:5: servers.a.env: expected a mapping, got a list
 weft.yaml:6: limits: expected a mapping, got a value
-weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, log, x-* (ignored; for YAML anchors))`},
+weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, x-* (ignored; for YAML anchors))`},
 		{"null list item", doc(
 			"servers:",
 			"  a:",

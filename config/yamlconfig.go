@@ -43,6 +43,16 @@ func (d *decoder) config(n *node, c *Config) {
 			}, "")
 		}},
 		{"server", func(v *node) { d.http(v, sub("server"), &c.Server) }},
+		{"search", func(v *node) {
+			p := sub("search")
+			d.object(v, p, []field{
+				{"auto_max_tools", func(v *node) { d.integer(v, p.child("auto_max_tools", "auto_max_tools"), &c.Search.AutoMaxTools) }},
+				{"auto_max_tokens", func(v *node) { d.integer(v, p.child("auto_max_tokens", "auto_max_tokens"), &c.Search.AutoMaxTokens) }},
+			}, "")
+		}},
+		{"code", func(v *node) { d.code(v, sub("code"), &c.Code) }},
+		{"plans", func(v *node) { d.plans(v, sub("plans"), &c.Plans) }},
+		{"gateway", func(v *node) { d.gateway(v, sub("gateway"), &c.Gateway) }},
 		{"log", func(v *node) {
 			p := sub("log")
 			d.object(v, p, []field{
@@ -70,6 +80,77 @@ func (d *decoder) http(n *node, p fpath, h *HTTP) {
 		{"addr", func(v *node) { d.str(v, f("addr"), &h.Addr) }},
 		{"shutdown_timeout", func(v *node) { d.duration(v, f("shutdown_timeout"), &h.ShutdownTimeout) }},
 		{"max_body_bytes", func(v *node) { d.int64(v, f("max_body_bytes"), &h.MaxBodyBytes) }},
+	}, "")
+}
+
+func (d *decoder) code(n *node, p fpath, c *Code) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"timeout", func(v *node) { d.duration(v, f("timeout"), &c.Timeout) }},
+		{"max_timeout", func(v *node) { d.duration(v, f("max_timeout"), &c.MaxTimeout) }},
+		{"memory_mb", func(v *node) { d.integer(v, f("memory_mb"), &c.MemoryMB) }},
+		{"max_calls", func(v *node) { d.integer(v, f("max_calls"), &c.MaxCalls) }},
+		{"max_concurrent_runs", func(v *node) { d.integer(v, f("max_concurrent_runs"), &c.MaxConcurrentRuns) }},
+	}, "")
+}
+
+func (d *decoder) plans(n *node, p fpath, c *Plans) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"max_concurrency", func(v *node) { d.integer(v, f("max_concurrency"), &c.MaxConcurrency) }},
+		{"retention", func(v *node) { d.duration(v, f("retention"), &c.Retention) }},
+		{"max_runs", func(v *node) { d.integer(v, f("max_runs"), &c.MaxRuns) }},
+		{"idempotency_ttl", func(v *node) { d.duration(v, f("idempotency_ttl"), &c.IdempotencyTTL) }},
+	}, "")
+}
+
+func (d *decoder) gateway(n *node, p fpath, g *Gateway) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"endpoints", func(v *node) {
+			ep := f("endpoints")
+			if v.kind != kindSeq {
+				d.bad(v, ep, "must be a list of endpoints ({path, mode, servers, tools})")
+				return
+			}
+			g.Endpoints = nil // the file's list replaces the default
+			for i, item := range v.items {
+				ip := ep.index(i)
+				d.orig.at[ip.key] = origin{File: d.file, Line: item.line, Path: ip.show}
+				var e Endpoint
+				ef := func(name string) fpath { return ip.child(name, name) }
+				d.object(item, ip, []field{
+					{"path", func(v *node) { d.str(v, ef("path"), &e.Path) }},
+					{"mode", func(v *node) { d.str(v, ef("mode"), &e.Mode) }},
+					{"servers", func(v *node) { d.strList(v, ef("servers"), &e.Servers) }},
+					{"tools", func(v *node) { d.strList(v, ef("tools"), &e.Tools) }},
+				}, "")
+				g.Endpoints = append(g.Endpoints, e)
+			}
+		}},
+		{"api_keys", func(v *node) {
+			kp := f("api_keys")
+			if v.kind != kindSeq {
+				d.bad(v, kp, "must be a list of keys ({name, hash, servers, tools, requests_per_minute})")
+				return
+			}
+			for i, item := range v.items {
+				ip := kp.index(i)
+				d.orig.at[ip.key] = origin{File: d.file, Line: item.line, Path: ip.show}
+				var k APIKey
+				kf := func(name string) fpath { return ip.child(name, name) }
+				d.object(item, ip, []field{
+					{"name", func(v *node) { d.str(v, kf("name"), &k.Name) }},
+					{"hash", func(v *node) { d.str(v, kf("hash"), &k.Hash) }},
+					{"servers", func(v *node) { d.strList(v, kf("servers"), &k.Servers) }},
+					{"tools", func(v *node) { d.strList(v, kf("tools"), &k.Tools) }},
+					{"requests_per_minute", func(v *node) { d.integer(v, kf("requests_per_minute"), &k.RequestsPerMinute) }},
+				}, "")
+				g.APIKeys = append(g.APIKeys, k)
+			}
+		}},
+		{"allowed_origins", func(v *node) { d.strList(v, f("allowed_origins"), &g.AllowedOrigins) }},
+		{"max_concurrent_per_client", func(v *node) { d.integer(v, f("max_concurrent_per_client"), &g.MaxConcurrentPerClient) }},
 	}, "")
 }
 
