@@ -152,6 +152,9 @@ func refSchema(snap *catalog.Snapshot, c *compiled, cs *cstep, r *ref, path stri
 	cur := start
 	for i, seg := range r.path {
 		next, res := cur.child(seg)
+		if res == childMissing && r.root == rootInputs && i == 0 {
+			return schemaNode{}, nil // an undeclared input: reported by compile
+		}
 		if res == childMissing {
 			what := fmt.Sprintf("field %q", seg.key)
 			if seg.isIndex {

@@ -277,16 +277,28 @@ func (c *compiled) cycles() []Problem {
 			case grey:
 				i := slices.Index(stack, d)
 				cyc := stack[i:]
-				// Report in execution order: a dependency before its dependant.
-				ids := make([]string, 0, len(cyc)+1)
+				// Report in execution order (a dependency before its
+				// dependant), starting at the step that comes first in the plan.
+				order := make([]*cstep, 0, len(cyc))
 				for j := len(cyc) - 1; j >= 0; j-- {
-					ids = append(ids, cyc[j].ID)
+					order = append(order, cyc[j])
+				}
+				first := 0
+				for j := range order {
+					if order[j].index < order[first].index {
+						first = j
+					}
+				}
+				order = append(order[first:], order[:first]...)
+				ids := make([]string, 0, len(order)+1)
+				for _, s := range order {
+					ids = append(ids, s.ID)
 				}
 				key := canonicalCycle(ids)
 				if !seen[key] {
 					seen[key] = true
 					ids = append(ids, ids[0])
-					probs = append(probs, Problem{Path: d.path, Code: ProblemCycle,
+					probs = append(probs, Problem{Path: order[0].path, Code: ProblemCycle,
 						Message: "dependency cycle: " + strings.Join(ids, " -> ")})
 				}
 			}

@@ -7,17 +7,17 @@ import (
 )
 
 // isLegacy reports whether a plan document is in the legacy format: it has
-// request_id or final_synthesis at the top level, or (without "version") a
+// no "version" and has request_id or final_synthesis at the top level, or a
 // step using one of the legacy step fields.
 func isLegacy(m map[string]any) bool {
+	if _, ok := m["version"]; ok {
+		return false // weft's format (converted legacy plans carry version too)
+	}
 	if _, ok := m["request_id"]; ok {
 		return true
 	}
 	if _, ok := m["final_synthesis"]; ok {
 		return true
-	}
-	if _, ok := m["version"]; ok {
-		return false
 	}
 	steps, _ := m["steps"].([]any)
 	for _, s := range steps {

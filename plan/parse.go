@@ -79,7 +79,7 @@ func decodeJSON(data []byte) (any, error) {
 	off := len(data)
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		off = int(se.Offset)
+		off = max(int(se.Offset)-1, 0) // Offset is just past the offending byte
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if err == io.EOF {
@@ -191,7 +191,7 @@ func (d *decoder) schema(v any, path string) json.RawMessage {
 	return raw
 }
 
-var planFields = []string{"version", "name", "description", "inputs", "steps", "outputs", "max_concurrency"}
+var planFields = []string{"version", "name", "description", "inputs", "steps", "outputs", "max_concurrency", "request_id", "final_synthesis"}
 
 func (d *decoder) plan(m map[string]any, path string) *Plan {
 	p := &Plan{}
@@ -209,6 +209,12 @@ func (d *decoder) plan(m map[string]any, path string) *Plan {
 	}
 	if v, ok := m["inputs"]; ok {
 		p.Inputs = d.schema(v, joinKey(path, "inputs"))
+	}
+	if v, ok := m["request_id"]; ok {
+		p.RequestID = d.str(v, joinKey(path, "request_id"))
+	}
+	if v, ok := m["final_synthesis"]; ok {
+		p.FinalSynthesis, _ = json.Marshal(v)
 	}
 	if v, ok := m["max_concurrency"]; ok {
 		p.MaxConcurrency = d.integer(v, joinKey(path, "max_concurrency"), 1)

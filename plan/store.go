@@ -223,7 +223,7 @@ func (s *Store) List(ctx context.Context, o ListOptions) ([]RunSummary, error) {
 type Retention struct {
 	// MaxAge drops runs started longer ago (0: no age limit).
 	MaxAge time.Duration
-	// MaxCount keeps at most this many of the newest runs (0: no count limit).
+	// MaxCount keeps at most this many of the newest finished runs (0: no count limit).
 	MaxCount int
 }
 
@@ -241,7 +241,7 @@ func (s *Store) Prune(ctx context.Context, r Retention) (int, error) {
 	}
 	if r.MaxCount > 0 {
 		res, err := s.db.ExecContext(ctx, `DELETE FROM plan_runs WHERE status != ? AND id NOT IN (
-			SELECT id FROM plan_runs ORDER BY started_at DESC, id DESC LIMIT ?)`, string(RunRunning), r.MaxCount)
+			SELECT id FROM plan_runs WHERE status != ? ORDER BY started_at DESC, id DESC LIMIT ?)`, string(RunRunning), string(RunRunning), r.MaxCount)
 		if err != nil {
 			return 0, fmt.Errorf("plan: prune runs: %w", err)
 		}

@@ -1,0 +1,180 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestStoreRecordsSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "runs.db")
+	store, err := OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := store.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal mode %q (%v), want wal", mode, err)
+	}
+	e := newEnv(t, ExecutorOptions{Records: store})
+	r := e.run(t, `{"name":"recorded","inputs":{"type":"object","properties":{"n":{"type":"integer"}}},
+		"steps":[{"id":"l","tool":"t__list","args":{"n":"{{inputs.n}}"}},{"id":"bad","tool":"t__fail","args":{"why":"w"}}]}`, map[string]any{"n": 2})
+	if r.Status != RunFailed {
+		t.Fatalf("status %s", r.Status)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store, err = OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	got, err := store.Get(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != RunFailed || got.Name != "recorded" || jsonOf(got.Inputs) != `{"n":2}` || got.Error != r.Error {
+		t.Errorf("record: %s", jsonOf(got))
+	}
+	if jsonOf(got.Steps) != jsonOf(r.Steps) || jsonOf(got.Plan) != jsonOf(r.Plan) {
+		t.Errorf("steps or plan differ after reopen:\n%s\n%s", jsonOf(got.Steps), jsonOf(r.Steps))
+	}
+	if !got.Started.Equal(r.Started) || !got.Finished.Equal(r.Finished) {
+		t.Errorf("times differ")
+	}
+	list, err := store.List(ctx, ListOptions{})
+	if err != nil || len(list) != 1 || list[0].ID != r.ID || list[0].Steps != 2 || list[0].Failed != 1 || list[0].Status != RunFailed {
+		t.Errorf("list = %+v, %v", list, err)
+	}
+	if _, err := store.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("get unknown: %v", err)
+	}
+}
+
+func TestStoreMarksInterruptedRuns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "runs.db")
+	store, err := OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A run that was in progress when its process died.
+	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"},{"id":"b","tool":"y"},{"id":"c","tool":"z"}]}`)
+	now := time.Now()
+	run := &Run{ID: "crashed", Status: RunRunning, Plan: p, Started: now, Steps: []*StepRecord{
+		{ID: "a", Status: StepSucceeded, Started: now, Finished: now, Result: "kept"},
+		{ID: "b", Status: StepRunning, Started: now},
+		{ID: "c", Status: StepPending},
+	}}
+	if err := store.Save(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	store, err = OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	got, err := store.Get(ctx, "crashed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != RunInterrupted || got.Error == "" {
+		t.Errorf("status %s (%q)", got.Status, got.Error)
+	}
+	want := []StepStatus{StepSucceeded, StepInterrupted, StepInterrupted}
+	for i, s := range got.Steps {
+		if s.Status != want[i] {
+			t.Errorf("step %s: %s, want %s", s.ID, s.Status, want[i])
+		}
+	}
+	if got.Steps[0].Result != "kept" {
+		t.Errorf("partial result lost: %s", jsonOf(got.Steps[0]))
+	}
+	if l, _ := store.List(ctx, ListOptions{Status: RunInterrupted}); len(l) != 1 {
+		t.Errorf("list interrupted = %+v", l)
+	}
+}
+
+func TestStoreRetention(t *testing.T) {
+	ctx := context.Background()
+	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"}]}`)
+	now := time.Now()
+	save := func(id string, age time.Duration, status RunStatus) {
+		t.Helper()
+		if err := store.Save(ctx, &Run{ID: id, Status: status, Plan: p, Started: now.Add(-age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("old1", 48*time.Hour, RunSucceeded)
+	save("old2", 30*time.Hour, RunFailed)
+	save("live", 40*time.Hour, RunRunning) // never pruned
+	for i, id := range []string{"n1", "n2", "n3", "n4"} {
+		save(id, time.Duration(4-i)*time.Minute, RunSucceeded)
+	}
+	n, err := store.Prune(ctx, Retention{MaxAge: 24 * time.Hour})
+	if err != nil || n != 2 {
+		t.Fatalf("prune by age: %d, %v", n, err)
+	}
+	n, err = store.Prune(ctx, Retention{MaxCount: 2})
+	if err != nil || n != 2 {
+		t.Fatalf("prune by count: %d, %v", n, err)
+	}
+	list, _ := store.List(ctx, ListOptions{})
+	var ids []string
+	for _, r := range list {
+		ids = append(ids, r.ID)
+	}
+	if jsonOf(ids) != `["n4","n3","live"]` {
+		t.Errorf("kept %v", ids)
+	}
+	page, _ := store.List(ctx, ListOptions{Limit: 1, Before: list[0].Started})
+	if len(page) != 1 || page[0].ID != "n3" {
+		t.Errorf("page = %+v", page)
+	}
+}
+
+func TestRunSavedWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	e := newEnv(t, ExecutorOptions{Records: store})
+	started := make(chan struct{})
+	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"s","tool":"t__sleep","args":{"ms":200}}]}`), nil, RunOptions{OnEvent: func(ev Event) {
+		if ev.Type == EventStepStarted {
+			close(started)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	mid, err := store.Get(ctx, h.ID())
+	if err != nil || mid.Status != RunRunning {
+		t.Fatalf("record while running: %v %v", mid, err)
+	}
+	if snap := h.Snapshot(); snap.Steps[0].Status != StepRunning {
+		t.Errorf("live snapshot: %s", jsonOf(snap.Steps))
+	}
+	if _, err := h.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	final, _ := store.Get(ctx, h.ID())
+	if final.Status != RunSucceeded || final.Steps[0].Status != StepSucceeded {
+		t.Errorf("final record: %s", jsonOf(final))
+	}
+}
