@@ -274,8 +274,23 @@ func (r *run) hostDone(args []any) (any, error) {
 // (compared case-insensitively with '-' and '_' removed).
 var secretKeys = []string{"token", "password", "passwd", "secret", "apikey", "authorization", "auth", "cookie", "credential", "privatekey", "accesskey", "sessionid", "bearer"}
 
-func secretKey(k string) bool {
-	k = strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k))
+// normalizeKey lower-cases k and drops '-' and '_'.
+func normalizeKey(k []byte) []byte {
+	out := make([]byte, 0, len(k))
+	for _, c := range k {
+		switch {
+		case c == '-' || c == '_':
+		case c >= 'A' && c <= 'Z':
+			out = append(out, c+'a'-'A')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func secretKey(key string) bool {
+	k := string(normalizeKey([]byte(key)))
 	for _, s := range secretKeys {
 		if k == s || (s != "auth" && strings.Contains(k, s)) {
 			return true
@@ -286,6 +301,17 @@ func secretKey(k string) bool {
 
 // redact returns args with the values of secret-looking keys (at any depth) replaced by "[REDACTED]".
 func redact(args json.RawMessage) json.RawMessage {
+	// Fast path: no secret-looking fragment anywhere in the text.
+	norm, suspect := normalizeKey(args), false
+	for _, s := range secretKeys {
+		if bytes.Contains(norm, []byte(s)) {
+			suspect = true
+			break
+		}
+	}
+	if !suspect && json.Valid(args) {
+		return append(json.RawMessage(nil), args...)
+	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(args))
 	dec.UseNumber()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -269,6 +270,9 @@ func (r *run) loop() *RunError {
 		if r.inflight == 0 && r.nTimers == 0 {
 			return &RunError{Kind: KindNeverSettled, Message: "the program awaits a promise that can never settle (no tool call or timer is pending)"}
 		}
+		// Let call goroutines that were just started run first: a fast
+		// tool then completes before this goroutine parks.
+		runtime.Gosched()
 		left := time.Until(r.deadline)
 		if wait == nil {
 			wait = time.NewTimer(left)
