@@ -160,7 +160,13 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 		tr = u.httpTransport(sctx)
 	}
 
+	// If the attempt's deadline passes during initialize, end the session's
+	// life too: the SDK closes the half-open session on failure and would
+	// otherwise wait (up to 5s) for in-flight requests such as the
+	// best-effort notifications/cancelled to an unresponsive server.
+	stopLife := context.AfterFunc(ctx, scancel)
 	cs, err := u.client.Connect(ctx, &lifeTransport{inner: tr, life: sctx, cancel: scancel}, nil)
+	stopLife()
 	if err != nil {
 		err = u.attemptError(s, "initialize", err)
 		s.teardown(u)

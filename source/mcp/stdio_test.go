@@ -364,11 +364,20 @@ func TestCallBeforeStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close()
-	if _, err := call(t, u, "echo", `{}`); !errors.Is(err, source.ErrUnavailable) {
+	// A call before Start waits for the first connection as long as its
+	// context allows, then fails as unavailable.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := u.Call(ctx, "echo", json.RawMessage(`{}`)); !errors.Is(err, source.ErrUnavailable) {
 		t.Fatalf("call before Start: %v", err)
 	}
-	if h := u.Health(); h.State != source.StateStarting {
-		t.Fatalf("health before Start = %+v", h)
+	// Once Start runs, a waiting call goes through.
+	done := make(chan error, 1)
+	go func() { _, err := call(t, u, "echo", `{"message":"hi"}`); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	go u.Start(context.Background())
+	if err := <-done; err != nil {
+		t.Fatalf("call waiting for Start: %v", err)
 	}
 }
 

@@ -138,8 +138,29 @@ func (u *Upstream) Start(ctx context.Context) error {
 	}
 }
 
+// awaitFirst waits, as long as ctx allows, for the first connection attempt
+// to finish — also when Start has not been called yet, since the source set
+// starts upstreams concurrently with serving from the catalog cache. A call
+// arriving while weft is starting thus waits for its upstream instead of
+// failing; once the first attempt is over (connected or not) calls never
+// wait here, so a crashed upstream fails fast. A closed upstream never waits.
+func (u *Upstream) awaitFirst(ctx context.Context) {
+	u.mu.Lock()
+	closed := u.closed
+	u.mu.Unlock()
+	if closed {
+		return
+	}
+	select {
+	case <-u.firstDone:
+	case <-u.ctx.Done():
+	case <-ctx.Done():
+	}
+}
+
 // Tools lists the upstream's tools, following pagination cursors.
 func (u *Upstream) Tools(ctx context.Context) ([]catalog.Tool, error) {
+	u.awaitFirst(ctx)
 	s, err := u.current("list tools")
 	if err != nil {
 		return nil, err
@@ -173,6 +194,7 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 		}
 		params.Arguments = json.RawMessage(a)
 	}
+	u.awaitFirst(ctx)
 	s, err := u.current(op)
 	if err != nil {
 		return nil, err
