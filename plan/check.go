@@ -33,6 +33,21 @@ func Check(snap *catalog.Snapshot, p *Plan) []Problem {
 	return finishProblems(p, probs)
 }
 
+// Validate parses a plan document and checks it, returning the plan (nil
+// if it did not parse) and every problem found by either step — what
+// `weft plan check` and POST /v1/plans/validate report.
+func Validate(snap *catalog.Snapshot, data []byte) (*Plan, []Problem) {
+	p, err := Parse(data)
+	if err != nil {
+		var pe *ProblemsError
+		if errors.As(err, &pe) {
+			return nil, pe.Problems
+		}
+		return nil, []Problem{{Code: ProblemInvalid, Message: err.Error()}}
+	}
+	return p, Check(snap, p)
+}
+
 func finishProblems(p *Plan, probs []Problem) []Problem {
 	if len(probs) == 0 {
 		return nil
@@ -195,8 +210,8 @@ func checkArgs(snap *catalog.Snapshot, c *compiled, cs *cstep) []Problem {
 	var probs []Problem
 	var masked []string
 	input := newSchemaNode(tool.InputSchema)
-	var build func(v any, path string, segs []segment, sch schemaNode) any
-	build = func(v any, path string, segs []segment, sch schemaNode) any {
+	var build func(v any, path string, sch schemaNode) any
+	build = func(v any, path string, sch schemaNode) any {
 		switch x := v.(type) {
 		case string:
 			t, err := parseTemplate(x)
@@ -235,7 +250,7 @@ func checkArgs(snap *catalog.Snapshot, c *compiled, cs *cstep) []Problem {
 			for k, e := range x {
 				seg := segment{key: k}
 				child, _ := sch.child(seg)
-				out[k] = build(e, joinKey(path, k), append(segs, seg), child)
+				out[k] = build(e, joinKey(path, k), child)
 			}
 			return out
 		case []any:
@@ -243,13 +258,13 @@ func checkArgs(snap *catalog.Snapshot, c *compiled, cs *cstep) []Problem {
 			for i, e := range x {
 				seg := segment{index: i, isIndex: true}
 				child, _ := sch.child(seg)
-				out[i] = build(e, joinIndex(path, i), append(segs, seg), child)
+				out[i] = build(e, joinIndex(path, i), child)
 			}
 			return out
 		}
 		return v
 	}
-	args := build(map[string]any(cs.Args), argsPath, nil, input)
+	args := build(map[string]any(cs.Args), argsPath, input)
 	raw, err := json.Marshal(args)
 	if err != nil {
 		return append(probs, Problem{Path: argsPath, Code: ProblemInvalidArgs, Message: err.Error()})

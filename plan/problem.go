@@ -41,6 +41,7 @@ const (
 	ProblemInvalidInputs  = "invalid_inputs"   // run-time inputs violate the plan's inputs schema
 )
 
+// String renders the problem as "path (line:col): message".
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.Path != "" {
@@ -63,6 +64,7 @@ type ProblemsError struct {
 	Problems []Problem
 }
 
+// Error lists every problem, one per line.
 func (e *ProblemsError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan: %d problem", len(e.Problems))

@@ -66,6 +66,7 @@ type StepError struct {
 	Message string `json:"message"`
 }
 
+// Error renders the error as "code: message".
 func (e *StepError) Error() string { return e.Code + ": " + e.Message }
 
 // asMap is the error as a reference or condition sees it.
