@@ -275,8 +275,8 @@ func TestIdempotentRerunExecutesNothingTwice(t *testing.T) {
 func TestIdempotentInFlightCollapsed(t *testing.T) {
 	e := newEnv(t, ExecutorOptions{})
 	doc := `{"steps":[
-		{"id":"x","tool":"t__sleep","args":{"ms":80,"value":1},"idempotency_key":"same"},
-		{"id":"y","tool":"t__sleep","args":{"ms":80,"value":1},"idempotency_key":"same"}
+		{"id":"x","tool":"t__sleep","args":{"ms":300,"value":1},"idempotency_key":"same"},
+		{"id":"y","tool":"t__sleep","args":{"ms":300,"value":1},"idempotency_key":"same"}
 	]}`
 	var wg sync.WaitGroup
 	runs := make([]*Run, 2)
