@@ -49,9 +49,12 @@ type ExecutorOptions struct {
 	// (0: 16). A plan's max_concurrency or RunOptions.MaxConcurrency may
 	// lower it. The engine's global and per-upstream limits apply as well.
 	MaxConcurrency int
-	// Records, if set, receives the run record when a run starts and when
-	// it finishes.
+	// Records, if set, receives the run record when a run starts, every
+	// SaveInterval while it runs (if anything changed) and when it finishes.
 	Records RunRecorder
+	// SaveInterval is how often a running run's record is saved (0: 1s;
+	// negative: only at start and finish).
+	SaveInterval time.Duration
 }
 
 // RunOptions adjust one run.
@@ -88,6 +91,9 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 	}
 	if opts.MaxConcurrency <= 0 {
 		opts.MaxConcurrency = 16
+	}
+	if opts.SaveInterval == 0 {
+		opts.SaveInterval = time.Second
 	}
 	return &Executor{opts: opts, active: map[string]*Handle{}}
 }
@@ -159,9 +165,11 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 		}
 	}
 	st.emit(Event{Type: EventRunStarted})
+	stopSaving := x.saveWhileRunning(ctx, h)
 	go func() {
 		defer cancel()
 		st.execute()
+		stopSaving()
 		st.finishRun()
 		st.emit(Event{Type: EventRunFinished, Status: string(run.Status), Reason: run.Error})
 		if x.opts.Records != nil {
@@ -178,6 +186,36 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 		h.mu.Unlock()
 	}()
 	return h, nil
+}
+
+// saveWhileRunning saves the run's record periodically so a crash leaves
+// the progress so far; the returned function stops it and waits.
+func (x *Executor) saveWhileRunning(ctx context.Context, h *Handle) (stop func()) {
+	if x.opts.Records == nil || x.opts.SaveInterval < 0 {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(x.opts.SaveInterval)
+		defer t.Stop()
+		saved := 0
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+			h.mu.Lock()
+			n := len(h.events)
+			h.mu.Unlock()
+			if n != saved {
+				saved = n
+				_ = x.opts.Records.Save(context.WithoutCancel(ctx), h.Snapshot())
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // Lookup returns the handle of a run in progress.

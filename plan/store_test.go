@@ -152,10 +152,10 @@ func TestRunSavedWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	e := newEnv(t, ExecutorOptions{Records: store})
+	e := newEnv(t, ExecutorOptions{Records: store, SaveInterval: 20 * time.Millisecond})
 	started := make(chan struct{})
-	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"s","tool":"t__sleep","args":{"ms":200}}]}`), nil, RunOptions{OnEvent: func(ev Event) {
-		if ev.Type == EventStepStarted {
+	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"a","tool":"t__count","args":{"n":1}},{"id":"s","tool":"t__sleep","args":{"ms":300},"depends_on":["a"]}]}`), nil, RunOptions{OnEvent: func(ev Event) {
+		if ev.Type == EventStepStarted && ev.Step == "s" {
 			close(started)
 		}
 	}})
@@ -167,14 +167,19 @@ func TestRunSavedWhileRunning(t *testing.T) {
 	if err != nil || mid.Status != RunRunning {
 		t.Fatalf("record while running: %v %v", mid, err)
 	}
-	if snap := h.Snapshot(); snap.Steps[0].Status != StepRunning {
+	if snap := h.Snapshot(); snap.Steps[1].Status != StepRunning {
 		t.Errorf("live snapshot: %s", jsonOf(snap.Steps))
+	}
+	// Progress is saved while the run is going: a crash now would leave a's result.
+	time.Sleep(100 * time.Millisecond)
+	if mid, _ := store.Get(ctx, h.ID()); mid.Steps[0].Status != StepSucceeded || jsonOf(mid.Steps[0].Result) != `{"n":1}` || mid.Steps[1].Status != StepRunning {
+		t.Errorf("progress record: %s", jsonOf(mid.Steps))
 	}
 	if _, err := h.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	final, _ := store.Get(ctx, h.ID())
-	if final.Status != RunSucceeded || final.Steps[0].Status != StepSucceeded {
+	if final.Status != RunSucceeded || final.Steps[1].Status != StepSucceeded {
 		t.Errorf("final record: %s", jsonOf(final))
 	}
 }
