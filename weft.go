@@ -210,18 +210,22 @@ var ErrNotFound = errors.New("not found")
 type ToolFilter struct {
 	// Server keeps only tools of this server.
 	Server string
+	// Policy keeps only tools it allows (nil: all); surfaces pass the
+	// caller's, engine.PolicyFrom(ctx).
+	Policy engine.Policy
 }
 
 // Tools lists the catalog's tools (in catalog order) matching f.
 func (o *Orchestrator) Tools(f ToolFilter) []catalog.Tool {
 	all := o.Snapshot().Tools()
-	if f.Server == "" {
+	if f.Server == "" && f.Policy == nil {
 		return all
 	}
 	var out []catalog.Tool
-	for _, t := range all {
-		if t.Server == f.Server {
-			out = append(out, t)
+	for i := range all {
+		t := &all[i]
+		if (f.Server == "" || t.Server == f.Server) && (f.Policy == nil || f.Policy.Allows(t)) {
+			out = append(out, *t)
 		}
 	}
 	return out

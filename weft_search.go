@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/sandbox"
 	"github.com/weft-dev/weft/search"
 )
@@ -31,13 +32,44 @@ func (o *Orchestrator) index() (*search.Index, error) {
 }
 
 // Search returns the tools that best match q. Invalid queries fail with
-// *search.QueryError.
+// *search.QueryError. Tools outside the caller's scope (engine.PolicyFrom(ctx))
+// are never returned.
 func (o *Orchestrator) Search(ctx context.Context, q search.Query) ([]search.Result, error) {
 	ix, err := o.index()
 	if err != nil {
 		return nil, fmt.Errorf("weft: search index: %w", err)
 	}
-	return ix.Search(ctx, q)
+	p := engine.PolicyFrom(ctx)
+	if p == nil {
+		return ix.Search(ctx, q)
+	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	k := q.K
+	if k <= 0 {
+		k = search.DefaultK
+	}
+	// Over-fetch, then keep what the caller may see.
+	q.K = min(search.MaxK, max(5*k, 50))
+	res, err := ix.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	snap := ix.Snapshot()
+	if snap == nil {
+		snap = o.Snapshot()
+	}
+	out := res[:0]
+	for _, r := range res {
+		if t, ok := snap.Get(r.Name); ok && p.Allows(t) {
+			out = append(out, r)
+			if len(out) == k {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // SearchAuto is Search for callers that want "the tools for this request":
@@ -50,7 +82,11 @@ func (o *Orchestrator) SearchAuto(ctx context.Context, q search.Query, maxTools,
 		if err := q.Validate(); err != nil {
 			return nil, false, err
 		}
+		p := engine.PolicyFrom(ctx)
 		for _, t := range snap.Tools() {
+			if p != nil && !p.Allows(&t) {
+				continue
+			}
 			r := search.Result{Name: t.Name, Description: t.Description, Server: t.Server}
 			if q.WithSchema {
 				r.InputSchema = t.InputSchema

@@ -107,6 +107,11 @@ func (e *Engine) CallWith(ctx context.Context, name string, args json.RawMessage
 		e.record(name, "", o.Caller, start, nil, len(args), err)
 		return nil, err
 	}
+	if !Allowed(ctx, tool) {
+		err := &Error{Code: CodeForbidden, Tool: name, Server: tool.Server, Msg: "not allowed for this client"}
+		e.record(name, tool.Server, o.Caller, start, nil, len(args), err)
+		return nil, err
+	}
 	if !o.SkipValidation {
 		if verr := snap.Validate(name, args); verr != nil {
 			err := validationError(tool, verr)

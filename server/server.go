@@ -16,15 +16,65 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/limit"
 )
 
-// Options configure a Server.
+// Options configure a Server. Zero fields take their value from the
+// orchestrator's configuration (server, limits and gateway sections).
 type Options struct {
-	// MaxBodyBytes bounds request bodies (default 4 MiB).
+	// MaxBodyBytes bounds request bodies (server.max_body_bytes).
 	MaxBodyBytes int64
-	// ShutdownTimeout bounds draining in-flight requests (default 15s).
+	// MaxJSONDepth bounds the nesting of JSON bodies (default 64).
+	MaxJSONDepth int
+	// MaxStringBytes bounds each string in a JSON body (default 1 MiB).
+	MaxStringBytes int
+	// ShutdownTimeout bounds draining in-flight requests (server.shutdown_timeout).
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// APIKeys authenticate clients (gateway.api_keys); none: no authentication.
+	APIKeys []config.APIKey
+	// RequestsPerMinute is each client's default rate (limits.requests_per_minute).
+	RequestsPerMinute int
+	// MaxConcurrentPerClient bounds requests in flight per client (gateway.max_concurrent_per_client).
+	MaxConcurrentPerClient int
+	// AllowedOrigins are browser origins allowed besides same-host (gateway.allowed_origins).
+	AllowedOrigins []string
+	// RateLimiter enforces RequestsPerMinute (in memory if nil).
+	RateLimiter limit.RateLimiter
+	Logger      *slog.Logger
+}
+
+func (o *Options) fill(cfg *config.Config) {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = cfg.Server.MaxBodyBytes
+	}
+	if o.MaxJSONDepth <= 0 {
+		o.MaxJSONDepth = 64
+	}
+	if o.MaxStringBytes <= 0 {
+		o.MaxStringBytes = 1 << 20
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = cfg.Server.ShutdownTimeout.D()
+	}
+	if o.APIKeys == nil {
+		o.APIKeys = cfg.Gateway.APIKeys
+	}
+	if o.RequestsPerMinute <= 0 {
+		o.RequestsPerMinute = cfg.Limits.RequestsPerMinute
+	}
+	if o.MaxConcurrentPerClient <= 0 {
+		o.MaxConcurrentPerClient = cfg.Gateway.MaxConcurrentPerClient
+	}
+	if o.AllowedOrigins == nil {
+		o.AllowedOrigins = cfg.Gateway.AllowedOrigins
+	}
+	if o.RateLimiter == nil {
+		o.RateLimiter = limit.NewMemory()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // Server serves one orchestrator over HTTP.
@@ -34,20 +84,17 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	draining atomic.Bool
+	keys     *keyring
+	rate     limit.RateLimiter
+	inflight *limit.Keyed
 }
 
 // New builds the HTTP surface for o.
 func New(o *weft.Orchestrator, opts Options) *Server {
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 4 << 20
-	}
-	if opts.ShutdownTimeout <= 0 {
-		opts.ShutdownTimeout = 15 * time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	s := &Server{o: o, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	opts.fill(o.Config())
+	s := &Server{o: o, opts: opts, log: opts.Logger, mux: http.NewServeMux(),
+		keys: newKeyring(opts.APIKeys, opts.RequestsPerMinute), rate: opts.RateLimiter,
+		inflight: limit.NewKeyed(opts.MaxConcurrentPerClient)}
 	s.routes()
 	return s
 }
@@ -88,12 +135,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
 	}
-	if h, pattern := s.mux.Handler(r); pattern == "" {
-		s.noRoute(sw, r, h)
+	req, release := s.protect(sw, r)
+	if req == nil {
 		return
 	}
-	s.mux.ServeHTTP(sw, r) // sets path values
-
+	defer release()
+	if h, pattern := s.mux.Handler(req); pattern == "" {
+		s.noRoute(sw, req, h)
+		return
+	}
+	s.mux.ServeHTTP(sw, req) // sets path values
 }
 
 // noRoute renders the mux's 404 / 405 (with its Allow header) as a problem.

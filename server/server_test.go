@@ -62,7 +62,7 @@ func newServer(t *testing.T, mutate func(*config.Config)) (*weft.Orchestrator, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { o.Close() })
-	srv := server.New(o, server.Options{MaxBodyBytes: 1024})
+	srv := server.New(o, server.Options{MaxBodyBytes: 1024, RequestsPerMinute: 100000, MaxConcurrentPerClient: 1000})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return o, hs, srv

@@ -10,6 +10,7 @@ import (
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/engine"
 )
 
 // toolView is a tool as the REST API shows it.
@@ -35,7 +36,7 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	tools := s.o.Tools(weft.ToolFilter{Server: q.Get("server")})
+	tools := s.o.Tools(weft.ToolFilter{Server: q.Get("server"), Policy: engine.PolicyFrom(r.Context())})
 	start := 0
 	if c := q.Get("cursor"); c != "" {
 		after, err := base64.RawURLEncoding.DecodeString(c)
@@ -64,6 +65,9 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 // getTool: GET /v1/tools/{name}
 func (s *Server) getTool(w http.ResponseWriter, r *http.Request) {
 	t, err := s.o.Tool(r.PathValue("name"))
+	if err == nil && !engine.Allowed(r.Context(), t) {
+		err = fmt.Errorf("tool %q: %w", t.Name, weft.ErrNotFound) // do not reveal tools outside the client's scope
+	}
 	if err != nil {
 		writeProblemValue(w, r, Problem{Type: problemBase + "unknown_tool", Status: http.StatusNotFound, Code: "unknown_tool", Tool: r.PathValue("name"), Detail: err.Error()})
 		return

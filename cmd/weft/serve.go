@@ -15,6 +15,7 @@ import (
 
 func newServeCmd(g *globals) *cobra.Command {
 	var addr string
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the REST API, health endpoints and MCP endpoint over HTTP",
@@ -29,6 +30,9 @@ func newServeCmd(g *globals) *cobra.Command {
 					return usageErr("--addr: %q: not host:port (e.g. 127.0.0.1:8080)", addr)
 				}
 				cfg.Server.Addr = addr
+			}
+			if len(cfg.Gateway.APIKeys) == 0 && !insecure && !loopback(cfg.Server.Addr) {
+				return usageErr("refusing to serve on %s without authentication: configure gateway.api_keys, listen on a loopback address, or pass --insecure", cfg.Server.Addr)
 			}
 			log := logger(cfg)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -67,5 +71,19 @@ func newServeCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address host:port (default: config server.addr / $WEFT_ADDR)")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow a non-loopback address without API keys")
 	return cmd
+}
+
+// loopback reports whether addr listens on loopback only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -1,0 +1,178 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/server"
+	"github.com/weft-dev/weft/source"
+	"github.com/weft-dev/weft/source/function"
+)
+
+// protectedServer serves two function sources behind API keys: "admin"
+// may use everything, "reader" only the tools of server "pub".
+func protectedServer(t *testing.T, opts server.Options) *httptest.Server {
+	t.Helper()
+	pub := function.New("pub", "public tools")
+	function.Must(function.Add(pub, "hello", "Say hello", func(ctx context.Context, in struct{}) (string, error) { return "hello", nil }))
+	priv := function.New("priv", "private tools")
+	function.Must(function.Add(priv, "secret", "Return a secret", func(ctx context.Context, in struct{}) (string, error) { return "s3cr3t", nil }))
+	function.Must(function.Add(priv, "slow", "Sleep", func(ctx context.Context, in struct{ Ms int }) (string, error) {
+		time.Sleep(time.Duration(in.Ms) * time.Millisecond)
+		return "ok", nil
+	}))
+	cfg := config.Default()
+	cfg.Servers = nil
+	cfg.Cache.Dir = t.TempDir()
+	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{pub, priv}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	if opts.APIKeys == nil {
+		opts.APIKeys = []config.APIKey{
+			{Name: "admin", Hash: server.HashKey("admin-key")},
+			{Name: "reader", Hash: server.HashKey("reader-key"), Servers: []string{"pub"}},
+		}
+	}
+	hs := httptest.NewServer(server.New(o, opts))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func req(t *testing.T, method, url, key, body string, hdr ...string) (int, http.Header, string) {
+	t.Helper()
+	r, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if key != "" {
+		r.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			r.Host = hdr[i+1]
+			continue
+		}
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func TestAuthAndScopes(t *testing.T) {
+	hs := protectedServer(t, server.Options{})
+	u := hs.URL
+	cases := []struct {
+		name, method, path, key, body string
+		status                        int
+		contains                      string
+		absent                        string
+	}{
+		{"health needs no key", "GET", "/healthz", "", "", 200, `"ok"`, ""},
+		{"ready needs no key", "GET", "/readyz", "", "", 200, `"ready":true`, ""},
+		{"missing key", "GET", "/v1/tools", "", "", 401, "missing bearer token", ""},
+		{"wrong key", "GET", "/v1/tools", "nope", "", 401, "invalid API key", ""},
+		{"admin sees all", "GET", "/v1/tools", "admin-key", "", 200, "priv__secret", ""},
+		{"reader sees pub only", "GET", "/v1/tools", "reader-key", "", 200, "pub__hello", "priv__"},
+		{"reader cannot get priv", "GET", "/v1/tools/priv__secret", "reader-key", "", 404, "unknown_tool", "s3cr3t"},
+		{"reader cannot call priv", "POST", "/v1/tools/priv__secret/call", "reader-key", "{}", 403, "not allowed for this client", "s3cr3t"},
+		{"reader calls pub", "POST", "/v1/tools/pub__hello/call", "reader-key", "{}", 200, "hello", ""},
+		{"admin calls priv", "POST", "/v1/tools/priv__secret/call", "admin-key", "{}", 200, "s3cr3t", ""},
+		{"reader search filtered", "GET", "/v1/search?q=secret", "reader-key", "", 200, `"results"`, "priv__"},
+		{"admin search", "GET", "/v1/search?q=secret", "admin-key", "", 200, "priv__secret", ""},
+		{"reader typings of priv", "GET", "/v1/typings?tools=priv__secret", "reader-key", "", 404, "unknown_tool", ""},
+		{"reader code cannot reach priv", "POST", "/v1/code", "reader-key", `{"code":"return await callTool('priv__secret', {})"}`, 200, "forbidden", "s3cr3t"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, hdr, body := req(t, c.method, u+c.path, c.key, c.body)
+			if status != c.status || !strings.Contains(body, c.contains) || (c.absent != "" && strings.Contains(body, c.absent)) {
+				t.Fatalf("status %d (want %d)\nbody: %s\nwant ⊇ %q, ∌ %q", status, c.status, body, c.contains, c.absent)
+			}
+			if status == 401 && hdr.Get("WWW-Authenticate") == "" {
+				t.Fatal("401 without WWW-Authenticate")
+			}
+		})
+	}
+}
+
+func TestRateLimitPerClient(t *testing.T) {
+	hs := protectedServer(t, server.Options{RequestsPerMinute: 5})
+	for i := range 5 {
+		if status, _, body := req(t, "GET", hs.URL+"/v1/tools", "reader-key", ""); status != 200 {
+			t.Fatalf("request %d: %d %s", i, status, body)
+		}
+	}
+	status, hdr, body := req(t, "GET", hs.URL+"/v1/tools", "reader-key", "")
+	if status != 429 || hdr.Get("Retry-After") != "12" || !strings.Contains(body, "exceeded 5 requests per minute") {
+		t.Fatalf("6th request: %d Retry-After=%q %s", status, hdr.Get("Retry-After"), body)
+	}
+	// Another client has its own budget; health checks are never limited.
+	if status, _, _ := req(t, "GET", hs.URL+"/v1/tools", "admin-key", ""); status != 200 {
+		t.Fatalf("admin limited by reader's budget: %d", status)
+	}
+	if status, _, _ := req(t, "GET", hs.URL+"/healthz", "", ""); status != 200 {
+		t.Fatal("healthz rate limited")
+	}
+}
+
+func TestConcurrencyPerClient(t *testing.T) {
+	hs := protectedServer(t, server.Options{MaxConcurrentPerClient: 2, RequestsPerMinute: 1000})
+	var wg sync.WaitGroup
+	statuses := make(chan int, 6)
+	for range 6 {
+		wg.Go(func() {
+			status, _, _ := req(t, "POST", hs.URL+"/v1/tools/priv__slow/call", "admin-key", `{"Ms":300}`)
+			statuses <- status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[200] != 2 || counts[429] != 4 {
+		t.Fatalf("statuses %v, want 2×200 and 4×429", counts)
+	}
+}
+
+func TestHostOriginAndBodyLimits(t *testing.T) {
+	hs := protectedServer(t, server.Options{AllowedOrigins: []string{"https://app.example"}, MaxJSONDepth: 8, MaxStringBytes: 100})
+	cases := []struct {
+		name     string
+		hdr      []string
+		body     string
+		status   int
+		contains string
+	}{
+		{"rebinding host", []string{"Host", "evil.example:8080"}, "{}", 403, "not a loopback name"},
+		{"localhost host ok", []string{"Host", "localhost:1234"}, "{}", 200, "hello"},
+		{"foreign origin", []string{"Origin", "https://evil.example"}, "{}", 403, "is not allowed"},
+		{"allowed origin", []string{"Origin", "https://app.example"}, "{}", 200, "hello"},
+		{"too deep", nil, `{"a":` + strings.Repeat("[", 9) + strings.Repeat("]", 9) + `}`, 400, "nesting deeper than 8"},
+		{"string too long", nil, `{"a":"` + strings.Repeat("x", 101) + `"}`, 400, "longer than 100 bytes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, _, body := req(t, "POST", hs.URL+"/v1/tools/pub__hello/call", "admin-key", c.body, c.hdr...)
+			if status != c.status || !strings.Contains(body, c.contains) {
+				t.Fatalf("status %d (want %d): %s", status, c.status, body)
+			}
+		})
+	}
+}
