@@ -19,6 +19,7 @@ const (
 	CodeToolError         = "tool_error"         // the tool ran and reported isError
 	CodeForbidden         = "forbidden"          // not in the run's allowed tools
 	CodeSearchUnavailable = "search_unavailable" // searchTools without a Searcher
+	CodeResultTooLarge    = "result_too_large"   // a tool result larger than the run's memory limit
 	CodeError             = "error"              // any other failure
 )
 
@@ -130,7 +131,13 @@ func (r *run) doCall(id, idx int, name string, args json.RawMessage) {
 		}
 		r.finishCall(id, idx, began, nil, OutcomeToolError, CodeToolError, msg, name, res.Size())
 	default:
-		r.finishCall(id, idx, began, resultValue(res), OutcomeOK, "", "", name, res.Size())
+		v := resultValue(res)
+		if int64(len(v)) > r.lim.MemoryBytes {
+			r.finishCall(id, idx, began, nil, OutcomeError, CodeResultTooLarge,
+				fmt.Sprintf("the tool's result (%d bytes) is larger than the run's memory limit (%d bytes)", len(v), r.lim.MemoryBytes), name, res.Size())
+			return
+		}
+		r.finishCall(id, idx, began, v, OutcomeOK, "", "", name, res.Size())
 	}
 }
 
@@ -259,7 +266,11 @@ func (r *run) hostTimer(args []any) (any, error) {
 	return id, nil
 }
 
-// hostDone is __weft_done(outcome, payload): 0 result, 1 thrown, 2 result not serializable.
+// hostTake is __weft_take(): the payload of the completion being settled.
+func (r *run) hostTake([]any) (any, error) { return r.take, nil }
+
+// hostDone is __weft_done(outcome, payload): 0 result, 1 thrown, 2 result
+// not serializable, 3 failure not describable (out of memory).
 func (r *run) hostDone(args []any) (any, error) {
 	if r.finished {
 		return nil, errors.New("already done")

@@ -16,9 +16,9 @@ const prelude = `(function (toolList) {
 const G = globalThis;
 const host = {
   call: G.__weft_call, search: G.__weft_search, log: G.__weft_log,
-  timer: G.__weft_timer, done: G.__weft_done,
+  timer: G.__weft_timer, done: G.__weft_done, take: G.__weft_take,
 };
-for (const k of ["__weft_call", "__weft_search", "__weft_log", "__weft_timer", "__weft_done"]) delete G[k];
+for (const k of ["__weft_call", "__weft_search", "__weft_log", "__weft_timer", "__weft_done", "__weft_take"]) delete G[k];
 
 const O = Object, create = O.create, freeze = O.freeze, defineProperty = O.defineProperty,
   getPrototypeOf = O.getPrototypeOf;
@@ -137,29 +137,47 @@ function describe(e) {
   return JSONstringify(d);
 }
 
+// Outcome 3 means the failure could not even be described: the VM is out of memory.
+function fail(outcome, e) {
+  let d = null;
+  try { d = describe(e); } catch (x) {}
+  if (typeof d === "string") host.done(outcome, d); else host.done(3, "");
+}
+
 let started = false;
 function start(fn) {
   if (started) throw new TypeErrorC("already started");
   started = true;
-  apply(promiseThen, fn(), [
-    function (v) {
-      let s;
-      try {
-        s = JSONstringify(v);
-      } catch (e) {
-        host.done(2, describe(e));
-        return;
-      }
-      host.done(0, s === undefined ? "null" : s);
-    },
-    function (e) { host.done(1, describe(e)); },
-  ]);
+  mainPromise = fn();
+  apply(promiseThen, mainPromise, handlers);
 }
 
-function settle(id, ok, payload) {
+// QuickJS drops a promise job it has no memory to queue: when the program
+// seems stuck, the Go side asks for the handlers to be attached again, which
+// runs them if the program did settle.
+let mainPromise;
+function recheck() {
+  if (mainPromise) apply(promiseThen, mainPromise, handlers);
+}
+const handlers = [
+  function (v) {
+    let s;
+    try {
+      s = JSONstringify(v);
+    } catch (e) {
+      fail(2, e);
+      return;
+    }
+    host.done(0, s === undefined ? "null" : s);
+  },
+  function (e) { fail(1, e); },
+];
+
+function settle(id, ok) {
   const p = pending[id];
   if (!p) return;
   delete pending[id];
+  const payload = host.take();
   if (ok) {
     p[0](JSONparse(payload));
   } else {
@@ -179,5 +197,5 @@ function fire(id) {
   }
 }
 
-return { start: start, settle: settle, fire: fire };
+return { start: start, settle: settle, fire: fire, recheck: recheck };
 })`

@@ -50,7 +50,8 @@ type run struct {
 
 	vm                *quickjs.VM
 	startFn, settleFn quickjs.Value
-	fireFn            quickjs.Value
+	fireFn, recheckFn quickjs.Value
+	rechecked         bool
 
 	snap    *catalog.Snapshot
 	names   map[string]catalog.TSName
@@ -72,10 +73,12 @@ type run struct {
 	console      []ConsoleLine
 	consoleBytes int
 
-	abort    *RunError
-	finished bool
-	outcome  int
-	payload  string
+	abort      *RunError
+	take       string // the payload settle is delivering
+	maxPayload int    // the largest payload delivered so far
+	finished   bool
+	outcome    int
+	payload    string
 }
 
 func newRun(ctx context.Context, s *Sandbox, req Request, lim Limits, start time.Time) *run {
@@ -105,7 +108,7 @@ func (r *run) execute() (res *RunResult) {
 			t.Stop()
 		}
 		if r.vm != nil {
-			for _, v := range []*quickjs.Value{&r.startFn, &r.settleFn, &r.fireFn} {
+			for _, v := range []*quickjs.Value{&r.startFn, &r.settleFn, &r.fireFn, &r.recheckFn} {
 				if v.VM() != nil {
 					v.Free()
 				}
@@ -159,7 +162,7 @@ func (r *run) setup() error {
 	})
 	for name, f := range map[string]quickjs.HostFunc{
 		"__weft_call": r.hostCall, "__weft_search": r.hostSearch, "__weft_log": r.hostLog,
-		"__weft_timer": r.hostTimer, "__weft_done": r.hostDone,
+		"__weft_timer": r.hostTimer, "__weft_done": r.hostDone, "__weft_take": r.hostTake,
 	} {
 		if err := vm.RegisterHostFunc(name, f); err != nil {
 			return fmt.Errorf("register %s: %w", name, err)
@@ -196,7 +199,7 @@ func (r *run) setup() error {
 		return fmt.Errorf("prelude: %w", err)
 	}
 	defer entry.Free()
-	for name, dst := range map[string]*quickjs.Value{"start": &r.startFn, "settle": &r.settleFn, "fire": &r.fireFn} {
+	for name, dst := range map[string]*quickjs.Value{"start": &r.startFn, "settle": &r.settleFn, "fire": &r.fireFn, "recheck": &r.recheckFn} {
 		atom, err := vm.NewAtom(name)
 		if err != nil {
 			return err
@@ -268,6 +271,21 @@ func (r *run) loop() *RunError {
 			return nil
 		}
 		if r.inflight == 0 && r.nTimers == 0 {
+			if !r.rechecked {
+				r.rechecked = true
+				if !r.arm() {
+					return r.classify(errTimeout)
+				}
+				if _, err := r.recheckFn.Call(quickjs.UndefinedValue); err != nil {
+					return r.classify(err)
+				}
+				continue
+			}
+			if r.memoryExhausted() {
+				// QuickJS drops a promise job it has no memory to queue, which
+				// leaves the program waiting forever: report the cause.
+				return r.memoryError()
+			}
 			return &RunError{Kind: KindNeverSettled, Message: "the program awaits a promise that can never settle (no tool call or timer is pending)"}
 		}
 		// Let call goroutines that were just started run first: a fast
@@ -298,7 +316,13 @@ func (r *run) loop() *RunError {
 			switch c.kind {
 			case kindCall:
 				r.inflight--
-				_, err = r.settleFn.Call(quickjs.UndefinedValue, c.id, c.ok, c.payload)
+				// The payload is fetched by the prelude through __weft_take:
+				// a large string passed as an argument here would not report
+				// an allocation failure, a host function's result does.
+				r.take = c.payload
+				r.maxPayload = max(r.maxPayload, len(c.payload))
+				_, err = r.settleFn.Call(quickjs.UndefinedValue, c.id, c.ok)
+				r.take = ""
 			case kindTimer:
 				r.nTimers--
 				_, err = r.fireFn.Call(quickjs.UndefinedValue, c.id)
@@ -311,6 +335,27 @@ func (r *run) loop() *RunError {
 			}
 		}
 	}
+}
+
+// memoryExhausted reports, for a program that stopped without settling,
+// whether memory is the likely cause: QuickJS can lose an async
+// continuation when an allocation fails while resuming it. That is assumed
+// when a tool result of at least a sixteenth of the limit was delivered, or
+// when the VM cannot allocate a quarter of its limit now.
+func (r *run) memoryExhausted() bool {
+	if int64(r.maxPayload)*16 >= r.lim.MemoryBytes {
+		return true
+	}
+	if !r.arm() {
+		return false
+	}
+	n := r.lim.MemoryBytes / 4
+	_, err := r.vm.Eval(fmt.Sprintf("new ArrayBuffer(%d).byteLength", n), quickjs.EvalGlobal)
+	return err != nil && (strings.Contains(err.Error(), "out of memory") || err.Error() == "null")
+}
+
+func (r *run) memoryError() *RunError {
+	return &RunError{Kind: KindMemory, Message: fmt.Sprintf("out of memory: the program exceeded its memory limit of %d bytes (memory)", r.lim.MemoryBytes)}
 }
 
 // drain runs pending jobs (promise reactions, async continuations).
@@ -371,13 +416,12 @@ var userThrowsNullish = regexp.MustCompile(`\bthrow\s+(null|undefined|void\b)|\b
 
 // errorFrom classifies an uncaught exception.
 func (r *run) errorFrom(name, message, stack string, nullish bool, tool, code string) *RunError {
-	memMsg := fmt.Sprintf("out of memory: the program exceeded its memory limit of %d bytes (memory)", r.lim.MemoryBytes)
 	switch {
 	case nullish && !userThrowsNullish.MatchString(r.req.Code):
 		// QuickJS throws null when it runs out of memory while building the error itself.
-		return &RunError{Kind: KindMemory, Message: memMsg}
+		return r.memoryError()
 	case name == "InternalError" && message == "out of memory":
-		return &RunError{Kind: KindMemory, Message: memMsg}
+		return r.memoryError()
 	case name == "InternalError" && message == "string too long":
 		return &RunError{Kind: KindMemory, Message: "out of memory: string too long (the engine's maximum string length) (memory)"}
 	case nullish:
@@ -400,6 +444,9 @@ func (r *run) outcomeResult() (json.RawMessage, *RunError) {
 			return nil, &RunError{Kind: KindResultLimit, Message: fmt.Sprintf("the result is %d bytes, more than max_result_bytes (%d)", len(r.payload), r.lim.MaxResultBytes)}
 		}
 		return json.RawMessage(r.payload), nil
+	}
+	if r.outcome == 3 {
+		return nil, r.memoryError()
 	}
 	var d struct {
 		Nullish bool   `json:"nullish"`

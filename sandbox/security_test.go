@@ -93,6 +93,8 @@ return await tools.util.echo({ ok: true });`, allow: []string{"util__echo"}, wan
 	// Output bounds
 	{name: "huge console output", code: `for (;;) console.log("x".repeat(1000))`, kind: KindConsoleLimit, msg: "the program wrote more than 65536 bytes to the console (max_console_bytes)"},
 	{name: "huge console line", code: `console.error("y".repeat(1 << 20))`, kind: KindConsoleLimit, msg: "the program wrote more than 65536 bytes to the console (max_console_bytes)"},
+	{name: "huge tool result", code: `return (await tools.util.big({ n: 9 << 20 })).length`, limits: small, kind: KindRuntime, msg: "ToolError: the tool's result (9437186 bytes) is larger than the run's memory limit (8388608 bytes)"},
+	{name: "tool results filling memory", code: `const keep = []; for (;;) keep.push(await tools.util.big({ n: 1 << 20 }))`, limits: Limits{MemoryBytes: 8 << 20, MaxCalls: 100}, kind: KindMemory, msg: "out of memory: the program exceeded its memory limit of 8388608 bytes (memory)"},
 	{name: "huge result", code: `return "z".repeat(2 << 20)`, kind: KindResultLimit, msg: "the result is 2097154 bytes, more than max_result_bytes (1048576)"},
 	{name: "unserializable result", code: `return 10n`, kind: KindResult, msg: "the program's result is not JSON-serializable: TypeError: Do not know how to serialize a BigInt"},
 	{name: "circular result", code: `const o = {}; o.o = o; return o`, kind: KindResult, msg: "the program's result is not JSON-serializable: TypeError: circular reference"},
