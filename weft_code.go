@@ -23,9 +23,13 @@ func (o *Orchestrator) RunCode(ctx context.Context, req sandbox.Request) (*sandb
 
 func (o *Orchestrator) codeSandbox() (*sandbox.Sandbox, error) {
 	o.sandboxOnce.Do(func() {
+		cc := o.cfg.Code
 		o.sandbox, o.sandboxErr = sandbox.New(sandbox.Options{
-			Tools:    sandbox.EngineTools{Catalog: o.set, Engine: o.engine},
-			Searcher: sandboxSearcher{o},
+			Tools:             sandbox.EngineTools{Catalog: o.set, Engine: o.engine},
+			Searcher:          sandboxSearcher{o},
+			MaxConcurrentRuns: cc.MaxConcurrentRuns,
+			Defaults:          sandbox.Limits{Timeout: cc.Timeout.D(), MemoryBytes: int64(cc.MemoryMB) << 20, MaxCalls: cc.MaxCalls},
+			Max:               sandbox.Limits{Timeout: cc.MaxTimeout.D()},
 		})
 	})
 	if o.sandboxErr != nil {

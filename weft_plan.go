@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/weft-dev/weft/plan"
 )
@@ -27,13 +26,16 @@ func (o *Orchestrator) planExecutor(ctx context.Context) (*plan.Executor, *plan.
 		if o.plans.err != nil {
 			return
 		}
+		pc := o.cfg.Plans
 		o.plans.exec = plan.NewExecutor(plan.ExecutorOptions{
-			Caller:  o.engine,
-			Code:    codeRunner{o},
-			Records: o.plans.store,
+			Caller:         o.engine,
+			Code:           codeRunner{o},
+			Records:        o.plans.store,
+			MaxConcurrency: pc.MaxConcurrency,
+			IdempotencyTTL: pc.IdempotencyTTL.D(),
 		})
 		// Keep the store bounded.
-		if _, err := o.plans.store.Prune(ctx, plan.Retention{MaxAge: 30 * 24 * time.Hour, MaxCount: 10000}); err != nil {
+		if _, err := o.plans.store.Prune(ctx, plan.Retention{MaxAge: pc.Retention.D(), MaxCount: pc.MaxRuns}); err != nil {
 			o.log.Warn("pruning run records", "err", err)
 		}
 	})

@@ -129,8 +129,8 @@ func validate(c *Config, orig *origins, probs *problems) {
 		v.value("code.timeout", c.Code.Timeout.String(), "must not exceed code.max_timeout ("+c.Code.MaxTimeout.String()+")")
 	}
 	v.positiveInt("code.memory_mb", int64(c.Code.MemoryMB))
-	if c.Code.MemoryMB > 4096 && !v.broken("code.memory_mb") {
-		v.value("code.memory_mb", strconv.Itoa(c.Code.MemoryMB), "must be at most 4096 (MiB)")
+	if c.Code.MemoryMB > 512 && !v.broken("code.memory_mb") {
+		v.value("code.memory_mb", strconv.Itoa(c.Code.MemoryMB), "must be at most 512 (MiB)")
 	}
 	v.positiveInt("code.max_calls", int64(c.Code.MaxCalls))
 	if c.Code.MaxConcurrentRuns < 0 {

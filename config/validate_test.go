@@ -20,7 +20,7 @@ func TestValidationProblems(t *testing.T) {
 			"plans:",
 			"  max_runs: 0",
 		), nil, `weft.yaml:2: code.timeout: "10m": must not exceed code.max_timeout (1m)
-weft.yaml:4: code.memory_mb: "9000": must be at most 4096 (MiB)
+weft.yaml:4: code.memory_mb: "9000": must be at most 512 (MiB)
 weft.yaml:5: code.max_concurrent_runs: "-1": must not be negative (0 = 4 per CPU)
 weft.yaml:7: plans.max_runs: "0": must be a positive integer`},
 		{"gateway endpoints", doc(
