@@ -29,6 +29,35 @@ type builder struct {
 	terms []string
 	an    *analyzer
 	cache map[string]*docTerms // tool hash -> analysis
+
+	scratch []uint64
+}
+
+// mergeEntries sorts raw — packed (term<<8|field)<<16|count values — and
+// returns the (term, field, summed count) entries in a new, exactly sized
+// slice.
+func mergeEntries(raw []uint64) []tfEntry {
+	slices.Sort(raw)
+	n := 0
+	for i := range raw {
+		if i == 0 || raw[i]>>16 != raw[i-1]>>16 {
+			n++
+		}
+	}
+	out := make([]tfEntry, 0, n)
+	for i := 0; i < len(raw); {
+		key, tf := raw[i]>>16, 0
+		for ; i < len(raw) && raw[i]>>16 == key; i++ {
+			tf += int(raw[i] & 0xffff)
+		}
+		out = append(out, tfEntry{term: uint32(key >> 8), field: field(key & 0xff), tf: uint16(min(tf, math.MaxUint16))})
+	}
+	return out
+}
+
+// packEntry packs a (term, field, count) for mergeEntries.
+func packEntry(term uint32, f field, count uint16) uint64 {
+	return (uint64(term)<<8|uint64(f))<<16 | uint64(count)
 }
 
 func newBuilder() *builder {
@@ -54,25 +83,17 @@ func (b *builder) analyze(t *catalog.Tool) *docTerms {
 	}
 	texts := fieldTexts(t)
 	d := &docTerms{}
-	counts := make(map[uint64]uint16)
+	raw := b.scratch[:0]
 	for f := range numFields {
 		n := 0
 		b.an.terms(texts[f], false, func(term string) {
 			n++
-			counts[uint64(b.termID(term))<<8|uint64(f)]++
+			raw = append(raw, packEntry(b.termID(term), f, 1))
 		})
 		d.lens[f] = uint16(min(n, math.MaxUint16))
 	}
-	d.entries = make([]tfEntry, 0, len(counts))
-	for k, c := range counts {
-		d.entries = append(d.entries, tfEntry{term: uint32(k >> 8), field: field(k & 0xff), tf: c})
-	}
-	slices.SortFunc(d.entries, func(a, b tfEntry) int {
-		if a.term != b.term {
-			return int(a.term) - int(b.term)
-		}
-		return int(a.field) - int(b.field)
-	})
+	d.entries = mergeEntries(raw)
+	b.scratch = raw
 	if t.Hash != "" {
 		b.cache[t.Hash] = d
 	}

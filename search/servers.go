@@ -2,7 +2,6 @@ package search
 
 import (
 	"math"
-	"slices"
 
 	"github.com/weft-dev/weft/catalog"
 )
@@ -23,8 +22,7 @@ func (b *builder) assembleServers(tools []catalog.Tool, analyses []*docTerms, p 
 	}
 	si := &serverIndex{of: make([]int32, len(tools))}
 	slot := make(map[string]int32)
-	var merged []map[uint64]uint32
-	var lens [][numFields]uint32
+	var members [][]int
 	for i := range tools {
 		s := tools[i].Server
 		if s == "" {
@@ -33,36 +31,32 @@ func (b *builder) assembleServers(tools []catalog.Tool, analyses []*docTerms, p 
 		}
 		id, ok := slot[s]
 		if !ok {
-			id = int32(len(merged))
+			id = int32(len(members))
 			slot[s] = id
-			merged = append(merged, make(map[uint64]uint32))
-			lens = append(lens, [numFields]uint32{})
+			members = append(members, nil)
 		}
 		si.of[i] = id
-		for _, e := range analyses[i].entries {
-			merged[id][uint64(e.term)<<8|uint64(e.field)] += uint32(e.tf)
-		}
-		for f := range numFields {
-			lens[id][f] += uint32(analyses[i].lens[f])
-		}
+		members[id] = append(members[id], i)
 	}
-	if len(merged) == 0 {
+	if len(members) == 0 {
 		return nil
 	}
-	docs := make([]*docTerms, len(merged))
-	for id, m := range merged {
-		d := &docTerms{entries: make([]tfEntry, 0, len(m))}
-		for k, c := range m {
-			d.entries = append(d.entries, tfEntry{term: uint32(k >> 8), field: field(k & 0xff), tf: uint16(min(c, math.MaxUint16))})
-		}
-		slices.SortFunc(d.entries, func(a, b tfEntry) int {
-			if a.term != b.term {
-				return int(a.term) - int(b.term)
+	docs := make([]*docTerms, len(members))
+	var raw []uint64
+	for id, ms := range members {
+		raw = raw[:0]
+		var lens [numFields]int
+		for _, i := range ms {
+			for _, e := range analyses[i].entries {
+				raw = append(raw, packEntry(e.term, e.field, e.tf))
 			}
-			return int(a.field) - int(b.field)
-		})
+			for f := range numFields {
+				lens[f] += int(analyses[i].lens[f])
+			}
+		}
+		d := &docTerms{entries: mergeEntries(raw)}
 		for f := range numFields {
-			d.lens[f] = uint16(min(lens[id][f], math.MaxUint16))
+			d.lens[f] = uint16(min(lens[f], math.MaxUint16))
 		}
 		docs[id] = d
 	}
