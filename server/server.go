@@ -102,6 +102,7 @@ func New(o *weft.Orchestrator, opts Options) *Server {
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /v1/openapi.json", s.openapiDoc)
 	s.mux.HandleFunc("GET /v1/tools", s.listTools)
 	s.mux.HandleFunc("GET /v1/tools/{name}", s.getTool)
 	s.mux.HandleFunc("POST /v1/tools/{name}/call", s.callTool)
