@@ -62,9 +62,8 @@ func (o *Orchestrator) Typings(names []string) (string, error) {
 	return sb.Typings(tools), nil
 }
 
-// codeRunner adapts the sandbox to plan.CodeRunner: the inputs are bound as
-// the program's `inputs` constant, declared on the program's first line so
-// that reported line numbers stay those of the step's code.
+// codeRunner adapts the sandbox to plan.CodeRunner: the inputs are bound to
+// the program's read-only global `inputs`.
 type codeRunner struct{ o *Orchestrator }
 
 func (c codeRunner) RunCode(ctx context.Context, code string, inputs map[string]any) (json.RawMessage, error) {
@@ -72,7 +71,7 @@ func (c codeRunner) RunCode(ctx context.Context, code string, inputs map[string]
 	if err != nil {
 		return nil, fmt.Errorf("code step inputs: %w", err)
 	}
-	res, err := c.o.RunCode(ctx, sandbox.Request{Code: "const inputs = " + string(in) + "; " + code, Language: sandbox.TypeScript})
+	res, err := c.o.RunCode(ctx, sandbox.Request{Code: code, Language: sandbox.TypeScript, Inputs: in})
 	if err != nil {
 		return nil, err
 	}

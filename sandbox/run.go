@@ -228,6 +228,17 @@ func (r *run) startProgram() *RunError {
 	if !r.arm() {
 		return r.classify(errTimeout)
 	}
+	if len(r.req.Inputs) > 0 {
+		// Defined by the host before the program runs: a JSON literal is a
+		// valid JavaScript expression, and the lookups below cannot be
+		// shadowed by the program (it has not run yet).
+		lit, _ := json.Marshal(string(r.req.Inputs)) // a JSON string literal is a JS string literal
+		def := "Object.defineProperty(globalThis, 'inputs', {value: Object.freeze(JSON.parse(" +
+			string(lit) + ")), writable: false, configurable: false})"
+		if _, err := r.vm.Eval(def, quickjs.EvalGlobal); err != nil {
+			return &RunError{Kind: KindRuntime, Message: "binding inputs: " + err.Error()}
+		}
+	}
 	fn, err := r.vm.EvalValue(r.prog.js, quickjs.EvalGlobal|evalStrict)
 	if err != nil {
 		var qe *quickjs.Error

@@ -129,6 +129,9 @@ func (s *Sandbox) Run(ctx context.Context, req Request) (*RunResult, error) {
 	if strings.TrimSpace(req.Code) == "" {
 		return nil, errors.New("sandbox: the program is empty")
 	}
+	if len(req.Inputs) > 0 && !json.Valid(req.Inputs) {
+		return nil, errors.New("sandbox: inputs is not valid JSON")
+	}
 	switch req.Language {
 	case "", TypeScript, JavaScript:
 	default:

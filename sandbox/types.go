@@ -26,6 +26,9 @@ type Request struct {
 	// AllowedTools restricts the tools the program may call to these catalog
 	// names; nil or empty allows every tool in the catalog.
 	AllowedTools []string `json:"allowed_tools,omitempty"`
+	// Inputs, when set (a JSON value), is bound to the program's read-only
+	// global constant `inputs` (plan code steps pass their bound inputs).
+	Inputs json.RawMessage `json:"inputs,omitempty"`
 }
 
 // Limits bound one run. A zero field means "use the default" in a Request
