@@ -59,6 +59,8 @@ type Upstream struct {
 	initTools []catalog.Tool // the current session's first list, served once
 	changeSeq uint64         // counts tools/list_changed notifications
 	callbacks []func()
+
+	relay relay // downstream calls in flight, notification callbacks (forward.go)
 }
 
 var (
@@ -96,14 +98,17 @@ func New(cfg Config, logger *slog.Logger) (*Upstream, error) {
 	if cfg.Transport != TransportStdio {
 		u.pingInterval = defaultPingInterval
 	}
-	u.client = sdk.NewClient(&sdk.Implementation{Name: "weft", Version: "0.1.0"}, &sdk.ClientOptions{
+	copts := &sdk.ClientOptions{
 		Logger: log,
-		// weft offers no roots, sampling or elicitation to upstreams.
+		// weft offers no roots. Sampling and elicitation are announced and
+		// relayed to the client of the call in flight (forward.go).
 		Capabilities: &sdk.ClientCapabilities{},
 		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) {
 			u.toolListChanged()
 		},
-	})
+	}
+	u.clientHandlers(copts)
+	u.client = sdk.NewClient(&sdk.Implementation{Name: "weft", Version: "0.1.0"}, copts)
 	return u, nil
 }
 
@@ -198,6 +203,13 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 	s, err := u.current(op)
 	if err != nil {
 		return nil, err
+	}
+	if dc := downstreamFrom(ctx); dc != nil {
+		tok, end := u.relay.begin(dc)
+		defer end()
+		if tok != "" {
+			params.SetProgressToken(tok)
+		}
 	}
 	cctx, stop := bind(ctx, s.ctx)
 	defer stop()
