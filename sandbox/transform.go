@@ -25,14 +25,35 @@ const (
 type compiled struct {
 	js  string     // the script to evaluate (with the blank-line prefix)
 	src *sourceMap // maps esbuild's output back to the TypeScript source; nil for JS
+	// lines and endCol locate the end of the original program: errors
+	// reported in the wrapper's closing (an unterminated expression) are
+	// placed there.
+	lines, endCol int
+}
+
+// programEnd returns the number of lines of code and the column just past
+// its last character.
+func programEnd(code string) (lines, endCol int) {
+	lines = strings.Count(code, "\n") + 1
+	last := code[strings.LastIndexByte(code, '\n')+1:]
+	return lines, utf8.RuneCountInString(last) + 1
+}
+
+// clamp moves a position past the end of the program to its end.
+func (c *compiled) clamp(line, col int) (int, int) {
+	if c.lines > 0 && line > c.lines {
+		return c.lines, c.endCol
+	}
+	return line, col
 }
 
 // compile wraps (and for TypeScript, transforms) code. A syntax error is
 // returned as a RunError with the original line and column.
 func compile(code string, lang Language) (*compiled, *RunError) {
 	prefix := strings.Repeat("\n", programLine)
+	lines, endCol := programEnd(code)
 	if lang == JavaScript {
-		return &compiled{js: prefix + wrapperHead + code + wrapperTail}, nil
+		return &compiled{js: prefix + wrapperHead + code + wrapperTail, lines: lines, endCol: endCol}, nil
 	}
 	res := api.Transform(wrapperHead+code+wrapperTail, api.TransformOptions{
 		Loader:    api.LoaderTS,
@@ -48,6 +69,9 @@ func compile(code string, lang Language) (*compiled, *RunError) {
 			if e.Line < 1 {
 				e.Line, e.Column = 1, 1
 			}
+			if e.Line > lines {
+				e.Line, e.Column = lines, endCol
+			}
 			e.Message = fmt.Sprintf("%s (line %d, column %d)", m.Text, e.Line, e.Column)
 		}
 		return nil, e
@@ -56,7 +80,7 @@ func compile(code string, lang Language) (*compiled, *RunError) {
 	if err != nil {
 		return nil, &RunError{Kind: KindInternal, Message: "source map: " + err.Error()}
 	}
-	return &compiled{js: prefix + string(res.Code), src: sm}, nil
+	return &compiled{js: prefix + string(res.Code), src: sm, lines: lines, endCol: endCol}, nil
 }
 
 // columnOf converts a 0-based byte offset in line to a 1-based character column.
@@ -82,13 +106,15 @@ func (c *compiled) position(line, col int) (int, int, bool) {
 		if line < 1 {
 			return 0, 0, false
 		}
+		line, col = c.clamp(line, col)
 		return line, col, true
 	}
 	ol, oc, ok := c.src.lookup(line-1, col-1)
 	if !ok || ol < 1 {
 		return 0, 0, false
 	}
-	return ol, oc + 1, true // ol is 0-based in the wrapped source, whose line 0 is the head
+	ol, oc1 := c.clamp(ol, oc+1)
+	return ol, oc1, true // ol is 0-based in the wrapped source, whose line 0 is the head
 }
 
 var stackFrame = regexp.MustCompile(`<eval>:(\d+):(\d+)`)
