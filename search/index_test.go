@@ -1,0 +1,203 @@
+package search
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/weft-dev/weft/catalog"
+)
+
+func testTools() []catalog.Tool {
+	ro := true
+	return []catalog.Tool{
+		{Server: "fs", Original: "read_file", Description: "Read the contents of a file from disk.",
+			InputSchema: json.RawMessage(`{"type":"object","properties":{"path":{"type":"string","description":"Absolute path of the file"}}}`),
+			Annotations: &catalog.Annotations{ReadOnlyHint: &ro}, Tags: []string{"files"}},
+		{Server: "fs", Original: "write_file", Description: "Create or overwrite a file with new content.", Tags: []string{"files"}},
+		{Server: "github", Original: "listIssues", Description: "List issues of a repository.",
+			InputSchema: json.RawMessage(`{"type":"object","properties":{"repo":{"type":"string","description":"owner/name"}}}`)},
+		{Server: "weather", Original: "get_forecast", Title: "Weather forecast", Description: "Daily weather forecast for a city.",
+			Examples: []json.RawMessage{json.RawMessage(`{"city":"Lisbon"}`)}},
+		{Server: "cn", Original: "bing_search", Description: "使用必应搜索指定的关键词"},
+	}
+}
+
+func newTestIndex(t *testing.T) *Index {
+	t.Helper()
+	ix, err := New(catalog.NewSnapshot(testTools()), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func names(rs []Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Name
+	}
+	return out
+}
+
+func TestSearchRanksAndReportsFields(t *testing.T) {
+	ix := newTestIndex(t)
+	ctx := context.Background()
+	tests := []struct {
+		q     string
+		first string
+	}{
+		{"I want to read a file", "fs__read_file"},
+		{"list the open issues of my repo", "github__listIssues"},
+		{"what's the weather in Lisbon tomorrow", "weather__get_forecast"},
+		{"必应搜索", "cn__bing_search"},
+		{"overwrite files", "fs__write_file"},
+	}
+	for _, tt := range tests {
+		rs, err := ix.Search(ctx, Query{Text: tt.q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) == 0 || rs[0].Name != tt.first {
+			t.Errorf("%q: got %v, want %s first", tt.q, names(rs), tt.first)
+		}
+	}
+	rs, _ := ix.Search(ctx, Query{Text: "weather Lisbon", K: 1, WithSchema: true, WithSignature: true})
+	r := rs[0]
+	if !slices.Equal(r.Matched, []string{"title", "description", "server", "examples"}) {
+		t.Errorf("matched = %v", r.Matched)
+	}
+	if r.Server != "weather" || r.Description == "" || r.Signature == "" || !strings.HasPrefix(r.Signature, "get_forecast(") {
+		t.Errorf("result fields: %+v", r)
+	}
+	if rs[0].Score <= 0 {
+		t.Errorf("score %v", rs[0].Score)
+	}
+}
+
+func TestSearchFilters(t *testing.T) {
+	ix := newTestIndex(t)
+	ctx := context.Background()
+	tests := []struct {
+		q    Query
+		want []string
+	}{
+		{Query{Text: "file", ReadOnly: true}, []string{"fs__read_file"}},
+		{Query{Text: "file", Deny: []string{"fs__read*"}}, []string{"fs__write_file"}},
+		{Query{Text: "file issues", Allow: []string{"github__*"}}, []string{"github__listIssues"}},
+		{Query{Text: "file issues", Servers: []string{"github"}}, []string{"github__listIssues"}},
+		{Query{Text: "file issues", Tags: []string{"files"}}, []string{"fs__read_file", "fs__write_file"}},
+		{Query{Text: "file", K: 1}, []string{"fs__read_file"}},
+	}
+	for _, tt := range tests {
+		rs, err := ix.Search(ctx, tt.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := names(rs)
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%+v: got %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}
+
+func TestQueryValidation(t *testing.T) {
+	ix := newTestIndex(t)
+	for _, q := range []Query{
+		{Text: ""}, {Text: "   "}, {Text: strings.Repeat("a", MaxQueryLen+1)}, {Text: "ok\xff"},
+		{Text: "x", K: -1}, {Text: "x", K: MaxK + 1}, {Text: "x", Allow: []string{"["}},
+	} {
+		_, err := ix.Search(context.Background(), q)
+		var qe *QueryError
+		if !errors.As(err, &qe) || qe.Reason == "" {
+			t.Errorf("%.40q: got %v, want a *QueryError", q.Text, err)
+		}
+	}
+	if _, err := ix.Search(context.Background(), Query{Text: strings.Repeat("é", MaxQueryLen)}); err != nil {
+		t.Errorf("2000 characters rejected: %v", err)
+	}
+	// Stopwords only: still searched, not an error.
+	if _, err := ix.Search(context.Background(), Query{Text: "the and of"}); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestUpdateIsIncremental(t *testing.T) {
+	ix := newTestIndex(t)
+	ctx := context.Background()
+	if err := ix.Build(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := ix.Stats(); st.Analyzed != 5 || st.Tools != 5 {
+		t.Fatalf("first build: %+v", st)
+	}
+	tools := testTools()
+	tools[1].Description = "Save text to a file on disk."
+	tools = append(tools[:2], tools[3:]...) // drop listIssues
+	tools = append(tools, catalog.Tool{Server: "mail", Original: "send_email", Description: "Send an email."})
+	ix.Update(catalog.NewSnapshot(tools))
+	rs, err := ix.Search(ctx, Query{Text: "send email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := ix.Stats(); st.Analyzed != 2 || st.Tools != 5 {
+		t.Errorf("update re-analysed %d tools (want 2: one changed, one added): %+v", st.Analyzed, st)
+	}
+	if len(rs) == 0 || rs[0].Name != "mail__send_email" {
+		t.Errorf("new tool not found: %v", names(rs))
+	}
+	rs, _ = ix.Search(ctx, Query{Text: "issues repository"})
+	if slices.Contains(names(rs), "github__listIssues") {
+		t.Error("removed tool still found")
+	}
+	rs, _ = ix.Search(ctx, Query{Text: "save text"})
+	if len(rs) == 0 || rs[0].Name != "fs__write_file" {
+		t.Errorf("changed tool not re-indexed: %v", names(rs))
+	}
+}
+
+func TestConcurrentSearchAndUpdate(t *testing.T) {
+	ix := newTestIndex(t)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				if g == 0 && i%10 == 0 {
+					ix.Update(catalog.NewSnapshot(testTools()[:3+i%3]))
+				}
+				if _, err := ix.Search(context.Background(), Query{Text: "read file"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestShouldListAll(t *testing.T) {
+	snap := catalog.NewSnapshot(testTools())
+	if !ShouldListAll(snap, 30, 0) || ShouldListAll(snap, 3, 0) {
+		t.Error("tool limit")
+	}
+	tok := EstimateTokens(snap)
+	if !ShouldListAll(snap, 0, tok) || ShouldListAll(snap, 0, tok-1) {
+		t.Errorf("token limit (estimate %d)", tok)
+	}
+	if !ShouldListAll(nil, 1, 1) {
+		t.Error("nil snapshot")
+	}
+}
+
+func TestEmptyCatalog(t *testing.T) {
+	ix, _ := New(nil, Options{})
+	rs, err := ix.Search(context.Background(), Query{Text: "anything"})
+	if err != nil || len(rs) != 0 {
+		t.Errorf("got %v, %v", rs, err)
+	}
+}
