@@ -49,7 +49,9 @@ func inspector(t *testing.T, args ...string) map[string]any {
 // inspectorChecks runs the interop checks against a target (transport
 // flags): tools/list, search_tools, call_tool and run_code.
 func inspectorChecks(t *testing.T, target []string) {
-	run := func(args ...string) map[string]any { return inspector(t, append(append([]string{}, target...), args...)...) }
+	run := func(args ...string) map[string]any {
+		return inspector(t, append(append([]string{}, target...), args...)...)
+	}
 
 	var names []string
 	for _, tl := range run("--method", "tools/list")["tools"].([]any) {
