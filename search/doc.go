@@ -9,6 +9,9 @@
 // are configured, dense retrieval runs beside it and the two rankings are
 // fused (see Fusion).
 //
+// search/embed provides an OpenAI-compatible Embedder and a persistent
+// vector cache; search/vector the in-memory VectorStore.
+//
 // An Index is built lazily from a catalog.Snapshot on the first search and is
 // updated incrementally from later snapshots: only added or changed tools are
 // re-analysed. Evaluate measures the engine on data in the toolbench format

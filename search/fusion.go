@@ -10,28 +10,31 @@ type FusionMethod string
 
 const (
 	// FusionRRF is reciprocal rank fusion: score = Σ w / (RRFK + rank).
-	// It needs no score calibration, so it is the default.
+	// It ignores score magnitudes, so a confident lexical match counts no
+	// more than a weak one.
 	FusionRRF FusionMethod = "rrf"
 	// FusionWeighted min-max normalises each list's scores to [0, 1] and
-	// adds them with weights (1-DenseWeight, DenseWeight).
+	// adds them with weights (1-DenseWeight, DenseWeight): a convex
+	// combination, the default (see docs/search.md for why).
 	FusionWeighted FusionMethod = "weighted"
 )
 
 // Fusion configures hybrid fusion. Zero fields take DefaultFusion's values.
 type Fusion struct {
-	// Method is FusionRRF (default) or FusionWeighted.
+	// Method is FusionWeighted (default) or FusionRRF.
 	Method FusionMethod `json:"method,omitempty"`
 	// RRFK is the rank constant of RRF (default 60).
 	RRFK float64 `json:"rrf_k,omitempty"`
-	// DenseWeight in (0, 1] is the dense side's share (default 0.5).
+	// DenseWeight in (0, 1] is the dense side's share (default 0.3).
 	DenseWeight float64 `json:"dense_weight,omitempty"`
 	// Candidates is how many results each retriever contributes (default 50).
 	Candidates int `json:"candidates,omitempty"`
 }
 
-// DefaultFusion is RRF with k = 60 and equal weights over the top 50 of each side.
+// DefaultFusion is the normalised weighted sum with the dense side at 0.3,
+// over the top 50 of each side (RRF k = 60 when RRF is chosen).
 func DefaultFusion() Fusion {
-	return Fusion{Method: FusionRRF, RRFK: 60, DenseWeight: 0.5, Candidates: 50}
+	return Fusion{Method: FusionWeighted, RRFK: 60, DenseWeight: 0.3, Candidates: 50}
 }
 
 func (f Fusion) withDefaults() Fusion {

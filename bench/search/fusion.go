@@ -37,9 +37,9 @@ func runFusion(ctx context.Context, w io.Writer, dir string) error {
 		fu   *search.Fusion
 	}{
 		{"lexical only", nil},
-		{"rrf k=60 w=0.5", &search.Fusion{Method: search.FusionRRF}},
+		{"rrf k=60 w=0.5", &search.Fusion{Method: search.FusionRRF, DenseWeight: 0.5}},
 		{"rrf k=60 w=0.3", &search.Fusion{Method: search.FusionRRF, DenseWeight: 0.3}},
-		{"weighted w=0.5", &search.Fusion{Method: search.FusionWeighted}},
+		{"weighted w=0.5", &search.Fusion{Method: search.FusionWeighted, DenseWeight: 0.5}},
 		{"weighted w=0.3", &search.Fusion{Method: search.FusionWeighted, DenseWeight: 0.3}},
 	}
 	fmt.Fprintf(w, "%-13s %-16s %6s %8s\n", "set", "fusion", "R@5", "nDCG@10")
