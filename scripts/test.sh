@@ -49,5 +49,14 @@ export WEFT_CONFIG= WEFT_CACHE_DIR="$RUNDIR/cache" HOME="$RUNDIR/home"
 mkdir -p "$HOME"
 go test -count=1 -timeout 20m "$@" ./...
 
+say "search quality gate (weft eval search on every dev set vs search/testdata/baseline.json)"
+DATA="$ROOT/../shared/toolbench-data"
+[ -d "$DATA" ] || { echo "scripts/test.sh: $DATA is missing (the dev splits of the tool-retrieval benchmarks)" >&2; exit 1; }
+go build -o "$RUNDIR/weft" ./cmd/weft
+for set in "$DATA"/*/; do
+  [ -f "$set/queries.jsonl" ] || continue
+  "$RUNDIR/weft" eval search --data "$set" --baseline search/testdata/baseline.json --max-drop 0.02
+done
+
 say "go test -race (concurrency-heavy packages)"
 go test -count=1 -race -timeout 15m ./engine/... ./source/... ./limit/... ./server/...

@@ -194,3 +194,57 @@ func TestServe(t *testing.T) {
 		t.Fatalf("no clean stop in logs:\n%s", logs.String())
 	}
 }
+
+// TestCodeAndPlanCommands runs weft exec, plan check, run and runs over the
+// npm everything server.
+func TestCodeAndPlanCommands(t *testing.T) {
+	cfgPath, cache := writeConfig(t, "")
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	prog := write("sums.ts", `const rs: string[] = await Promise.all([1, 2].map(i => tools.everything.get_sum({a: i, b: 1})));
+console.log("n", rs.length);
+return rs;`)
+	failing := write("fail.js", "throw new Error('nope')")
+	plan := write("plan.json", `{"name": "p", "steps": [
+  {"id": "a", "tool": "everything__get-sum", "args": {"a": 1, "b": 2}},
+  {"id": "b", "tool": "everything__echo", "args": {"message": "{{steps.a.result}}"}}],
+ "outputs": {"b": "{{steps.b.result}}"}}`)
+	badPlan := write("bad.json", `{"steps": [{"id": "a", "tool": "everything__nope", "args": {}}]}`)
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"exec ts", []string{"exec", prog, "--config", cfgPath}, 0, `"The sum of 2 and 1 is 3."`, "console.log: n 2"},
+		{"exec json", []string{"exec", prog, "--json", "--config", cfgPath}, 0, `"tool": "everything__get-sum"`, ""},
+		{"exec failing", []string{"exec", failing, "--config", cfgPath}, 1, "", "program failed: runtime: Error: nope"},
+		{"exec bad memory", []string{"exec", prog, "--memory", "lots", "--config", cfgPath}, 2, "", `--memory: "lots": not a size`},
+		{"exec missing file", []string{"exec", "/nonexistent.ts", "--config", cfgPath}, 2, "", "no such file"},
+		{"plan check ok", []string{"plan", "check", plan, "--config", cfgPath}, 0, "OK (2 steps, format weft)", ""},
+		{"plan check bad", []string{"plan", "check", badPlan, "--config", cfgPath}, 2, "", `steps[0].tool: no tool "everything__nope" in the catalog`},
+		{"run", []string{"run", plan, "--config", cfgPath}, 0, "Echo: The sum of 1 and 2 is 3.", ""},
+		{"run watch", []string{"run", plan, "--watch", "--config", cfgPath}, 0, "succeeded", "run succeeded"},
+		{"run bad inputs", []string{"run", plan, "--inputs", "[1]", "--config", cfgPath}, 2, "", "--inputs"},
+		{"runs list", []string{"runs", "list", "--config", cfgPath}, 0, "succeeded", ""},
+		{"runs show unknown", []string{"runs", "show", "nope", "--config", cfgPath}, 1, "", `no run "nope"`},
+		{"search", []string{"search", "add two numbers", "-k", "1", "--config", cfgPath}, 0, "everything__get-sum", ""},
+		{"search empty", []string{"search", " ", "--config", cfgPath}, 2, "", "invalid query text"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, cache, c.args...)
+			if r.code != c.code || !strings.Contains(r.stdout, c.stdout) || !strings.Contains(r.stderr, c.stderr) {
+				t.Fatalf("weft %s\nexit %d (want %d)\nstdout: %s\nstderr: %s\nwant stdout ⊇ %q, stderr ⊇ %q", strings.Join(c.args, " "), r.code, c.code, r.stdout, r.stderr, c.stdout, c.stderr)
+			}
+		})
+	}
+	testenv.RequireNoDescendants(t)
+}

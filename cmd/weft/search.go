@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -75,6 +77,8 @@ func newEvalCmd() *cobra.Command {
 		dir, split string
 		asJSON     bool
 		reference  bool
+		baseline   string
+		maxDrop    float64
 	)
 	s := &cobra.Command{
 		Use:   "search --data DIR",
@@ -93,15 +97,45 @@ func newEvalCmd() *cobra.Command {
 				return usageErr("%v", err)
 			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), rep)
+				err = writeJSON(cmd.OutOrStdout(), rep)
+			} else {
+				err = rep.WriteText(cmd.OutOrStdout())
 			}
-			return rep.WriteText(cmd.OutOrStdout())
+			if err != nil || baseline == "" {
+				return err
+			}
+			return checkBaseline(cmd, rep, baseline, maxDrop)
 		},
 	}
 	s.Flags().StringVar(&dir, "data", "", "data set folder (toolbench format)")
 	s.Flags().StringVar(&split, "split", "dev", "queries to use: dev, test or all")
 	s.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable report")
 	s.Flags().BoolVar(&reference, "reference", false, "measure the plain-BM25 reference instead of weft's engine")
+	s.Flags().StringVar(&baseline, "baseline", "", `regression gate: a JSON file {"<dataset>": <Recall@5>}; exit 1 if Recall@5 drops more than --max-drop below it`)
+	s.Flags().Float64Var(&maxDrop, "max-drop", 0.02, "allowed Recall@5 drop below --baseline")
 	cmd.AddCommand(s)
 	return cmd
+}
+
+// checkBaseline fails when the report's Recall@5 is more than maxDrop below
+// the baseline recorded for its dataset.
+func checkBaseline(cmd *cobra.Command, rep *search.Report, path string, maxDrop float64) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return usageErr("--baseline: %v", err)
+	}
+	var base map[string]float64
+	if err := json.Unmarshal(b, &base); err != nil {
+		return usageErr("--baseline %s: not a JSON object of dataset → Recall@5: %v", path, err)
+	}
+	want, ok := base[rep.Dataset]
+	if !ok {
+		return usageErr("--baseline %s: no entry for dataset %q", path, rep.Dataset)
+	}
+	got := rep.Recall[5]
+	if got < want-maxDrop {
+		return failure("%s: Recall@5 %.3f is %.3f below the baseline %.3f (allowed drop %.3f)", rep.Dataset, got, want-got, want, maxDrop)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s: Recall@5 %.3f vs baseline %.3f: OK\n", rep.Dataset, got, want)
+	return nil
 }
