@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weft-dev/weft/analytics"
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
@@ -58,7 +59,8 @@ type Options struct {
 	// Offline configures no upstream at all: for commands that only read
 	// local state (run records) or tests of Go-function sources.
 	Offline bool
-	// Recorder receives an event per tool call (an in-memory recorder if nil).
+	// Recorder receives an event per tool call, besides the Prometheus
+	// metrics (default: an in-memory recorder when analytics.backend is memory).
 	Recorder engine.Recorder
 }
 
@@ -69,6 +71,7 @@ type Orchestrator struct {
 	set        *source.Set
 	engine     *engine.Engine
 	rec        engine.Recorder
+	metrics    *analytics.Prometheus
 	searchOpts search.Options
 	search     searchIndex
 
@@ -118,11 +121,15 @@ func New(opts Options) (*Orchestrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("weft: %w", err)
 	}
-	rec := opts.Recorder
-	if rec == nil {
-		rec = engine.NewMemoryRecorder(0)
+	metrics := analytics.NewPrometheus()
+	recs := analytics.Tee{metrics}
+	switch {
+	case opts.Recorder != nil:
+		recs = append(recs, opts.Recorder)
+	case cfg.Analytics.Backend == "memory":
+		recs = append(recs, engine.NewMemoryRecorder(0))
 	}
-	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: rec}
+	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: recs, metrics: metrics}
 	o.engine = engine.New(engine.Options{
 		Catalog: set,
 		Upstreams: engine.UpstreamsFunc(func(server string) (engine.Upstream, bool) {
@@ -136,7 +143,7 @@ func New(opts Options) (*Orchestrator, error) {
 		MaxConcurrent: cfg.Limits.MaxConcurrentTools,
 		QueueTimeout:  cfg.Limits.QueueTimeout.D(),
 		Servers:       limits,
-		Recorder:      rec,
+		Recorder:      recs,
 	})
 	return o, nil
 }
@@ -202,6 +209,10 @@ func (o *Orchestrator) Engine() *engine.Engine { return o.engine }
 
 // Recorder returns the call event recorder.
 func (o *Orchestrator) Recorder() engine.Recorder { return o.rec }
+
+// Metrics returns the Prometheus metrics (tool calls, HTTP requests, Go
+// runtime and process), served by weft serve at /metrics.
+func (o *Orchestrator) Metrics() *analytics.Prometheus { return o.metrics }
 
 // ErrNotFound is wrapped by lookups of unknown tools.
 var ErrNotFound = errors.New("not found")

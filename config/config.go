@@ -109,7 +109,9 @@ type Cache struct {
 
 // Analytics settings.
 type Analytics struct {
-	// Backend is "memory" (default for now), "sqlite", "prometheus", "otlp" or "none". Env: ANALYTICS_BACKEND.
+	// Backend is "memory" (default: recent events and per-tool totals in
+	// the process), "prometheus" (metrics only) or "none". Prometheus
+	// metrics are served at /metrics in every case. Env: ANALYTICS_BACKEND.
 	Backend string `yaml:"backend" json:"backend"`
 }
 

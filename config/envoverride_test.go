@@ -74,7 +74,7 @@ func TestEnvOverrideProblems(t *testing.T) {
 		{map[string]string{"REQUESTS_PER_MINUTE": "1.5"}, `REQUESTS_PER_MINUTE: "1.5": not an integer`},
 		{map[string]string{"WEFT_ADDR": "8080"}, `WEFT_ADDR: "8080": not host:port (e.g. 127.0.0.1:8080, :8080)`},
 		{map[string]string{"WEFT_LOG_LEVEL": "trace"}, `WEFT_LOG_LEVEL: "trace": not a log level (allowed: debug, info, warn, error)`},
-		{map[string]string{"ANALYTICS_BACKEND": "statsd"}, `ANALYTICS_BACKEND: "statsd": not an analytics backend (allowed: memory, sqlite, prometheus, otlp, none)`},
+		{map[string]string{"ANALYTICS_BACKEND": "statsd"}, `ANALYTICS_BACKEND: "statsd": not an analytics backend (allowed: memory, prometheus, none)`},
 		{map[string]string{"MCP_SERVERS_FILE": "/nonexistent/mcp.json"}, `MCP_SERVERS_FILE: "/nonexistent/mcp.json": no such file (looked for /nonexistent/mcp.json)`},
 		{map[string]string{"TOOL_TIMEOUT": "x", "MAX_CONCURRENT_TOOLS": "y"}, `TOOL_TIMEOUT: "x": not a duration (e.g. 30s, 2m)
 MAX_CONCURRENT_TOOLS: "y": not an integer`},

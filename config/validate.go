@@ -113,7 +113,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 	if strings.TrimSpace(c.Cache.Dir) == "" {
 		v.at("cache.dir", "must not be empty (a directory for persisted state)")
 	}
-	v.oneOf("analytics.backend", c.Analytics.Backend, "an analytics backend", "memory", "sqlite", "prometheus", "otlp", "none")
+	v.oneOf("analytics.backend", c.Analytics.Backend, "an analytics backend", "memory", "prometheus", "none")
 	if !v.broken("server.addr") {
 		if msg := checkAddr(c.Server.Addr); msg != "" {
 			v.value("server.addr", c.Server.Addr, msg)

@@ -205,7 +205,7 @@ weft.yaml:8: servers."github.com": not a valid server name (allowed: 1 to 64 let
 			"  backend: influx",
 		), nil, `weft.yaml:2: log.level: "verbose": not a log level (allowed: debug, info, warn, error)
 weft.yaml:3: log.format: "xml": not a log format (allowed: text, json)
-weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: memory, sqlite, prometheus, otlp, none)`},
+weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: memory, prometheus, none)`},
 		{"addr", doc(
 			"server:",
 			"  addr: localhost",

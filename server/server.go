@@ -102,6 +102,7 @@ func New(o *weft.Orchestrator, opts Options) *Server {
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", s.o.Metrics().Handler())
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapiDoc)
 	s.mux.HandleFunc("GET /v1/tools", s.listTools)
 	s.mux.HandleFunc("GET /v1/tools/{name}", s.getTool)
@@ -122,6 +123,10 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	_, route := s.mux.Handler(r)
+	if route == "" {
+		route = "unmatched"
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -132,7 +137,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeProblem(sw, r, http.StatusInternalServerError, "internal", "internal error; see the server log")
 			}
 		}
-		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+		took := time.Since(start)
+		s.o.Metrics().ObserveHTTP(route, r.Method, sw.status, took)
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", took)
 	}()
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)

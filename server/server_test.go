@@ -290,3 +290,26 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		t.Fatal("server still accepting after shutdown")
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	_, hs, _ := newServer(t, nil)
+	do(t, "POST", hs.URL+"/v1/tools/fn__echo/call", `{"message":"m"}`)
+	do(t, "POST", hs.URL+"/v1/tools/fn__fail/call", `{}`)
+	resp, err := http.Get(hs.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`weft_tool_calls_total{caller="rest",code="",outcome="ok",server="fn",tool="fn__echo"} 1`,
+		`weft_tool_calls_total{caller="rest",code="",outcome="tool_error",server="fn",tool="fn__fail"} 1`,
+		`weft_tool_call_duration_seconds_count{outcome="ok",server="fn"} 1`,
+		`weft_http_request_duration_seconds_count{method="POST",route="POST /v1/tools/{name}/call",status="200"} 2`,
+		"go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
