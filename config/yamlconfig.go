@@ -108,15 +108,8 @@ func (d *decoder) gateway(n *node, p fpath, g *Gateway) {
 	f := func(name string) fpath { return p.child(name, name) }
 	d.object(n, p, []field{
 		{"endpoints", func(v *node) {
-			ep := f("endpoints")
-			if v.kind != kindSeq {
-				d.bad(v, ep, "must be a list of endpoints ({path, mode, servers, tools})")
-				return
-			}
 			g.Endpoints = nil // the file's list replaces the default
-			for i, item := range v.items {
-				ip := ep.index(i)
-				d.orig.at[ip.key] = origin{File: d.file, Line: item.line, Path: ip.show}
+			d.list(v, f("endpoints"), "endpoints ({path, mode, servers, tools})", func(item *node, ip fpath) {
 				var e Endpoint
 				ef := func(name string) fpath { return ip.child(name, name) }
 				d.object(item, ip, []field{
@@ -126,17 +119,10 @@ func (d *decoder) gateway(n *node, p fpath, g *Gateway) {
 					{"tools", func(v *node) { d.strList(v, ef("tools"), &e.Tools) }},
 				}, "")
 				g.Endpoints = append(g.Endpoints, e)
-			}
+			})
 		}},
 		{"api_keys", func(v *node) {
-			kp := f("api_keys")
-			if v.kind != kindSeq {
-				d.bad(v, kp, "must be a list of keys ({name, hash, servers, tools, requests_per_minute})")
-				return
-			}
-			for i, item := range v.items {
-				ip := kp.index(i)
-				d.orig.at[ip.key] = origin{File: d.file, Line: item.line, Path: ip.show}
+			d.list(v, f("api_keys"), "keys ({name, hash, servers, tools, requests_per_minute})", func(item *node, ip fpath) {
 				var k APIKey
 				kf := func(name string) fpath { return ip.child(name, name) }
 				d.object(item, ip, []field{
@@ -147,11 +133,25 @@ func (d *decoder) gateway(n *node, p fpath, g *Gateway) {
 					{"requests_per_minute", func(v *node) { d.integer(v, kf("requests_per_minute"), &k.RequestsPerMinute) }},
 				}, "")
 				g.APIKeys = append(g.APIKeys, k)
-			}
+			})
 		}},
 		{"allowed_origins", func(v *node) { d.strList(v, f("allowed_origins"), &g.AllowedOrigins) }},
 		{"max_concurrent_per_client", func(v *node) { d.integer(v, f("max_concurrent_per_client"), &g.MaxConcurrentPerClient) }},
 	}, "")
+}
+
+// list decodes a list of mappings, recording each item's origin so that
+// problems with missing fields point at the item.
+func (d *decoder) list(n *node, p fpath, what string, each func(item *node, ip fpath)) {
+	if n.kind != kindSeq {
+		d.bad(n, p, "must be a list of "+what)
+		return
+	}
+	for i, item := range n.items {
+		ip := p.index(i)
+		d.orig.at[ip.key] = origin{File: d.file, Line: item.line, Path: ip.show}
+		each(item, ip)
+	}
 }
 
 // servers decodes the servers mapping; each key is a server name.
