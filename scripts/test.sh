@@ -48,6 +48,7 @@ export GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" GOPATH="$(g
 export WEFT_CONFIG= WEFT_CACHE_DIR="$RUNDIR/cache" HOME="$RUNDIR/home"
 mkdir -p "$HOME"
 go test -count=1 -timeout 20m "$@" ./...
+scripts/conformance.sh
 
 say "search quality gate (weft eval search on every dev set vs search/testdata/baseline.json)"
 DATA="$ROOT/../shared/toolbench-data"

@@ -148,6 +148,7 @@ func (p *passthrough) readResource(ctx context.Context, req *sdk.ReadResourceReq
 	}
 	params := *req.Params
 	params.URI = rt.uri
+	params.Meta = forwardMeta(params.Meta)
 	res, err := f.ReadResource(ctx, &params)
 	if err != nil {
 		return nil, err
@@ -216,6 +217,7 @@ func (p *passthrough) syncPrompts() {
 			}
 			params := *req.Params
 			params.Name = rt.name
+			params.Meta = forwardMeta(params.Meta)
 			return f.GetPrompt(ctx, &params)
 		})
 	}
@@ -226,6 +228,7 @@ func hasResources(c *sdk.ServerCapabilities) bool { return c != nil && c.Resourc
 // complete routes completion/complete by the prompt or resource template it refers to.
 func (p *passthrough) complete(ctx context.Context, req *sdk.CompleteRequest) (*sdk.CompleteResult, error) {
 	params := *req.Params
+	params.Meta = forwardMeta(params.Meta)
 	var server string
 	if params.Ref != nil {
 		ref := *params.Ref
@@ -404,4 +407,26 @@ func withDownstream(ctx context.Context, req *sdk.CallToolRequest) context.Conte
 		return ctx
 	}
 	return mcp.WithDownstream(ctx, &sessionDownstream{ss: req.Session, ctx: ctx}, req.Params.GetProgressToken())
+}
+
+// forwardMeta is the _meta of a request forwarded upstream: without the
+// per-request protocol fields of the client's own connection
+// ("io.modelcontextprotocol/..." keys: protocol version, client info and
+// capabilities) and without its progress token, which belong to the hop
+// between the client and weft.
+func forwardMeta(m sdk.Meta) sdk.Meta {
+	if len(m) == 0 {
+		return m
+	}
+	out := sdk.Meta{}
+	for k, v := range m {
+		if strings.HasPrefix(k, "io.modelcontextprotocol/") || k == "progressToken" {
+			continue
+		}
+		out[k] = v
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -479,8 +479,12 @@ func (u *Upstream) notifyLoop() {
 }
 
 // bind returns a context that ends with ctx or with life, whichever first.
+// It carries none of ctx's values: a request context of weft's own MCP
+// server holds SDK values (such as the client's protocol version) that
+// would otherwise leak into the upstream request.
 func bind(ctx, life context.Context) (context.Context, context.CancelFunc) {
-	c, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(life, cancel)
-	return c, func() { stop(); cancel() }
+	c, cancel := context.WithCancelCause(context.Background())
+	stopCtx := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	stopLife := context.AfterFunc(life, func() { cancel(context.Canceled) })
+	return c, func() { stopCtx(); stopLife(); cancel(context.Canceled) }
 }
