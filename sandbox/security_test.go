@@ -19,6 +19,7 @@ type hostile struct {
 }
 
 var fast = Limits{Timeout: 300 * time.Millisecond}
+
 // small: memory bombs must end by the memory limit; the generous timeout
 // only bounds a broken limit, so a loaded machine cannot change the outcome.
 var small = Limits{MemoryBytes: 8 << 20, Timeout: 60 * time.Second}
