@@ -17,6 +17,7 @@ import (
 // fusion for a real model.
 type hashEmbedder struct{}
 
+// Embed implements search.Embedder.
 func (hashEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	for i, t := range texts {
@@ -24,7 +25,10 @@ func (hashEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error
 	}
 	return out, nil
 }
-func (hashEmbedder) Model() string   { return "hash-bow-256" }
+// Model implements search.Embedder.
+func (hashEmbedder) Model() string { return "hash-bow-256" }
+
+// Dimensions implements search.Embedder.
 func (hashEmbedder) Dimensions() int { return 256 }
 
 func runFusion(ctx context.Context, w io.Writer, dir string) error {
