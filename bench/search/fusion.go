@@ -25,6 +25,7 @@ func (hashEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error
 	}
 	return out, nil
 }
+
 // Model implements search.Embedder.
 func (hashEmbedder) Model() string { return "hash-bow-256" }
 
