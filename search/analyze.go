@@ -1,10 +1,5 @@
 package search
 
-import (
-	"github.com/blevesearch/snowballstem"
-	"github.com/blevesearch/snowballstem/english"
-)
-
 // analyzer turns text into terms: splitWords, stopwords, stemming. With a
 // stems map it memoises stems and is not safe for concurrent use (index
 // builds use one for the whole build); the zero value does not memoise.
@@ -17,14 +12,6 @@ func newAnalyzer() *analyzer { return &analyzer{stems: make(map[string]string)} 
 
 // stemmer selects the stemming function (tests and tuning swap it).
 var stemmer = stem
-
-// porterStem is the Snowball English (Porter2) stemmer, kept for comparison
-// in tuning.
-func porterStem(w string) string {
-	env := snowballstem.NewEnv(w)
-	english.Stem(env)
-	return env.Current()
-}
 
 // terms calls emit for every index term of text. When keepStop is set,
 // stopwords are kept (used when a query consists of stopwords only).
