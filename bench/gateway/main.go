@@ -363,8 +363,8 @@ func runSoak(self, weftBin string, d time.Duration, rate int) {
 		sessions[i] = cs
 	}
 	fmt.Printf("# soak: %d req/s for %s through weft passthrough (stdio upstream), %d client sessions\n", rate, d, clients)
-	fmt.Println("| t | requests | errors | weft RSS MB | goroutines | upstream processes |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| t | requests | errors | weft RSS MB | goroutines | OS threads | upstream processes |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	var ok, errs atomic.Int64
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
@@ -375,7 +375,7 @@ func runSoak(self, weftBin string, d time.Duration, rate int) {
 	var wg sync.WaitGroup
 	next := 0
 	row := func() {
-		fmt.Printf("| %s | %d | %d | %.1f | %s | %d |\n", time.Since(begin).Round(time.Second), ok.Load(), errs.Load(), float64(rssKB(pid))/1024, goroutines(base), len(children(pid)))
+		fmt.Printf("| %s | %d | %d | %.1f | %s | %d | %d |\n", time.Since(begin).Round(time.Second), ok.Load(), errs.Load(), float64(rssKB(pid))/1024, goroutines(base), threads(pid), len(children(pid)))
 	}
 	row()
 loop:
@@ -429,6 +429,18 @@ func goroutines(base string) string {
 		}
 	}
 	return "?"
+}
+
+// threads is the number of OS threads of pid.
+func threads(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
 
 // children lists the pids whose parent is pid.
