@@ -16,7 +16,10 @@ need node "Node.js 20+"
 need npm "Node.js 20+"
 
 say "npm peers (pinned in internal/testenv/npm/package-lock.json)"
-npm ci --prefix internal/testenv/npm --no-audit --no-fund --loglevel=error
+# npm install (not npm ci): it installs exactly the locked versions too, but
+# tolerates an optional dependency that the registry does not serve (vite, pulled
+# in by the Inspector, lists a Windows-only one that npm ci rejects as missing).
+npm install --prefix internal/testenv/npm --no-audit --no-fund --loglevel=error
 
 say "redis-server"
 if ! command -v redis-server >/dev/null 2>&1; then
