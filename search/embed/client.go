@@ -1,24 +1,30 @@
 // Package embed provides embedders for dense tool search: Client speaks the
 // OpenAI-compatible /embeddings wire format (OpenAI, Azure OpenAI, Ollama,
-// text-embeddings-inference, vLLM), and Cache keeps vectors by (model, text
-// hash) in memory and in a directory so restarts do not re-embed.
+// text-embeddings-inference, vLLM) through the official OpenAI Go SDK, and
+// Cache keeps vectors by (model, text hash) in memory and in a directory so
+// restarts do not re-embed.
 package embed
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/azure"
+	"github.com/openai/openai-go/v3/option"
 )
+
+// DefaultAPIVersion is the Azure OpenAI api-version used when
+// Config.APIVersion is empty.
+const DefaultAPIVersion = "2024-10-21"
 
 // Config configures a Client. BaseURL and Model (or, for Azure,
 // AzureDeployment) are required.
@@ -27,21 +33,29 @@ type Config struct {
 	// "http://localhost:11434/v1" (Ollama), "http://tei:8080" (TEI),
 	// "http://vllm:8000/v1"; requests go to BaseURL + "/embeddings". For
 	// Azure OpenAI it is the resource endpoint
-	// ("https://NAME.openai.azure.com") and requests go to
+	// ("https://NAME.openai.azure.com", HTTPS only) and requests go to
 	// /openai/deployments/AzureDeployment/embeddings?api-version=APIVersion.
 	BaseURL string
 	// Model is the model name sent in requests (and part of cache keys).
+	// For Azure it defaults to AzureDeployment; the deployment, not Model,
+	// is what Azure receives.
 	Model string
 	// APIKey is sent as "Authorization: Bearer KEY", or as the "api-key"
 	// header for Azure. Empty sends none (local servers).
 	APIKey string
-	// Token, when set, supplies a bearer token per request (Azure Entra ID:
-	// the facade passes a token source from the Azure identity SDK). It
-	// takes precedence over APIKey.
+	// Credential authenticates to Azure OpenAI with Entra ID (for example
+	// azidentity.NewDefaultAzureCredential: managed identity, workload
+	// identity, Azure CLI, service principal from the environment). Tokens
+	// for https://cognitiveservices.azure.com/.default are fetched and
+	// cached by the Azure SDK. It takes precedence over Token and APIKey
+	// and needs AzureDeployment.
+	Credential azcore.TokenCredential
+	// Token, when set, supplies a bearer token per request (tests, or a
+	// token source of one's own). It takes precedence over APIKey.
 	Token func(ctx context.Context) (string, error)
 	// AzureDeployment selects the Azure OpenAI URL form.
 	AzureDeployment string
-	// APIVersion is Azure's api-version (default "2024-10-21").
+	// APIVersion is Azure's api-version (default DefaultAPIVersion).
 	APIVersion string
 	// Dimensions, when set, is requested from the model ("dimensions") and
 	// checked on every returned vector; when 0 the first response fixes it.
@@ -51,12 +65,14 @@ type Config struct {
 	SendDimensions bool
 	// BatchSize is the number of texts per request (default 64).
 	BatchSize int
-	// MaxRetries is how often a request is retried on 429, 5xx and
-	// transport errors (default 4; negative disables retries).
+	// MaxRetries is how often a request is retried on 408, 409, 429, 5xx
+	// and transport errors (default 4; negative disables retries).
 	MaxRetries int
-	// Timeout bounds each request (default 30s).
+	// Timeout bounds each attempt of a request (default 30s).
 	Timeout time.Duration
-	// MaxBackoff caps the wait between retries, including Retry-After (default 30s).
+	// MaxBackoff caps the wait between retries (default 30s). A server's
+	// Retry-After longer than this is not waited for: the request fails
+	// with the server's answer at once.
 	MaxBackoff time.Duration
 	// HTTPClient is the client to use (default http.DefaultClient).
 	HTTPClient *http.Client
@@ -64,9 +80,10 @@ type Config struct {
 
 // Client is an OpenAI-compatible embedder. It is safe for concurrent use.
 type Client struct {
-	cfg      Config
-	endpoint string
-	dims     dimension
+	cfg   Config
+	svc   openai.EmbeddingService
+	model string // sent in the request body: Model, or the Azure deployment
+	dims  dimension
 }
 
 // New checks cfg and returns a Client.
@@ -75,20 +92,34 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("embed: BaseURL is required (e.g. https://api.openai.com/v1)")
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("embed: BaseURL %q is not an absolute URL", cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("embed: BaseURL %q is not an absolute http(s) URL", cfg.BaseURL)
 	}
-	if cfg.Model == "" && cfg.AzureDeployment == "" {
+	azureMode := cfg.AzureDeployment != ""
+	if cfg.Model == "" && !azureMode {
 		return nil, errors.New("embed: Model (or AzureDeployment for Azure OpenAI) is required")
 	}
 	if cfg.Dimensions < 0 {
 		return nil, fmt.Errorf("embed: Dimensions %d is negative", cfg.Dimensions)
 	}
+	if cfg.Credential != nil && !azureMode {
+		return nil, errors.New("embed: Credential (Entra ID) is for Azure OpenAI: set AzureDeployment")
+	}
+	if azureMode && cfg.Credential == nil && cfg.Token == nil && cfg.APIKey == "" {
+		return nil, errors.New("embed: Azure OpenAI needs APIKey, Credential (Entra ID) or Token")
+	}
+	if azureMode && base.Scheme != "https" {
+		// The SDK refuses to send Azure credentials over plain HTTP.
+		return nil, fmt.Errorf("embed: Azure OpenAI endpoint %q must be https", cfg.BaseURL)
+	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 64
 	}
-	if cfg.MaxRetries == 0 {
+	switch {
+	case cfg.MaxRetries == 0:
 		cfg.MaxRetries = 4
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
@@ -99,23 +130,80 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, model: cfg.Model}
 	c.dims.set(cfg.Dimensions)
-	if cfg.AzureDeployment != "" {
-		if cfg.APIVersion == "" {
-			cfg.APIVersion = "2024-10-21"
-			c.cfg.APIVersion = cfg.APIVersion
+
+	opts := []option.RequestOption{
+		option.WithHTTPClient(cfg.HTTPClient),
+		option.WithMaxRetries(cfg.MaxRetries),
+		option.WithMaxRetryDelay(cfg.MaxBackoff),
+		option.WithRequestTimeout(cfg.Timeout),
+	}
+	if azureMode {
+		if c.cfg.APIVersion == "" {
+			c.cfg.APIVersion = DefaultAPIVersion
 		}
-		if cfg.Model == "" {
+		if c.cfg.Model == "" {
 			c.cfg.Model = cfg.AzureDeployment
 		}
-		c.endpoint = base.String() + "/openai/deployments/" + url.PathEscape(cfg.AzureDeployment) +
-			"/embeddings?api-version=" + url.QueryEscape(cfg.APIVersion)
+		// The SDK's Azure middleware routes by the body's "model" field:
+		// /openai/deployments/{model}/embeddings.
+		c.model = cfg.AzureDeployment
+		opts = append(opts, azure.WithEndpoint(base.String(), c.cfg.APIVersion))
+		switch {
+		case cfg.Credential != nil:
+			opts = append(opts, azure.WithTokenCredential(&cachedCredential{cred: cfg.Credential}))
+		case cfg.Token != nil:
+			opts = append(opts, azure.WithTokenCredential(funcCredential(cfg.Token)))
+		default:
+			opts = append(opts, azure.WithAPIKey(cfg.APIKey))
+		}
 	} else {
-		c.endpoint = base.String() + "/embeddings"
+		opts = append(opts, option.WithBaseURL(base.String()))
+		switch {
+		case cfg.Token != nil:
+			opts = append(opts, option.WithMiddleware(bearerFrom(cfg.Token)))
+		case cfg.APIKey != "":
+			opts = append(opts, option.WithAPIKey(cfg.APIKey))
+		}
 	}
+	// NewEmbeddingService, unlike openai.NewClient, reads no OPENAI_*
+	// environment variables: everything comes from cfg.
+	c.svc = openai.NewEmbeddingService(opts...)
 	return c, nil
 }
+
+// funcCredential adapts a token function to azcore.TokenCredential. The
+// token's lifetime is unknown, so it is reported as expiring within the
+// Azure SDK's refresh window: the function is asked for every request.
+type funcCredential func(ctx context.Context) (string, error)
+
+// GetToken implements azcore.TokenCredential.
+func (f funcCredential) GetToken(ctx context.Context, _ policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := f(ctx)
+	if err != nil {
+		return azcore.AccessToken{}, err
+	}
+	return azcore.AccessToken{Token: tok, ExpiresOn: time.Now().Add(time.Minute)}, nil
+}
+
+// bearerFrom sets "Authorization: Bearer TOKEN" from token on each attempt.
+func bearerFrom(token func(ctx context.Context) (string, error)) option.Middleware {
+	return func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+		tok, err := token(req.Context())
+		if err != nil {
+			return nil, &tokenError{err: err}
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return next(req)
+	}
+}
+
+// tokenError is a failure of Config.Token.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return "get token: " + e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
 
 // Model implements search.Embedder.
 func (c *Client) Model() string { return c.cfg.Model }
@@ -138,153 +226,97 @@ func (c *Client) Embed(ctx context.Context, texts []string) ([][]float32, error)
 	return out, nil
 }
 
-type request struct {
-	Model          string   `json:"model,omitempty"`
-	Input          []string `json:"input"`
-	Dimensions     int      `json:"dimensions,omitempty"`
-	EncodingFormat string   `json:"encoding_format"`
-}
-
-type response struct {
-	Data []struct {
-		Index     int       `json:"index"`
-		Embedding []float32 `json:"embedding"`
-	} `json:"data"`
-}
-
-// StatusError is a non-2xx answer of the embeddings endpoint.
+// StatusError is a non-2xx answer of the embeddings endpoint (after the
+// SDK's retries). It unwraps to the SDK's *openai.Error when the answer
+// carried an OpenAI-style error object.
 type StatusError struct {
 	StatusCode int
-	Body       string
+	// Body is the server's error message, shortened, with the API key
+	// masked should the server echo it.
+	Body string
+	err  error
 }
 
 // Error implements error.
 func (e *StatusError) Error() string {
+	if e.Body == "" {
+		return fmt.Sprintf("embed: endpoint answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	}
 	return fmt.Sprintf("embed: endpoint answered %d: %s", e.StatusCode, e.Body)
 }
 
-func (c *Client) embedBatch(ctx context.Context, texts []string) ([][]float32, error) {
-	req := request{Model: c.cfg.Model, Input: texts, EncodingFormat: "float"}
-	if c.cfg.AzureDeployment != "" {
-		req.Model = "" // the deployment names the model
-	}
-	if c.cfg.SendDimensions {
-		req.Dimensions = c.cfg.Dimensions
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("embed: encode request: %w", err)
-	}
-	for attempt := 0; ; attempt++ {
-		vecs, retryAfter, err := c.post(ctx, body, len(texts))
-		if err == nil {
-			return vecs, nil
-		}
-		if retryAfter < 0 || attempt >= c.cfg.MaxRetries {
-			return nil, err
-		}
-		wait := retryAfter
-		if wait == 0 {
-			// Exponential backoff with full jitter: 250ms, 500ms, 1s, ...
-			wait = time.Duration(rand.Int64N(int64(250*time.Millisecond) << attempt))
-		}
-		wait = min(wait, c.cfg.MaxBackoff)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("embed: %w (last error: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
-	}
-}
+// Unwrap returns the SDK's error.
+func (e *StatusError) Unwrap() error { return e.err }
 
-// post sends one request. retryAfter < 0 means the error is final; 0 means
-// retry with backoff; > 0 is the server's Retry-After.
-func (c *Client) post(ctx context.Context, body []byte, n int) (vecs [][]float32, retryAfter time.Duration, err error) {
-	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+func (c *Client) embedBatch(ctx context.Context, texts []string) ([][]float32, error) {
+	params := openai.EmbeddingNewParams{
+		Model: c.model,
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts},
+		// Float, not the SDK's base64 option: Ollama, TEI and vLLM all
+		// answer floats, not all of them base64.
+		EncodingFormat: openai.EmbeddingNewParamsEncodingFormatFloat,
+	}
+	if c.cfg.SendDimensions && c.cfg.Dimensions > 0 {
+		params.Dimensions = openai.Int(int64(c.cfg.Dimensions))
+	}
+	var raw *http.Response
+	resp, err := c.svc.New(ctx, params, option.WithResponseInto(&raw))
 	if err != nil {
-		return nil, -1, fmt.Errorf("embed: %w", err)
+		return nil, c.wrap(ctx, err, raw)
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	switch {
-	case c.cfg.Token != nil:
-		tok, err := c.cfg.Token(ctx)
-		if err != nil {
-			return nil, -1, fmt.Errorf("embed: get token: %w", err)
-		}
-		hreq.Header.Set("Authorization", "Bearer "+tok)
-	case c.cfg.APIKey != "" && c.cfg.AzureDeployment != "":
-		hreq.Header.Set("api-key", c.cfg.APIKey)
-	case c.cfg.APIKey != "":
-		hreq.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	n := len(texts)
+	if len(resp.Data) != n {
+		return nil, fmt.Errorf("embed: got %d embeddings for %d inputs", len(resp.Data), n)
 	}
-	resp, err := c.cfg.HTTPClient.Do(hreq)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, -1, fmt.Errorf("embed: %w", ctx.Err())
-		}
-		return nil, 0, fmt.Errorf("embed: post %s: %w", c.endpoint, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, 0, fmt.Errorf("embed: read response: %w", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		serr := &StatusError{StatusCode: resp.StatusCode, Body: truncate(string(raw), 300)}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), serr
-		}
-		return nil, -1, serr
-	}
-	var r response
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, -1, fmt.Errorf("embed: decode response: %w", err)
-	}
-	if len(r.Data) != n {
-		return nil, -1, fmt.Errorf("embed: got %d embeddings for %d inputs", len(r.Data), n)
-	}
-	slices.SortFunc(r.Data, func(a, b struct {
-		Index     int       `json:"index"`
-		Embedding []float32 `json:"embedding"`
-	}) int {
-		return a.Index - b.Index
-	})
-	vecs = make([][]float32, n)
-	for i, d := range r.Data {
-		if d.Index != i {
-			return nil, -1, fmt.Errorf("embed: response indexes are not 0..%d", n-1)
+	data := slices.Clone(resp.Data)
+	slices.SortFunc(data, func(a, b openai.Embedding) int { return int(a.Index - b.Index) })
+	vecs := make([][]float32, n)
+	for i, d := range data {
+		if d.Index != int64(i) {
+			return nil, fmt.Errorf("embed: response indexes are not 0..%d", n-1)
 		}
 		if err := c.dims.check(len(d.Embedding)); err != nil {
-			return nil, -1, err
+			return nil, err
 		}
-		vecs[i] = d.Embedding
+		v := make([]float32, len(d.Embedding))
+		for j, x := range d.Embedding {
+			v[j] = float32(x)
+		}
+		vecs[i] = v
 	}
-	return vecs, 0, nil
+	return vecs, nil
 }
 
-// parseRetryAfter reads a Retry-After header (seconds or an HTTP date);
-// 0 when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
+// wrap turns an SDK error into the package's: *StatusError for an HTTP
+// answer (whatever its body: TEI answers {"error": "text"}, proxies HTML,
+// which the SDK cannot read as an OpenAI error object), the context's error
+// on cancellation.
+func (c *Client) wrap(ctx context.Context, err error, raw *http.Response) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("embed: %w", err)
 	}
-	if s, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second))
+	var te *tokenError
+	if errors.As(err, &te) {
+		return fmt.Errorf("embed: %w", te)
 	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) {
+		return &StatusError{StatusCode: apiErr.StatusCode, Body: c.scrub(apiErr.Message), err: err}
 	}
-	return 0
+	if raw != nil && raw.StatusCode >= 400 {
+		return &StatusError{StatusCode: raw.StatusCode, err: err}
+	}
+	return fmt.Errorf("embed: %w", err)
 }
 
-func truncate(s string, n int) string {
+// scrub shortens a server message and masks the API key in it.
+func (c *Client) scrub(s string) string {
+	if c.cfg.APIKey != "" {
+		s = strings.ReplaceAll(s, c.cfg.APIKey, "****")
+	}
 	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) > 300 {
+		s = s[:300] + "…"
 	}
 	return s
 }

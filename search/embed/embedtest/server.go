@@ -6,6 +6,7 @@ package embedtest
 import (
 	"encoding/json"
 	"hash/fnv"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,6 +28,10 @@ type Server struct {
 	// (with Retry-After: RetryAfter when set) answered before succeeding.
 	Fail       []int
 	RetryAfter string
+	// FailBody is the body of failed responses (default an OpenAI-style
+	// {"error":{"message":"try later"}}); TEI, for one, answers
+	// {"error":"...","error_type":"..."}.
+	FailBody string
 }
 
 // Request is what the server saw in one call.
@@ -43,6 +48,15 @@ type Request struct {
 func NewServer(dim int) *Server {
 	s := &Server{Dim: dim}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// NewTLSServer starts a server on HTTPS (Azure OpenAI clients send
+// credentials over HTTPS only); use its Client(), which trusts the
+// server's certificate. Close it when done.
+func NewTLSServer(dim int) *Server {
+	s := &Server{Dim: dim}
+	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.handle))
 	return s
 }
 
@@ -85,13 +99,18 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if len(s.Fail) > 0 {
 		fail, s.Fail = s.Fail[0], s.Fail[1:]
 	}
-	retryAfter := s.RetryAfter
+	retryAfter, failBody := s.RetryAfter, s.FailBody
 	s.mu.Unlock()
 	if fail != 0 {
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
-		http.Error(w, `{"error":{"message":"try later"}}`, fail)
+		if failBody == "" {
+			failBody = `{"error":{"message":"try later"}}`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(fail)
+		io.WriteString(w, failBody)
 		return
 	}
 	type item struct {
