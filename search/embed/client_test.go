@@ -240,7 +240,7 @@ func TestClientNonOpenAIErrorBodies(t *testing.T) {
 	c, _ := New(Config{BaseURL: srv.URL, Model: "m", APIKey: "sk-secret"})
 	for _, body := range []string{
 		`{"error":"Input validation error: inputs must have less than 512 tokens","error_type":"Validation"}`, // TEI
-		`<html><body>413 Request Entity Too Large</body></html>`,                                            // a proxy
+		`<html><body>413 Request Entity Too Large</body></html>`,                                              // a proxy
 	} {
 		srv.Fail, srv.FailBody = []int{413}, body
 		_, err := c.Embed(context.Background(), []string{"x"})
