@@ -132,7 +132,51 @@ type Search struct {
 	AutoMaxTools int `yaml:"auto_max_tools" json:"auto_max_tools"`
 	// AutoMaxTokens: ... or when all definitions together are at most this many tokens. Default 4000.
 	AutoMaxTokens int `yaml:"auto_max_tokens" json:"auto_max_tokens"`
+	// Warm builds the search index (and embeds the tools) in the background
+	// at start-up instead of on the first search. Default false.
+	Warm bool `yaml:"warm" json:"warm"`
+	// DenseWeight is the dense retriever's share in hybrid fusion, in
+	// (0, 1]; the lexical side gets the rest. Default 0.3.
+	DenseWeight float64 `yaml:"dense_weight" json:"dense_weight"`
+	// Embedder configures dense retrieval; without a URL search is lexical only.
+	Embedder Embedder `yaml:"embedder" json:"embedder"`
 }
+
+// Embedder is an OpenAI-compatible /embeddings endpoint: OpenAI, Azure
+// OpenAI, Ollama, text-embeddings-inference, vLLM.
+type Embedder struct {
+	// URL is the API root (https://api.openai.com/v1,
+	// http://localhost:11434/v1); for Azure OpenAI, the resource endpoint
+	// (https://NAME.openai.azure.com). Empty disables dense retrieval.
+	URL string `yaml:"url" json:"url,omitempty"`
+	// Model is the embedding model; for Azure it defaults to AzureDeployment.
+	Model string `yaml:"model" json:"model,omitempty"`
+	// APIKey authenticates (Bearer, or api-key for Azure). A secret.
+	APIKey string `yaml:"api_key" json:"api_key,omitempty"`
+	// AzureDeployment selects Azure OpenAI and names the deployment.
+	AzureDeployment string `yaml:"azure_deployment" json:"azure_deployment,omitempty"`
+	// APIVersion is Azure OpenAI's api-version. Default 2024-10-21.
+	APIVersion string `yaml:"api_version" json:"api_version"`
+	// Auth is how Azure OpenAI is authenticated: "key" (APIKey, default) or
+	// "entra" (Entra ID through the Azure identity SDK's
+	// DefaultAzureCredential: managed identity, workload identity, Azure CLI,
+	// service principal from AZURE_* variables).
+	Auth string `yaml:"auth" json:"auth"`
+	// Dimensions is the vector length, checked on every vector; 0 takes the model's.
+	Dimensions int `yaml:"dimensions" json:"dimensions"`
+	// SendDimensions asks the model for Dimensions (text-embedding-3-* can shorten vectors).
+	SendDimensions bool `yaml:"send_dimensions" json:"send_dimensions"`
+	// BatchSize is the number of texts per request. Default 64.
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// Timeout bounds each request attempt. Default 30s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// CacheTTL expires cached tool vectors (kept under cache.dir/embeddings);
+	// 0 keeps them until the model changes. Env: EMBEDDING_CACHE_TTL. Default 720h.
+	CacheTTL Duration `yaml:"cache_ttl" json:"cache_ttl"`
+}
+
+// Enabled reports whether dense retrieval is configured (URL is set).
+func (e *Embedder) Enabled() bool { return e.URL != "" }
 
 // Code holds the code-mode (sandbox) defaults and maxima.
 type Code struct {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -235,6 +236,19 @@ func (d *decoder) int64(n *node, p fpath, dst *int64) bool {
 	}
 	*dst = v
 	return true
+}
+
+func (d *decoder) number(n *node, p fpath, dst *float64) {
+	s, ok := d.scalar(n, p, "a number", false)
+	if !ok {
+		return
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		d.bad(n, p, "not a number (e.g. 0.3)")
+		return
+	}
+	*dst = v
 }
 
 func (d *decoder) boolean(n *node, p fpath) (bool, bool) {

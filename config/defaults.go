@@ -33,6 +33,12 @@ const (
 	DefaultPlanMaxRuns        = 10000
 	DefaultIdempotencyTTL     = 24 * time.Hour
 	DefaultMaxPerClient       = 32
+	DefaultDenseWeight        = 0.3
+	DefaultEmbedderAPIVersion = "2024-10-21"
+	DefaultEmbedderAuth       = "key"
+	DefaultEmbedderBatchSize  = 64
+	DefaultEmbedderTimeout    = 30 * time.Second
+	DefaultEmbeddingCacheTTL  = 30 * 24 * time.Hour
 )
 
 // Default returns a configuration with every default filled in and no
@@ -56,7 +62,11 @@ func Default() *Config {
 			MaxBodyBytes:    DefaultMaxBodyBytes,
 		},
 		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
-		Search: Search{AutoMaxTools: DefaultAutoMaxTools, AutoMaxTokens: DefaultAutoMaxTokens},
+		Search: Search{AutoMaxTools: DefaultAutoMaxTools, AutoMaxTokens: DefaultAutoMaxTokens,
+			DenseWeight: DefaultDenseWeight,
+			Embedder: Embedder{APIVersion: DefaultEmbedderAPIVersion, Auth: DefaultEmbedderAuth,
+				BatchSize: DefaultEmbedderBatchSize, Timeout: Duration(DefaultEmbedderTimeout),
+				CacheTTL: Duration(DefaultEmbeddingCacheTTL)}},
 		Code: Code{Timeout: Duration(DefaultCodeTimeout), MaxTimeout: Duration(DefaultCodeMaxTimeout),
 			MemoryMB: DefaultCodeMemoryMB, MaxCalls: DefaultCodeMaxCalls},
 		Plans: Plans{MaxConcurrency: DefaultPlanConcurrency, Retention: Duration(DefaultPlanRetention),

@@ -16,6 +16,7 @@ func TestEnvOverrides(t *testing.T) {
 		"WEFT_CACHE_DIR":       "/data/weft",
 		"WEFT_LOG_LEVEL":       "debug",
 		"ANALYTICS_BACKEND":    "prometheus",
+		"EMBEDDING_CACHE_TTL":  "48h",
 	}
 	// The file sets every field too: the environment wins.
 	c := mustParse(t, doc(
@@ -28,10 +29,11 @@ func TestEnvOverrides(t *testing.T) {
 		"cache: {dir: /nope}",
 		"log: {level: error}",
 		"analytics: {backend: none}",
+		"search: {embedder: {cache_ttl: 1h}}",
 	), env)
 	got := []any{c.Limits.ToolTimeout.D(), c.Limits.MaxConcurrentTools, c.Limits.RequestsPerMinute,
-		c.Catalog.CacheTTL.D(), c.Server.Addr, c.Cache.Dir, c.Log.Level, c.Analytics.Backend}
-	want := []any{45 * time.Second, 3, 600, 2 * time.Hour, "0.0.0.0:9000", "/data/weft", "debug", "prometheus"}
+		c.Catalog.CacheTTL.D(), c.Server.Addr, c.Cache.Dir, c.Log.Level, c.Analytics.Backend, c.Search.Embedder.CacheTTL.D()}
+	want := []any{45 * time.Second, 3, 600, 2 * time.Hour, "0.0.0.0:9000", "/data/weft", "debug", "prometheus", 48 * time.Hour}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}
@@ -49,6 +51,9 @@ func TestEnvOverrideValues(t *testing.T) {
 		{"CATALOG_CACHE_TTL", "3600", func(c *Config) any { return c.Catalog.CacheTTL.D() }, time.Hour},
 		{"CATALOG_CACHE_TTL", "0", func(c *Config) any { return c.Catalog.CacheTTL.D() }, time.Duration(0)},
 		{"MAX_CONCURRENT_TOOLS", " 7 ", func(c *Config) any { return c.Limits.MaxConcurrentTools }, 7},
+		{"EMBEDDING_CACHE_TTL", "3600", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, time.Hour},
+		{"EMBEDDING_CACHE_TTL", "0", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, time.Duration(0)},
+		{"EMBEDDING_CACHE_TTL", "", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, 720 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -75,6 +80,8 @@ func TestEnvOverrideProblems(t *testing.T) {
 		{map[string]string{"WEFT_ADDR": "8080"}, `WEFT_ADDR: "8080": not host:port (e.g. 127.0.0.1:8080, :8080)`},
 		{map[string]string{"WEFT_LOG_LEVEL": "trace"}, `WEFT_LOG_LEVEL: "trace": not a log level (allowed: debug, info, warn, error)`},
 		{map[string]string{"ANALYTICS_BACKEND": "statsd"}, `ANALYTICS_BACKEND: "statsd": not an analytics backend (allowed: memory, prometheus, none)`},
+		{map[string]string{"EMBEDDING_CACHE_TTL": "monthly"}, `EMBEDDING_CACHE_TTL: "monthly": not a duration (e.g. 30s, 2m)`},
+		{map[string]string{"EMBEDDING_CACHE_TTL": "-1h"}, `EMBEDDING_CACHE_TTL: "-1h": must not be negative (0 keeps vectors until the model changes)`},
 		{map[string]string{"MCP_SERVERS_FILE": "/nonexistent/mcp.json"}, `MCP_SERVERS_FILE: "/nonexistent/mcp.json": no such file (looked for /nonexistent/mcp.json)`},
 		{map[string]string{"TOOL_TIMEOUT": "x", "MAX_CONCURRENT_TOOLS": "y"}, `TOOL_TIMEOUT: "x": not a duration (e.g. 30s, 2m)
 MAX_CONCURRENT_TOOLS: "y": not an integer`},
@@ -104,7 +111,7 @@ TOOL_TIMEOUT: "abc": not a duration (e.g. 30s, 2m)`
 
 func TestEnvOverridesList(t *testing.T) {
 	want := []string{"TOOL_TIMEOUT", "MAX_CONCURRENT_TOOLS", "REQUESTS_PER_MINUTE", "MCP_SERVERS_FILE",
-		"CATALOG_CACHE_TTL", "WEFT_ADDR", "WEFT_CACHE_DIR", "WEFT_LOG_LEVEL", "ANALYTICS_BACKEND"}
+		"CATALOG_CACHE_TTL", "WEFT_ADDR", "WEFT_CACHE_DIR", "WEFT_LOG_LEVEL", "ANALYTICS_BACKEND", "EMBEDDING_CACHE_TTL"}
 	if got := EnvOverrides(); !reflect.DeepEqual(got, want) {
 		t.Errorf("EnvOverrides() = %v, want %v", got, want)
 	}

@@ -29,6 +29,7 @@ type yamlConfig struct {
 	Cache          Cache         `yaml:"cache"`
 	Analytics      Analytics     `yaml:"analytics"`
 	Server         HTTP          `yaml:"server"`
+	Search         Search        `yaml:"search"`
 	Log            Log           `yaml:"log"`
 }
 
@@ -45,6 +46,7 @@ func (c *Config) YAML() ([]byte, error) {
 		Cache:          r.Cache,
 		Analytics:      r.Analytics,
 		Server:         r.Server,
+		Search:         r.Search,
 		Log:            r.Log,
 	}
 	names := make([]*Server, 0, len(r.Servers))

@@ -27,6 +27,11 @@ func TestDefault(t *testing.T) {
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
 		{"servers", len(c.Servers), 0},
+		{"search.warm", c.Search.Warm, false},
+		{"search.dense_weight", c.Search.DenseWeight, 0.3},
+		{"search.embedder", c.Search.Embedder, Embedder{APIVersion: "2024-10-21", Auth: "key", BatchSize: 64,
+			Timeout: Duration(30 * time.Second), CacheTTL: Duration(720 * time.Hour)}},
+		{"search.embedder.Enabled", c.Search.Embedder.Enabled(), false},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -78,7 +83,23 @@ func TestParseFull(t *testing.T) {
 		"  shutdown_timeout: 5s",
 		"  max_body_bytes: 1024",
 		"log: {level: debug, format: json}",
-		"search: {auto_max_tools: 5, auto_max_tokens: 100}",
+		"search:",
+		"  auto_max_tools: 5",
+		"  auto_max_tokens: 100",
+		"  warm: true",
+		"  dense_weight: 0.45",
+		"  embedder:",
+		"    url: https://res.openai.azure.com",
+		"    model: text-embedding-3-small",
+		"    api_key: ${EMB_KEY}",
+		"    azure_deployment: emb",
+		"    api_version: 2025-01-01",
+		"    auth: key",
+		"    dimensions: 512",
+		"    send_dimensions: true",
+		"    batch_size: 16",
+		"    timeout: 10s",
+		"    cache_ttl: 24h",
 		"code: {timeout: 10s, max_timeout: 1m, memory_mb: 32, max_calls: 7, max_concurrent_runs: 3}",
 		"plans: {max_concurrency: 4, retention: 48h, max_runs: 9, idempotency_ttl: 1h}",
 		"gateway:",
@@ -89,7 +110,7 @@ func TestParseFull(t *testing.T) {
 		"    - {name: ci, hash: \"sha256:"+strings.Repeat("ab", 32)+"\", servers: [fs], requests_per_minute: 10}",
 		"  allowed_origins: [\"https://app.example\"]",
 		"  max_concurrent_per_client: 8",
-	), nil)
+	), map[string]string{"EMB_KEY": "k-1"})
 	enabled := false
 	want := &Config{
 		Servers: map[string]*Server{"fs": {
@@ -107,7 +128,11 @@ func TestParseFull(t *testing.T) {
 		Analytics: Analytics{Backend: "prometheus"},
 		Server:    HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024},
 		Log:       Log{Level: "debug", Format: "json"},
-		Search:    Search{AutoMaxTools: 5, AutoMaxTokens: 100},
+		Search: Search{AutoMaxTools: 5, AutoMaxTokens: 100, Warm: true, DenseWeight: 0.45, Embedder: Embedder{
+			URL: "https://res.openai.azure.com", Model: "text-embedding-3-small", APIKey: "k-1", AzureDeployment: "emb",
+			APIVersion: "2025-01-01", Auth: "key", Dimensions: 512, SendDimensions: true, BatchSize: 16,
+			Timeout: Duration(10 * time.Second), CacheTTL: Duration(24 * time.Hour),
+		}},
 		Code: Code{Timeout: Duration(10 * time.Second), MaxTimeout: Duration(time.Minute), MemoryMB: 32, MaxCalls: 7,
 			MaxConcurrentRuns: 3},
 		Plans: Plans{MaxConcurrency: 4, Retention: Duration(48 * time.Hour), MaxRuns: 9, IdempotencyTTL: Duration(time.Hour)},

@@ -15,7 +15,7 @@ const Mask = "****"
 var secretQueryKeys = []string{"token", "key", "secret", "password", "sig"}
 
 // Redacted returns a deep copy of c that is safe to print or log: values of
-// env and headers become "****", and in URLs the userinfo and the values of
+// env and headers and the embedder's api_key become "****", and in URLs the userinfo and the values of
 // query parameters whose names contain token, key, secret, password or sig
 // are masked. Args are copied as they are: secrets belong in env or headers.
 func (c *Config) Redacted() *Config {
@@ -29,6 +29,10 @@ func (c *Config) Redacted() *Config {
 		}
 		s.URL = redactURLText(s.URL)
 	}
+	if out.Search.Embedder.APIKey != "" {
+		out.Search.Embedder.APIKey = Mask
+	}
+	out.Search.Embedder.URL = redactURLText(out.Search.Embedder.URL)
 	return out
 }
 

@@ -41,6 +41,11 @@ func secretConfig(t *testing.T) *Config {
 		"      EMPTY: \"\"",
 		"    enabled: true",
 		"    tags: [a]",
+		"search:",
+		"  embedder:",
+		"    url: https://emb.example/v1?key=${TOKEN}",
+		"    model: m",
+		"    api_key: ${TOKEN}",
 	), map[string]string{"TOKEN": "tok-123", "PASS": "pw-456"})
 }
 
@@ -55,6 +60,15 @@ func TestRedacted(t *testing.T) {
 	}
 	if got := r.Servers["local"].Env; !reflect.DeepEqual(got, map[string]string{"API_KEY": Mask, "EMPTY": Mask}) {
 		t.Errorf("env = %v", got)
+	}
+	if e := r.Search.Embedder; e.APIKey != Mask || e.URL != "https://emb.example/v1?key=****" || e.Model != "m" {
+		t.Errorf("embedder = %+v", e)
+	}
+	if e := c.Search.Embedder; e.APIKey != "tok-123" || e.URL != "https://emb.example/v1?key=tok-123" {
+		t.Errorf("Redacted changed the original embedder: %+v", e)
+	}
+	if r := Default().Redacted(); r.Search.Embedder.APIKey != "" {
+		t.Errorf("an unset api_key is printed as %q", r.Search.Embedder.APIKey)
 	}
 	// A deep copy: changing the copy leaves the original alone.
 	r.Servers["local"].Args[0] = "changed"

@@ -123,6 +123,10 @@ func validate(c *Config, orig *origins, probs *problems) {
 	v.positiveInt("server.max_body_bytes", c.Server.MaxBodyBytes)
 	v.positiveInt("search.auto_max_tools", int64(c.Search.AutoMaxTools))
 	v.positiveInt("search.auto_max_tokens", int64(c.Search.AutoMaxTokens))
+	if (c.Search.DenseWeight <= 0 || c.Search.DenseWeight > 1) && !v.broken("search.dense_weight") {
+		v.value("search.dense_weight", strconv.FormatFloat(c.Search.DenseWeight, 'g', -1, 64), "must be greater than 0 and at most 1 (e.g. 0.3)")
+	}
+	v.embedder(&c.Search.Embedder)
 	v.positiveDuration("code.timeout", c.Code.Timeout)
 	v.positiveDuration("code.max_timeout", c.Code.MaxTimeout)
 	if c.Code.Timeout > c.Code.MaxTimeout && !v.broken("code.timeout") && !v.broken("code.max_timeout") {
@@ -323,4 +327,48 @@ func (v *validator) gateway(g *Gateway) {
 		}
 	}
 	v.positiveInt("gateway.max_concurrent_per_client", int64(g.MaxConcurrentPerClient))
+}
+
+// embedder checks search.embedder. Without a url dense retrieval is off,
+// and the other fields only need to make sense once it is set.
+func (v *validator) embedder(e *Embedder) {
+	const key = "search.embedder"
+	azure := e.AzureDeployment != ""
+	if e.URL == "" {
+		if (e.Model != "" || azure || e.APIKey != "") && !v.broken(key+".url") {
+			v.at(key+".url", "is required when search.embedder is configured (e.g. https://api.openai.com/v1, or https://NAME.openai.azure.com for Azure OpenAI)")
+		}
+	} else if !v.broken(key + ".url") {
+		u, err := url.Parse(e.URL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			v.value(key+".url", e.URL, "not an http(s) URL (e.g. https://api.openai.com/v1)")
+		case azure && u.Scheme != "https":
+			v.value(key+".url", e.URL, "Azure OpenAI needs an https URL (e.g. https://NAME.openai.azure.com)")
+		}
+		if e.Model == "" && !azure && !v.broken(key+".model") {
+			v.at(key+".model", "is required when url is set (the embedding model, e.g. text-embedding-3-small; for Azure OpenAI set azure_deployment)")
+		}
+	}
+	v.oneOf(key+".auth", e.Auth, "an embedder auth method", "key", "entra")
+	switch {
+	case e.Auth == "entra" && !azure && !v.broken(key+".azure_deployment"):
+		v.value(key+".auth", e.Auth, "Entra ID is for Azure OpenAI (set azure_deployment, or use auth: key)")
+	case e.Auth == "key" && azure && e.URL != "" && e.APIKey == "" && !v.broken(key+".api_key"):
+		v.at(key+".api_key", "is required for Azure OpenAI with auth: key (or set auth: entra for Entra ID)")
+	}
+	if azure && e.APIVersion == "" && !v.broken(key+".api_version") {
+		v.at(key+".api_version", "must not be empty for Azure OpenAI (e.g. 2024-10-21)")
+	}
+	if e.Dimensions < 0 && !v.broken(key+".dimensions") {
+		v.value(key+".dimensions", strconv.Itoa(e.Dimensions), "must not be negative (0 takes the model's)")
+	}
+	if e.SendDimensions && e.Dimensions == 0 && !v.broken(key+".dimensions") {
+		v.at(key+".send_dimensions", "needs dimensions (the vector length to ask the model for)")
+	}
+	v.positiveInt(key+".batch_size", int64(e.BatchSize))
+	v.positiveDuration(key+".timeout", e.Timeout)
+	if e.CacheTTL < 0 && !v.broken(key+".cache_ttl") {
+		v.value(key+".cache_ttl", e.CacheTTL.String(), "must not be negative (0 keeps vectors until the model changes)")
+	}
 }

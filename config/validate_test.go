@@ -253,6 +253,61 @@ weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers,
 			"    timeout: 1y",
 		), nil, `weft.yaml:2: servers.a: neither command nor url is set (command runs a stdio server; url reaches an http or sse server)
 weft.yaml:3: servers.a.timeout: "1y": not a duration (e.g. 30s, 2m)`},
+		{"search embedder values", doc(
+			"search:",
+			"  dense_weight: 1.5",
+			"  embedder:",
+			"    url: ftp://x/v1?api_key=s3cret",
+			"    api_key: hunter2",
+			"    auth: oauth",
+			"    dimensions: -1",
+			"    batch_size: 0",
+			"    timeout: 0s",
+			"    cache_ttl: -1h",
+		), nil, `weft.yaml:2: search.dense_weight: "1.5": must be greater than 0 and at most 1 (e.g. 0.3)
+weft.yaml:3: search.embedder.model: is required when url is set (the embedding model, e.g. text-embedding-3-small; for Azure OpenAI set azure_deployment)
+weft.yaml:4: search.embedder.url: "ftp://x/v1?api_key=****": not an http(s) URL (e.g. https://api.openai.com/v1)
+weft.yaml:6: search.embedder.auth: "oauth": not an embedder auth method (allowed: key, entra)
+weft.yaml:7: search.embedder.dimensions: "-1": must not be negative (0 takes the model's)
+weft.yaml:8: search.embedder.batch_size: "0": must be a positive integer
+weft.yaml:9: search.embedder.timeout: "0s": must be positive (e.g. 30s, 2m)
+weft.yaml:10: search.embedder.cache_ttl: "-1h": must not be negative (0 keeps vectors until the model changes)`},
+		{"search embedder for azure", doc(
+			"search:",
+			"  embedder:",
+			"    url: http://res.openai.azure.com",
+			"    azure_deployment: emb",
+			"    api_version: \"\"",
+			"    send_dimensions: true",
+		), nil, `weft.yaml:2: search.embedder.api_key: is required for Azure OpenAI with auth: key (or set auth: entra for Entra ID)
+weft.yaml:3: search.embedder.url: "http://res.openai.azure.com": Azure OpenAI needs an https URL (e.g. https://NAME.openai.azure.com)
+weft.yaml:5: search.embedder.api_version: must not be empty for Azure OpenAI (e.g. 2024-10-21)
+weft.yaml:6: search.embedder.send_dimensions: needs dimensions (the vector length to ask the model for)`},
+		{"search embedder entra without azure", doc(
+			"search:",
+			"  embedder:",
+			"    url: https://api.openai.com/v1",
+			"    model: text-embedding-3-small",
+			"    auth: entra",
+		), nil, `weft.yaml:5: search.embedder.auth: "entra": Entra ID is for Azure OpenAI (set azure_deployment, or use auth: key)`},
+		{"search embedder without url", doc(
+			"search:",
+			"  embedder:",
+			"    model: nomic-embed-text",
+		), nil, `weft.yaml:2: search.embedder.url: is required when search.embedder is configured (e.g. https://api.openai.com/v1, or https://NAME.openai.azure.com for Azure OpenAI)`},
+		{"search embedder api_key is never quoted", doc(
+			"search:",
+			"  warm: sometimes",
+			"  dense_weight: heavy",
+			"  embedder:",
+			"    url: https://res.openai.azure.com",
+			"    azure_deployment: emb",
+			"    api_key: sk-${EMB_KEY}",
+			"    colour: red",
+		), nil, `weft.yaml:2: search.warm: "sometimes": not a boolean (allowed: true, false)
+weft.yaml:3: search.dense_weight: "heavy": not a number (e.g. 0.3)
+weft.yaml:7: search.embedder.api_key: environment variable EMB_KEY is not set (set it, or give a default: ${EMB_KEY:-value})
+weft.yaml:8: search.embedder.colour: unknown field (allowed: url, model, api_key, azure_deployment, api_version, auth, dimensions, send_dimensions, batch_size, timeout, cache_ttl)`},
 		{"all problems at once, in line order", doc(
 			"log:",
 			"  level: loud",

@@ -43,13 +43,7 @@ func (d *decoder) config(n *node, c *Config) {
 			}, "")
 		}},
 		{"server", func(v *node) { d.http(v, sub("server"), &c.Server) }},
-		{"search", func(v *node) {
-			p := sub("search")
-			d.object(v, p, []field{
-				{"auto_max_tools", func(v *node) { d.integer(v, p.child("auto_max_tools", "auto_max_tools"), &c.Search.AutoMaxTools) }},
-				{"auto_max_tokens", func(v *node) { d.integer(v, p.child("auto_max_tokens", "auto_max_tokens"), &c.Search.AutoMaxTokens) }},
-			}, "")
-		}},
+		{"search", func(v *node) { d.search(v, sub("search"), &c.Search) }},
 		{"code", func(v *node) { d.code(v, sub("code"), &c.Code) }},
 		{"plans", func(v *node) { d.plans(v, sub("plans"), &c.Plans) }},
 		{"gateway", func(v *node) { d.gateway(v, sub("gateway"), &c.Gateway) }},
@@ -71,6 +65,46 @@ func (d *decoder) limits(n *node, p fpath, l *Limits) {
 		{"requests_per_minute", func(v *node) { d.integer(v, f("requests_per_minute"), &l.RequestsPerMinute) }},
 		{"discovery_timeout", func(v *node) { d.duration(v, f("discovery_timeout"), &l.DiscoveryTimeout) }},
 		{"queue_timeout", func(v *node) { d.duration(v, f("queue_timeout"), &l.QueueTimeout) }},
+	}, "")
+}
+
+func (d *decoder) search(n *node, p fpath, s *Search) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"auto_max_tools", func(v *node) { d.integer(v, f("auto_max_tools"), &s.AutoMaxTools) }},
+		{"auto_max_tokens", func(v *node) { d.integer(v, f("auto_max_tokens"), &s.AutoMaxTokens) }},
+		{"warm", func(v *node) {
+			if b, ok := d.boolean(v, f("warm")); ok {
+				s.Warm = b
+			}
+		}},
+		{"dense_weight", func(v *node) { d.number(v, f("dense_weight"), &s.DenseWeight) }},
+		{"embedder", func(v *node) { d.embedder(v, f("embedder"), &s.Embedder) }},
+	}, "")
+}
+
+func (d *decoder) embedder(n *node, p fpath, e *Embedder) {
+	f := func(name string) fpath { return p.child(name, name) }
+	d.object(n, p, []field{
+		{"url", func(v *node) { d.str(v, f("url"), &e.URL) }},
+		{"model", func(v *node) { d.str(v, f("model"), &e.Model) }},
+		{"api_key", func(v *node) {
+			if s, ok := d.scalar(v, f("api_key"), "a string", true); ok {
+				e.APIKey = s
+			}
+		}},
+		{"azure_deployment", func(v *node) { d.str(v, f("azure_deployment"), &e.AzureDeployment) }},
+		{"api_version", func(v *node) { d.str(v, f("api_version"), &e.APIVersion) }},
+		{"auth", func(v *node) { d.str(v, f("auth"), &e.Auth) }},
+		{"dimensions", func(v *node) { d.integer(v, f("dimensions"), &e.Dimensions) }},
+		{"send_dimensions", func(v *node) {
+			if b, ok := d.boolean(v, f("send_dimensions")); ok {
+				e.SendDimensions = b
+			}
+		}},
+		{"batch_size", func(v *node) { d.integer(v, f("batch_size"), &e.BatchSize) }},
+		{"timeout", func(v *node) { d.duration(v, f("timeout"), &e.Timeout) }},
+		{"cache_ttl", func(v *node) { d.duration(v, f("cache_ttl"), &e.CacheTTL) }},
 	}, "")
 }
 
