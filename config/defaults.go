@@ -61,7 +61,7 @@ func Default() *Config {
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
 			MaxBodyBytes:    DefaultMaxBodyBytes,
 		},
-		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		Search: Search{AutoMaxTools: DefaultAutoMaxTools, AutoMaxTokens: DefaultAutoMaxTokens,
 			DenseWeight: DefaultDenseWeight,
 			Embedder: Embedder{APIVersion: DefaultEmbedderAPIVersion, Auth: DefaultEmbedderAuth,
