@@ -110,6 +110,10 @@ func New(opts Options) (*Orchestrator, error) {
 		limits[sc.Name] = engine.ServerLimits{Timeout: sc.Timeout.D(), MaxConcurrency: sc.MaxConcurrency}
 	}
 	sources = append(sources, opts.Sources...)
+	searchOpts, vectors, err := searchOptions(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("weft: %w", err)
+	}
 	set, err := source.NewSet(sources, source.SetOptions{
 		DiscoveryTimeout: cfg.Limits.DiscoveryTimeout.D(),
 		CachePath:        filepath.Join(cfg.Cache.Dir, "catalog.json"),
@@ -119,6 +123,9 @@ func New(opts Options) (*Orchestrator, error) {
 		Logger:           log,
 	})
 	if err != nil {
+		if vectors != nil {
+			vectors.Close()
+		}
 		return nil, fmt.Errorf("weft: %w", err)
 	}
 	metrics := analytics.NewPrometheus()
@@ -129,7 +136,8 @@ func New(opts Options) (*Orchestrator, error) {
 	case cfg.Analytics.Backend == "memory":
 		recs = append(recs, engine.NewMemoryRecorder(0))
 	}
-	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: recs, metrics: metrics}
+	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: recs, metrics: metrics, searchOpts: searchOpts}
+	o.search.vectors = vectors
 	o.engine = engine.New(engine.Options{
 		Catalog: set,
 		Upstreams: engine.UpstreamsFunc(func(server string) (engine.Upstream, bool) {
@@ -175,18 +183,25 @@ func fingerprint(sources []source.Source, cfg *config.Config) string {
 // Start loads the cached catalog (if fresh) and starts and discovers every
 // upstream in parallel. It returns once the catalog is usable: at once from
 // a fresh cache, else when each upstream was discovered or failed. Upstream
-// failures never make Start fail; see Readiness.
+// failures never make Start fail; see Readiness. With search.warm, the
+// search index (and the tool vectors) is then built in the background.
 func (o *Orchestrator) Start(ctx context.Context) error {
 	if err := o.set.Start(ctx); err != nil {
 		return err
 	}
 	o.started.Store(true)
+	if o.cfg.Search.Warm {
+		o.warmSearch()
+	}
 	return nil
 }
 
 // Close stops every upstream (ending their processes) and background work.
 func (o *Orchestrator) Close() error {
-	err := o.set.Close()
+	err := o.closeSearch()
+	if cerr := o.set.Close(); err == nil {
+		err = cerr
+	}
 	if o.plans.store != nil {
 		if cerr := o.plans.store.Close(); err == nil {
 			err = cerr

@@ -3,12 +3,18 @@ package weft
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/sandbox"
 	"github.com/weft-dev/weft/search"
+	"github.com/weft-dev/weft/search/embed"
+	"github.com/weft-dev/weft/search/vector"
 )
 
 // searchIndex is the orchestrator's tool-search index, created on first use
@@ -17,6 +23,100 @@ type searchIndex struct {
 	once sync.Once
 	ix   *search.Index
 	err  error
+
+	// vectors caches tool vectors under cache.dir/embeddings (nil without
+	// an embedder); closed by Close.
+	vectors *embed.Cache
+	// warm is the background build started by Start with search.warm.
+	warmCancel context.CancelFunc
+	warmDone   chan struct{}
+}
+
+// searchOptions builds the search options of cfg: fusion weights, and with
+// search.embedder.url the embedder (behind a vector cache persisted in
+// cache.dir/embeddings) and an in-memory vector store.
+func searchOptions(cfg *config.Config) (search.Options, *embed.Cache, error) {
+	opts := search.Options{Fusion: search.Fusion{DenseWeight: cfg.Search.DenseWeight}}
+	e := cfg.Search.Embedder
+	if !e.Enabled() {
+		return opts, nil, nil
+	}
+	ec := embed.Config{
+		BaseURL:         e.URL,
+		Model:           e.Model,
+		AzureDeployment: e.AzureDeployment,
+		APIVersion:      e.APIVersion,
+		Dimensions:      e.Dimensions,
+		SendDimensions:  e.SendDimensions,
+		BatchSize:       e.BatchSize,
+		Timeout:         e.Timeout.D(),
+	}
+	if e.AzureDeployment != "" && e.Auth == "entra" {
+		// Managed identity, workload identity, Azure CLI, or a service
+		// principal from AZURE_* variables, tried in that SDK's order.
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return opts, nil, fmt.Errorf("search.embedder: Entra ID credential: %w", err)
+		}
+		ec.Credential = cred
+	} else {
+		ec.APIKey = e.APIKey
+	}
+	client, err := embed.New(ec)
+	if err != nil {
+		return opts, nil, fmt.Errorf("search.embedder: %w", err)
+	}
+	cache, err := embed.NewCache(client, embed.CacheOptions{
+		Dir: filepath.Join(cfg.Cache.Dir, "embeddings"),
+		TTL: e.CacheTTL.D(),
+	})
+	if err != nil {
+		return opts, nil, fmt.Errorf("search.embedder: %w", err)
+	}
+	opts.Embedder = cache
+	opts.Vectors = vector.NewMemory()
+	return opts, cache, nil
+}
+
+// warmSearch builds the search index in the background (search.warm), so
+// that the first search does not pay for it. Failures are logged; the
+// first search then tries again.
+func (o *Orchestrator) warmSearch() {
+	if o.search.warmCancel != nil {
+		return // already started
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	o.search.warmCancel, o.search.warmDone = cancel, done
+	go func() {
+		defer close(done)
+		ix, err := o.index()
+		if err == nil {
+			err = ix.Build(ctx)
+		}
+		switch {
+		case err != nil && ctx.Err() == nil:
+			o.log.Warn("search: background index build failed; the first search will retry", "err", err)
+		case err == nil:
+			st := ix.Stats()
+			o.log.Info("search: index built", "tools", st.Tools, "embedded", st.Embedded, "took", st.BuildTime)
+		}
+	}()
+}
+
+// closeSearch stops a background build and closes the vector cache.
+func (o *Orchestrator) closeSearch() error {
+	if o.search.warmCancel != nil {
+		o.search.warmCancel()
+		<-o.search.warmDone
+	}
+	if o.search.vectors == nil {
+		return nil
+	}
+	if err := o.search.vectors.Close(); err != nil {
+		return fmt.Errorf("weft: close embedding cache: %w", err)
+	}
+	return nil
 }
 
 func (o *Orchestrator) index() (*search.Index, error) {
