@@ -20,7 +20,7 @@ func TestDocsExamples(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "mcp.json"), []byte(`{"mcpServers": {}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"GITHUB_TOKEN": "t", "HOME": dir}
+	vars := map[string]string{"GITHUB_TOKEN": "t", "HOME": dir, "AZURE_OPENAI_API_KEY": "k"}
 	env := envOf(vars)
 	blocks := fence.FindAllSubmatch(text, -1)
 	if len(blocks) < 10 {
