@@ -51,7 +51,9 @@ type Config struct {
 	// and needs AzureDeployment.
 	Credential azcore.TokenCredential
 	// Token, when set, supplies a bearer token per request (tests, or a
-	// token source of one's own). It takes precedence over APIKey.
+	// token source of one's own): for Azure through the Azure SDK's
+	// bearer-token policy, elsewhere as "Authorization: Bearer TOKEN"
+	// (retries of a request reuse its token). It takes precedence over APIKey.
 	Token func(ctx context.Context) (string, error)
 	// AzureDeployment selects the Azure OpenAI URL form.
 	AzureDeployment string
@@ -160,10 +162,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	} else {
 		opts = append(opts, option.WithBaseURL(base.String()))
-		switch {
-		case cfg.Token != nil:
-			opts = append(opts, option.WithMiddleware(bearerFrom(cfg.Token)))
-		case cfg.APIKey != "":
+		if cfg.Token == nil && cfg.APIKey != "" {
 			opts = append(opts, option.WithAPIKey(cfg.APIKey))
 		}
 	}
@@ -186,24 +185,6 @@ func (f funcCredential) GetToken(ctx context.Context, _ policy.TokenRequestOptio
 	}
 	return azcore.AccessToken{Token: tok, ExpiresOn: time.Now().Add(time.Minute)}, nil
 }
-
-// bearerFrom sets "Authorization: Bearer TOKEN" from token on each attempt.
-func bearerFrom(token func(ctx context.Context) (string, error)) option.Middleware {
-	return func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-		tok, err := token(req.Context())
-		if err != nil {
-			return nil, &tokenError{err: err}
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		return next(req)
-	}
-}
-
-// tokenError is a failure of Config.Token.
-type tokenError struct{ err error }
-
-func (e *tokenError) Error() string { return "get token: " + e.err.Error() }
-func (e *tokenError) Unwrap() error { return e.err }
 
 // Model implements search.Embedder.
 func (c *Client) Model() string { return c.cfg.Model }
@@ -260,7 +241,17 @@ func (c *Client) embedBatch(ctx context.Context, texts []string) ([][]float32, e
 		params.Dimensions = openai.Int(int64(c.cfg.Dimensions))
 	}
 	var raw *http.Response
-	resp, err := c.svc.New(ctx, params, option.WithResponseInto(&raw))
+	reqOpts := []option.RequestOption{option.WithResponseInto(&raw)}
+	if c.cfg.Token != nil && c.cfg.AzureDeployment == "" {
+		// One token per request, reused by its retries; failing to get
+		// one is final (the Azure path gets tokens through the SDK).
+		tok, err := c.cfg.Token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("embed: get token: %w", err)
+		}
+		reqOpts = append(reqOpts, option.WithHeader("Authorization", "Bearer "+tok))
+	}
+	resp, err := c.svc.New(ctx, params, reqOpts...)
 	if err != nil {
 		return nil, c.wrap(ctx, err, raw)
 	}
@@ -294,10 +285,6 @@ func (c *Client) embedBatch(ctx context.Context, texts []string) ([][]float32, e
 func (c *Client) wrap(ctx context.Context, err error, raw *http.Response) error {
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("embed: %w", err)
-	}
-	var te *tokenError
-	if errors.As(err, &te) {
-		return fmt.Errorf("embed: %w", te)
 	}
 	var apiErr *openai.Error
 	if errors.As(err, &apiErr) {

@@ -322,3 +322,16 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestClientTokenErrorIsFinal(t *testing.T) {
+	srv := embedtest.NewServer(8)
+	defer srv.Close()
+	boom := errors.New("no token")
+	c, _ := New(Config{BaseURL: srv.URL, Model: "m", Token: func(context.Context) (string, error) { return "", boom }})
+	if _, err := c.Embed(context.Background(), []string{"x"}); !errors.Is(err, boom) || err.Error() != "embed: get token: no token" {
+		t.Errorf("got %v", err)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests without a token", n)
+	}
+}
