@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -95,7 +96,7 @@ func TestMCPPassthrough(t *testing.T) {
 	if err != nil || res.IsError {
 		t.Fatalf("long running: %v %v", err, res)
 	}
-	if got := []float64{<-progress, <-progress}; !slices.Equal(got, []float64{1, 2}) {
+	if got := []float64{recv(t, progress), recv(t, progress)}; !slices.Equal(got, []float64{1, 2}) {
 		t.Fatalf("progress = %v", got)
 	}
 
@@ -126,7 +127,7 @@ func TestMCPPassthrough(t *testing.T) {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "late"}}}, nil
 		})
 	for {
-		<-changed
+		recv(t, changed)
 		list, err = cs.ListTools(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -146,10 +147,10 @@ func TestMCPPassthrough(t *testing.T) {
 		_, err := cs.CallTool(cctx, &mcp.CallToolParams{Name: "up__block", Arguments: map[string]any{}})
 		done <- err
 	}()
-	<-up.started
+	recv(t, up.started)
 	cancel()
-	<-up.cancelled
-	if err := <-done; err == nil {
+	recv(t, up.cancelled)
+	if err := recv(t, done); err == nil {
 		t.Fatal("cancelled call returned no error")
 	}
 
@@ -169,4 +170,17 @@ func TestMCPPassthrough(t *testing.T) {
 	if r := call(t, single, "weather", map[string]any{"city": "Rome"}); r.IsError || text(r) != `{"temp":21.5}` {
 		t.Fatalf("weather via /mcp/up = %q", text(r))
 	}
+}
+
+// recv receives from ch or fails the test after 10 s (never hangs the suite).
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for a notification")
+	}
+	var zero T
+	return zero
 }
