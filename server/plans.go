@@ -155,6 +155,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	h, ok := s.o.ActiveRun(r.Context(), id)
+	if ok && h.Snapshot().Status != plan.RunRunning {
+		ok = false // finished (its record is being saved)
+	}
 	if !ok {
 		if _, err := s.o.GetRun(r.Context(), id); err != nil {
 			writeProblem(w, r, http.StatusNotFound, "unknown_run", fmt.Sprintf("no run %q", id))

@@ -14,7 +14,7 @@ import (
 )
 
 func newServeCmd(g *globals) *cobra.Command {
-	var addr string
+	var addr, pprofAddr string
 	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -48,6 +48,17 @@ func newServeCmd(g *globals) *cobra.Command {
 				}
 				log.Info("stopped")
 			}()
+			if pprofAddr != "" {
+				if !loopback(pprofAddr) {
+					return usageErr("--pprof: %q: must be a loopback address (profiles expose internals)", pprofAddr)
+				}
+				stopProf, err := servePprof(pprofAddr)
+				if err != nil {
+					return failure("--pprof: %v", err)
+				}
+				defer stopProf()
+				log.Info("pprof listening", "addr", pprofAddr)
+			}
 			// Listen first so /healthz answers while upstreams start.
 			ln, err := net.Listen("tcp", cfg.Server.Addr)
 			if err != nil {
@@ -72,6 +83,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address host:port (default: config server.addr / $WEFT_ADDR)")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow a non-loopback address without API keys")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	return cmd
 }
 
