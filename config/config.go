@@ -121,6 +121,11 @@ type HTTP struct {
 	Addr string `yaml:"addr" json:"addr"`
 	// ShutdownTimeout bounds draining in-flight requests on SIGTERM. Default 15s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout" json:"shutdown_timeout"`
+	// GCPercent is the garbage collector's target (like GOGC) that weft
+	// serve sets: the MCP SDK allocates a 32 KiB buffer per JSON message, so
+	// a server trades a little memory for much less GC work. 0 leaves Go's
+	// default; a set GOGC environment variable wins. Default 400.
+	GCPercent int `yaml:"gc_percent" json:"gc_percent"`
 	// MaxBodyBytes bounds request bodies. Default 4 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes" json:"max_body_bytes"`
 }

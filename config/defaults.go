@@ -20,6 +20,7 @@ const (
 	DefaultAddr               = "127.0.0.1:8080"
 	DefaultShutdownTimeout    = 15 * time.Second
 	DefaultMaxBodyBytes       = 4 << 20
+	DefaultGCPercent          = 400
 	DefaultLogLevel           = "info"
 	DefaultLogFormat          = "text"
 	DefaultAutoMaxTools       = 30
@@ -60,6 +61,7 @@ func Default() *Config {
 			Addr:            DefaultAddr,
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
 			MaxBodyBytes:    DefaultMaxBodyBytes,
+			GCPercent:       DefaultGCPercent,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		Search: Search{AutoMaxTools: DefaultAutoMaxTools, AutoMaxTokens: DefaultAutoMaxTokens,

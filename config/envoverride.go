@@ -42,6 +42,9 @@ var envOverrides = []envOverride{
 	{"WEFT_CACHE_DIR", "cache.dir", func(c *Config, v string) string { c.Cache.Dir = v; return "" }},
 	{"WEFT_LOG_LEVEL", "log.level", func(c *Config, v string) string { c.Log.Level = v; return "" }},
 	{"ANALYTICS_BACKEND", "analytics.backend", func(c *Config, v string) string { c.Analytics.Backend = v; return "" }},
+	// The Go runtime applies GOGC itself; when it is set, weft leaves the
+	// collector alone.
+	{"GOGC", "server.gc_percent", func(c *Config, v string) string { c.Server.GCPercent = 0; return "" }},
 	{"EMBEDDING_CACHE_TTL", "search.embedder.cache_ttl", func(c *Config, v string) string {
 		return setEnvDuration(&c.Search.Embedder.CacheTTL, v)
 	}},

@@ -82,6 +82,7 @@ func TestParseFull(t *testing.T) {
 		"  addr: \":9090\"",
 		"  shutdown_timeout: 5s",
 		"  max_body_bytes: 1024",
+		"  gc_percent: 200",
 		"log: {level: debug, format: json}",
 		"search:",
 		"  auto_max_tools: 5",
@@ -126,7 +127,7 @@ func TestParseFull(t *testing.T) {
 		Catalog:   Catalog{CacheTTL: Duration(time.Hour)},
 		Cache:     Cache{Dir: "/var/cache/weft"},
 		Analytics: Analytics{Backend: "prometheus"},
-		Server:    HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024},
+		Server:    HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024, GCPercent: 200},
 		Log:       Log{Level: "debug", Format: "json"},
 		Search: Search{AutoMaxTools: 5, AutoMaxTokens: 100, Warm: true, DenseWeight: 0.45, Embedder: Embedder{
 			URL: "https://res.openai.azure.com", Model: "text-embedding-3-small", APIKey: "k-1", AzureDeployment: "emb",

@@ -121,6 +121,9 @@ func validate(c *Config, orig *origins, probs *problems) {
 	}
 	v.positiveDuration("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	v.positiveInt("server.max_body_bytes", c.Server.MaxBodyBytes)
+	if c.Server.GCPercent < 0 {
+		v.value("server.gc_percent", strconv.Itoa(c.Server.GCPercent), "must not be negative (0 leaves Go's default)")
+	}
 	v.positiveInt("search.auto_max_tools", int64(c.Search.AutoMaxTools))
 	v.positiveInt("search.auto_max_tokens", int64(c.Search.AutoMaxTokens))
 	if (c.Search.DenseWeight <= 0 || c.Search.DenseWeight > 1) && !v.broken("search.dense_weight") {

@@ -114,6 +114,7 @@ func (d *decoder) http(n *node, p fpath, h *HTTP) {
 		{"addr", func(v *node) { d.str(v, f("addr"), &h.Addr) }},
 		{"shutdown_timeout", func(v *node) { d.duration(v, f("shutdown_timeout"), &h.ShutdownTimeout) }},
 		{"max_body_bytes", func(v *node) { d.int64(v, f("max_body_bytes"), &h.MaxBodyBytes) }},
+		{"gc_percent", func(v *node) { d.integer(v, f("gc_percent"), &h.GCPercent) }},
 	}, "")
 }
 

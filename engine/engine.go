@@ -171,6 +171,13 @@ func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMe
 var emptyObject = json.RawMessage("{}")
 
 func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverState) error {
+	// Fast path: free slots, no timer.
+	if e.global.TryAcquire() {
+		if st == nil || st.sem.TryAcquire() {
+			return nil
+		}
+		e.global.Release()
+	}
 	qctx := ctx
 	if e.opts.QueueTimeout > 0 {
 		var cancel context.CancelFunc

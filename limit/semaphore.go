@@ -44,6 +44,19 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	}
 }
 
+// TryAcquire takes a slot if one is free at once.
+func (s *Semaphore) TryAcquire() bool {
+	if s == nil {
+		return true
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
 // Release frees a slot taken by Acquire.
 func (s *Semaphore) Release() {
 	if s == nil {

@@ -47,7 +47,17 @@ func main() {
 	conc := flag.String("clients", "1,200", "concurrent clients per phase")
 	soak := flag.Bool("soak", false, "soak mode: fixed request rate through weft over a stdio upstream")
 	rate := flag.Int("rate", 500, "soak: requests per second")
+	openRate := flag.Int("open-rate", 0, "compare: drive each phase open-loop at this total request rate (0: closed loop, as fast as clients go)")
+	pprofAddr := flag.String("pprof", "", "pass --pprof ADDR to the weft under test (to profile it while the benchmark runs)")
+	weftGOGC := flag.String("weft-gogc", "", "GOGC for the weft under test only (default: inherited)")
 	flag.Parse()
+	loadRate = *openRate
+	if *pprofAddr != "" {
+		weftExtra = append(weftExtra, "--pprof", *pprofAddr)
+	}
+	if *weftGOGC != "" {
+		weftEnv = append(weftEnv, "GOGC="+*weftGOGC)
+	}
 	if *weftBin == "" {
 		log.Fatal("-weft is required (go build -o /tmp/weft ./cmd/weft)")
 	}
@@ -168,9 +178,20 @@ cache:
 	return path
 }
 
+// weftExtra are extra arguments for weft serve (e.g. --pprof).
+var weftExtra []string
+
+// weftEnv is extra environment for the weft under test.
+var weftEnv []string
+
+// loadRate, when positive, makes load phases open-loop at this total rate.
+var loadRate int
+
 func startWeft(weftBin, cfgPath string) *proc {
 	addr := freeAddr()
-	return start("http://"+addr+"/mcp", []string{"WEFT_CONFIG=", "WEFT_LOG_LEVEL=warn"}, weftBin, "serve", "-c", cfgPath, "--addr", addr)
+	args := append([]string{"serve", "-c", cfgPath, "--addr", addr}, weftExtra...)
+	env := append([]string{"WEFT_CONFIG=", "WEFT_LOG_LEVEL=warn"}, weftEnv...)
+	return start("http://"+addr+"/mcp", env, weftBin, args...)
 }
 
 // stats is the outcome of one load phase.
@@ -218,12 +239,28 @@ func load(url string, clients int, d time.Duration, pid int) stats {
 	begin := time.Now()
 	deadline := begin.Add(d)
 	var wg sync.WaitGroup
-	for _, cs := range sessions {
+	// Open loop: each client sends at its share of loadRate, and latency
+	// counts from the scheduled send time, so a slow server is not hidden
+	// by clients that wait for it (no coordinated omission).
+	var interval time.Duration
+	if loadRate > 0 {
+		interval = time.Duration(float64(clients) / float64(loadRate) * float64(time.Second))
+	}
+	for i, cs := range sessions {
 		wg.Go(func() {
 			var mine []time.Duration
 			args := map[string]any{"message": "hello"}
+			next := begin
+			if interval > 0 {
+				next = begin.Add(interval * time.Duration(i) / time.Duration(clients)) // spread the clients
+			}
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
+				if interval > 0 {
+					time.Sleep(time.Until(next))
+					t0 = next
+					next = next.Add(interval)
+				}
 				res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "echo", Arguments: args})
 				if err != nil || res.IsError {
 					errs.Add(1)

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -35,6 +36,9 @@ func newServeCmd(g *globals) *cobra.Command {
 				return usageErr("refusing to serve on %s without authentication: configure gateway.api_keys, listen on a loopback address, or pass --insecure", cfg.Server.Addr)
 			}
 			log := logger(cfg)
+			if cfg.Server.GCPercent > 0 {
+				debug.SetGCPercent(cfg.Server.GCPercent)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 
