@@ -85,7 +85,7 @@ func New(cfg Config, logger *slog.Logger) (*Upstream, error) {
 		cfg:       cfg,
 		log:       log,
 		red:       newRedactor(cfg),
-		httpBase:  http.DefaultTransport,
+		httpBase:  newHTTPTransport(),
 		ctx:       ctx,
 		cancel:    cancel,
 		firstDone: make(chan struct{}),
@@ -487,4 +487,16 @@ func bind(ctx, life context.Context) (context.Context, context.CancelFunc) {
 	stopCtx := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	stopLife := context.AfterFunc(life, func() { cancel(context.Canceled) })
 	return c, func() { stopCtx(); stopLife(); cancel(context.Canceled) }
+}
+
+// newHTTPTransport is the connection pool of one HTTP upstream. Unlike
+// http.DefaultTransport (2 idle connections per host), it keeps enough
+// idle connections for the concurrent calls weft multiplexes onto one
+// upstream, so a burst does not open and close a TCP connection per call.
+func newHTTPTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	return t
 }
