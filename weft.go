@@ -31,6 +31,7 @@ import (
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/limit"
 	"github.com/weft-dev/weft/sandbox"
 	"github.com/weft-dev/weft/search"
 	"github.com/weft-dev/weft/source"
@@ -72,6 +73,8 @@ type Orchestrator struct {
 	engine     *engine.Engine
 	rec        engine.Recorder
 	metrics    *analytics.Prometheus
+	rate       limit.RateLimiter
+	closeRate  func() error
 	searchOpts search.Options
 	search     searchIndex
 
@@ -136,7 +139,11 @@ func New(opts Options) (*Orchestrator, error) {
 	case cfg.Analytics.Backend == "memory":
 		recs = append(recs, engine.NewMemoryRecorder(0))
 	}
-	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: recs, metrics: metrics, searchOpts: searchOpts}
+	rate, closeRate, err := rateLimiter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: recs, metrics: metrics, searchOpts: searchOpts, rate: rate, closeRate: closeRate}
 	o.search.vectors = vectors
 	o.engine = engine.New(engine.Options{
 		Catalog: set,
@@ -206,6 +213,9 @@ func (o *Orchestrator) Close() error {
 		if cerr := o.plans.store.Close(); err == nil {
 			err = cerr
 		}
+	}
+	if cerr := o.closeRate(); err == nil {
+		err = cerr
 	}
 	return err
 }

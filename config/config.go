@@ -91,6 +91,10 @@ type Limits struct {
 	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute"`
 	// DiscoveryTimeout bounds each upstream's connect + tools/list. Default 10s.
 	DiscoveryTimeout Duration `yaml:"discovery_timeout" json:"discovery_timeout"`
+	// RedisURL, when set (redis://[:password@]host:port/db), keeps the
+	// per-client request budgets in Redis so that every replica shares them.
+	// Default: in memory, per process.
+	RedisURL string `yaml:"redis_url" json:"redis_url,omitempty"`
 	// QueueTimeout bounds how long a call waits for a concurrency slot. Default 10s.
 	QueueTimeout Duration `yaml:"queue_timeout" json:"queue_timeout"`
 }

@@ -175,7 +175,7 @@ func TestStructureProblems(t *testing.T) {
 			"  colour: true",
 		), `weft.yaml:3: servers.gh.comand: unknown field; did you mean "command"? (allowed: transport, command, args, env, cwd, url, headers, timeout, enabled, max_concurrency, description, tags)
 weft.yaml:4: servers.gh.urll: unknown field; did you mean "url"? (allowed: transport, command, args, env, cwd, url, headers, timeout, enabled, max_concurrency, description, tags)
-weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, queue_timeout)
+weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, queue_timeout, redis_url)
 weft.yaml:8: log.colour: unknown field (allowed: level, format)`},
 		{"duplicate keys", doc(
 			"log:",

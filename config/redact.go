@@ -33,6 +33,7 @@ func (c *Config) Redacted() *Config {
 		out.Search.Embedder.APIKey = Mask
 	}
 	out.Search.Embedder.URL = redactURLText(out.Search.Embedder.URL)
+	out.Limits.RedisURL = redactURLText(out.Limits.RedisURL)
 	return out
 }
 

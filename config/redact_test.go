@@ -46,6 +46,8 @@ func secretConfig(t *testing.T) *Config {
 		"    url: https://emb.example/v1?key=${TOKEN}",
 		"    model: m",
 		"    api_key: ${TOKEN}",
+		"limits:",
+		"  redis_url: redis://:${PASS}@cache:6379/0",
 	), map[string]string{"TOKEN": "tok-123", "PASS": "pw-456"})
 }
 
@@ -63,6 +65,9 @@ func TestRedacted(t *testing.T) {
 	}
 	if e := r.Search.Embedder; e.APIKey != Mask || e.URL != "https://emb.example/v1?key=****" || e.Model != "m" {
 		t.Errorf("embedder = %+v", e)
+	}
+	if got := r.Limits.RedisURL; got != "redis://:****@cache:6379/0" {
+		t.Errorf("redis_url = %q", got)
 	}
 	if e := c.Search.Embedder; e.APIKey != "tok-123" || e.URL != "https://emb.example/v1?key=tok-123" {
 		t.Errorf("Redacted changed the original embedder: %+v", e)

@@ -45,7 +45,7 @@ func (v *validator) value(key, value, msg string) {
 	if ok && o.Raw != "" {
 		value = o.Raw
 	}
-	if strings.HasSuffix(key, ".url") {
+	if strings.HasSuffix(key, "url") { // url, redis_url: mask credentials
 		value = redactURLText(value)
 	}
 	v.at(key, quote(value)+": "+msg)
@@ -107,6 +107,11 @@ func validate(c *Config, orig *origins, probs *problems) {
 	v.positiveInt("limits.requests_per_minute", int64(l.RequestsPerMinute))
 	v.positiveDuration("limits.discovery_timeout", l.DiscoveryTimeout)
 	v.positiveDuration("limits.queue_timeout", l.QueueTimeout)
+	if l.RedisURL != "" && !v.broken("limits.redis_url") {
+		if u, err := url.Parse(l.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			v.value("limits.redis_url", l.RedisURL, "not a Redis URL (e.g. redis://127.0.0.1:6379/0, rediss:// for TLS)")
+		}
+	}
 	if c.Catalog.CacheTTL < 0 {
 		v.value("catalog.cache_ttl", c.Catalog.CacheTTL.String(), "must not be negative (0 rediscovers tools at every start)")
 	}

@@ -11,6 +11,10 @@ func TestValidationProblems(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
+		{"redis url", doc(
+			"limits:",
+			"  redis_url: http://user:hunter2@cache:6379",
+		), nil, `weft.yaml:2: limits.redis_url: "http://user:****@cache:6379": not a Redis URL (e.g. redis://127.0.0.1:6379/0, rediss:// for TLS)`},
 		{"code and plans", doc(
 			"code:",
 			"  timeout: 10m",

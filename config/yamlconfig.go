@@ -65,6 +65,7 @@ func (d *decoder) limits(n *node, p fpath, l *Limits) {
 		{"requests_per_minute", func(v *node) { d.integer(v, f("requests_per_minute"), &l.RequestsPerMinute) }},
 		{"discovery_timeout", func(v *node) { d.duration(v, f("discovery_timeout"), &l.DiscoveryTimeout) }},
 		{"queue_timeout", func(v *node) { d.duration(v, f("queue_timeout"), &l.QueueTimeout) }},
+		{"redis_url", func(v *node) { d.str(v, f("redis_url"), &l.RedisURL) }},
 	}, "")
 }
 

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/testenv"
 	"github.com/weft-dev/weft/server"
 	"github.com/weft-dev/weft/source"
 	"github.com/weft-dev/weft/source/function"
@@ -19,7 +22,7 @@ import (
 
 // protectedServer serves two function sources behind API keys: "admin"
 // may use everything, "reader" only the tools of server "pub".
-func protectedServer(t *testing.T, opts server.Options) *httptest.Server {
+func protectedServer(t *testing.T, opts server.Options, mutate ...func(*config.Config)) *httptest.Server {
 	t.Helper()
 	pub := function.New("pub", "public tools")
 	function.Must(function.Add(pub, "hello", "Say hello", func(ctx context.Context, in struct{}) (string, error) { return "hello", nil }))
@@ -32,6 +35,9 @@ func protectedServer(t *testing.T, opts server.Options) *httptest.Server {
 	cfg := config.Default()
 	cfg.Servers = nil
 	cfg.Cache.Dir = t.TempDir()
+	for _, m := range mutate {
+		m(cfg)
+	}
 	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{pub, priv}})
 	if err != nil {
 		t.Fatal(err)
@@ -174,5 +180,32 @@ func TestHostOriginAndBodyLimits(t *testing.T) {
 				t.Fatalf("status %d (want %d): %s", status, c.status, body)
 			}
 		})
+	}
+}
+
+// TestRateLimitSharedAcrossReplicas: with limits.redis_url two weft
+// servers (replicas) draw a client's budget from one real Redis.
+func TestRateLimitSharedAcrossReplicas(t *testing.T) {
+	url := testenv.RedisURL(t)
+	setRedis := func(c *config.Config) { c.Limits.RedisURL = url }
+	// Budgets are keyed by client name: a name of its own per run, so that
+	// budgets left in Redis by earlier runs do not count.
+	key := "replica-key"
+	name := fmt.Sprintf("client-%s", strconv.FormatInt(time.Now().UnixNano(), 36))
+	keys := []config.APIKey{{Name: name, Hash: server.HashKey(key)}}
+	a := protectedServer(t, server.Options{RequestsPerMinute: 4, APIKeys: keys}, setRedis)
+	b := protectedServer(t, server.Options{RequestsPerMinute: 4, APIKeys: keys}, setRedis)
+	ok := 0
+	for i := range 8 {
+		base := a.URL
+		if i%2 == 1 {
+			base = b.URL
+		}
+		if status, _, _ := req(t, "GET", base+"/v1/tools", key, ""); status == 200 {
+			ok++
+		}
+	}
+	if ok != 4 {
+		t.Fatalf("%d of 8 requests across two replicas passed, want the shared budget of 4", ok)
 	}
 }

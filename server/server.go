@@ -39,12 +39,13 @@ type Options struct {
 	MaxConcurrentPerClient int
 	// AllowedOrigins are browser origins allowed besides same-host (gateway.allowed_origins).
 	AllowedOrigins []string
-	// RateLimiter enforces RequestsPerMinute (in memory if nil).
+	// RateLimiter enforces RequestsPerMinute (the orchestrator's if nil:
+	// in memory, or Redis with limits.redis_url).
 	RateLimiter limit.RateLimiter
 	Logger      *slog.Logger
 }
 
-func (o *Options) fill(cfg *config.Config) {
+func (o *Options) fill(cfg *config.Config, rl limit.RateLimiter) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = cfg.Server.MaxBodyBytes
 	}
@@ -70,7 +71,7 @@ func (o *Options) fill(cfg *config.Config) {
 		o.AllowedOrigins = cfg.Gateway.AllowedOrigins
 	}
 	if o.RateLimiter == nil {
-		o.RateLimiter = limit.NewMemory()
+		o.RateLimiter = rl
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -91,7 +92,7 @@ type Server struct {
 
 // New builds the HTTP surface for o.
 func New(o *weft.Orchestrator, opts Options) *Server {
-	opts.fill(o.Config())
+	opts.fill(o.Config(), o.RateLimiter())
 	s := &Server{o: o, opts: opts, log: opts.Logger, mux: http.NewServeMux(),
 		keys: newKeyring(opts.APIKeys, opts.RequestsPerMinute), rate: opts.RateLimiter,
 		inflight: limit.NewKeyed(opts.MaxConcurrentPerClient)}
