@@ -3,10 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
