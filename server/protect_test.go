@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +20,9 @@ import (
 	"github.com/weft-dev/weft/source/function"
 )
 
+// slowStarted counts calls of priv__slow that have started.
+var slowStarted atomic.Int64
+
 // protectedServer serves two function sources behind API keys: "admin"
 // may use everything, "reader" only the tools of server "pub".
 func protectedServer(t *testing.T, opts server.Options, mutate ...func(*config.Config)) *httptest.Server {
@@ -28,7 +31,9 @@ func protectedServer(t *testing.T, opts server.Options, mutate ...func(*config.C
 	function.Must(function.Add(pub, "hello", "Say hello", func(ctx context.Context, in struct{}) (string, error) { return "hello", nil }))
 	priv := function.New("priv", "private tools")
 	function.Must(function.Add(priv, "secret", "Return a secret", func(ctx context.Context, in struct{}) (string, error) { return "s3cr3t", nil }))
+	slowStarted.Store(0)
 	function.Must(function.Add(priv, "slow", "Sleep", func(ctx context.Context, in struct{ Ms int }) (string, error) {
+		slowStarted.Add(1)
 		time.Sleep(time.Duration(in.Ms) * time.Millisecond)
 		return "ok", nil
 	}))
@@ -138,23 +143,44 @@ func TestRateLimitPerClient(t *testing.T) {
 
 func TestConcurrencyPerClient(t *testing.T) {
 	hs := protectedServer(t, server.Options{MaxConcurrentPerClient: 2, RequestsPerMinute: 1000})
-	var wg sync.WaitGroup
-	statuses := make(chan int, 6)
-	for range 6 {
-		wg.Go(func() {
-			status, _, _ := req(t, "POST", hs.URL+"/v1/tools/priv__slow/call", "admin-key", `{"Ms":300}`)
-			statuses <- status
-		})
+	// Two long calls hold the client's two slots...
+	held := make(chan int, 2)
+	for range 2 {
+		go func() {
+			status, _, _ := req(t, "POST", hs.URL+"/v1/tools/priv__slow/call", "admin-key", `{"Ms":3000}`)
+			held <- status
+		}()
 	}
-	wg.Wait()
-	close(statuses)
-	counts := map[int]int{}
-	for s := range statuses {
-		counts[s]++
+	// ...(wait until both are in flight, as the server's metrics show)...
+	waitInFlight(t, 2)
+	// ...so further requests of that client are refused at once, while
+	// another client is not affected.
+	for range 4 {
+		if status, hdr, body := req(t, "POST", hs.URL+"/v1/tools/pub__hello/call", "admin-key", `{}`); status != 429 || hdr.Get("Retry-After") != "1" {
+			t.Fatalf("third concurrent request: %d %s", status, body)
+		}
 	}
-	if counts[200] != 2 || counts[429] != 4 {
-		t.Fatalf("statuses %v, want 2×200 and 4×429", counts)
+	if status, _, _ := req(t, "POST", hs.URL+"/v1/tools/pub__hello/call", "reader-key", `{}`); status != 200 {
+		t.Fatalf("another client: %d", status)
 	}
+	for range 2 {
+		if s := recv(t, held); s != 200 {
+			t.Fatalf("held call: %d", s)
+		}
+	}
+}
+
+// waitInFlight waits until n tool calls of priv__slow have started.
+func waitInFlight(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if slowStarted.Load() >= int64(n) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("only %d calls in flight", slowStarted.Load())
 }
 
 func TestHostOriginAndBodyLimits(t *testing.T) {
