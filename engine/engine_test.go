@@ -197,13 +197,10 @@ func TestConcurrencyLimits(t *testing.T) {
 
 func TestQueueTimeoutOverloaded(t *testing.T) {
 	f := newFixture(t, engine.Options{MaxConcurrent: 1, QueueTimeout: 20 * time.Millisecond})
-	started := make(chan struct{})
-	go func() {
-		close(started)
-		f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":300}`))
-	}()
-	<-started
-	time.Sleep(30 * time.Millisecond)
+	go f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":2000}`))
+	for f.inFlight.Load() == 0 { // the first call holds the only slot
+		time.Sleep(time.Millisecond)
+	}
 	_, err := f.eng.Call(context.Background(), "beta__sleep", json.RawMessage(`{"ms":1}`))
 	e := callErr(t, err, engine.CodeOverloaded)
 	if e.HTTPStatus() != 503 {
