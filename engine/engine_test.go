@@ -144,7 +144,7 @@ func TestToolErrorReturnedIntact(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
-	f := newFixture(t, engine.Options{Timeout: 50 * time.Millisecond, Servers: map[string]engine.ServerLimits{"beta": {Timeout: 500 * time.Millisecond}}})
+	f := newFixture(t, engine.Options{Timeout: 50 * time.Millisecond, Servers: map[string]engine.ServerLimits{"beta": {Timeout: 10 * time.Second}}})
 	_, err := f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":5000}`))
 	e := callErr(t, err, engine.CodeTimeout)
 	if e.HTTPStatus() != 504 || !strings.Contains(err.Error(), "no result within 50ms") {
