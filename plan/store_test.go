@@ -154,7 +154,7 @@ func TestRunSavedWhileRunning(t *testing.T) {
 	defer store.Close()
 	e := newEnv(t, ExecutorOptions{Records: store, SaveInterval: 20 * time.Millisecond})
 	started := make(chan struct{})
-	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"a","tool":"t__count","args":{"n":1}},{"id":"s","tool":"t__sleep","args":{"ms":300},"depends_on":["a"]}]}`), nil, RunOptions{OnEvent: func(ev Event) {
+	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"a","tool":"t__count","args":{"n":1}},{"id":"s","tool":"t__sleep","args":{"ms":3000},"depends_on":["a"]}]}`), nil, RunOptions{OnEvent: func(ev Event) {
 		if ev.Type == EventStepStarted && ev.Step == "s" {
 			close(started)
 		}
@@ -170,10 +170,18 @@ func TestRunSavedWhileRunning(t *testing.T) {
 	if snap := h.Snapshot(); snap.Steps[1].Status != StepRunning {
 		t.Errorf("live snapshot: %s", jsonOf(snap.Steps))
 	}
-	// Progress is saved while the run is going: a crash now would leave a's result.
-	time.Sleep(100 * time.Millisecond)
-	if mid, _ := store.Get(ctx, h.ID()); mid.Steps[0].Status != StepSucceeded || jsonOf(mid.Steps[0].Result) != `{"n":1}` || mid.Steps[1].Status != StepRunning {
-		t.Errorf("progress record: %s", jsonOf(mid.Steps))
+	// Progress is saved while the run is going: a crash now would leave a's
+	// result (saved every 20 ms; wait for it, well within s's 3 s).
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		mid, _ := store.Get(ctx, h.ID())
+		if mid.Steps[0].Status == StepSucceeded && jsonOf(mid.Steps[0].Result) == `{"n":1}` && mid.Steps[1].Status == StepRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("progress record: %s", jsonOf(mid.Steps))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := h.Wait(ctx); err != nil {
 		t.Fatal(err)

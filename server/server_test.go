@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ type sleepIn struct {
 	Ms int `json:"ms"`
 }
 
+// sleepsStarted counts calls of fn__sleep that have started.
+var sleepsStarted atomic.Int64
+
 // newServer builds a real orchestrator over a Go function source and serves it.
 func newServer(t *testing.T, mutate func(*config.Config)) (*weft.Orchestrator, *httptest.Server, *server.Server) {
 	t.Helper()
@@ -41,6 +45,7 @@ func newServer(t *testing.T, mutate func(*config.Config)) (*weft.Orchestrator, *
 		return "", errors.New("it broke")
 	}))
 	function.Must(function.Add(fn, "sleep", "Sleep", func(ctx context.Context, in sleepIn) (string, error) {
+		sleepsStarted.Add(1)
 		select {
 		case <-time.After(time.Duration(in.Ms) * time.Millisecond):
 			return "done", nil
@@ -268,6 +273,7 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 
 	result := make(chan string, 1)
+	before := sleepsStarted.Load()
 	go func() {
 		resp, err := http.Post(base+"/v1/tools/fn__sleep/call", "application/json", strings.NewReader(`{"ms":300}`))
 		if err != nil {
@@ -278,7 +284,9 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		resp.Body.Close()
 		result <- resp.Status + " " + string(b)
 	}()
-	time.Sleep(100 * time.Millisecond) // the call is in flight
+	for sleepsStarted.Load() == before { // the call is in flight
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	if got := <-result; !strings.HasPrefix(got, "200 OK") || !strings.Contains(got, `\"done\"`) {
 		t.Fatalf("in-flight call: %s", got)
