@@ -34,8 +34,16 @@ REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
   --pidfile "$RUNDIR/redis.pid" --logfile "$RUNDIR/redis.log" --dir "$RUNDIR"
 cleanup() {
-  if [ -f "$RUNDIR/redis.pid" ]; then kill "$(cat "$RUNDIR/redis.pid")" 2>/dev/null || true; fi
-  rm -rf "$RUNDIR"
+  local rc=$?
+  if [ -f "$RUNDIR/redis.pid" ]; then
+    local pid
+    pid=$(cat "$RUNDIR/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    # Wait for it to exit: it writes its log into RUNDIR while shutting down.
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$RUNDIR" 2>/dev/null || { sleep 1; rm -rf "$RUNDIR" || true; }
+  exit "$rc"
 }
 trap cleanup EXIT
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
