@@ -122,7 +122,9 @@ func TestPlansREST(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, _, body = req(t, "GET", u+"/v1/runs/"+started.ID, "", "")
-		if strings.Contains(body, `"status":"canceled"`) {
+		var run struct{ Status string }
+		json.Unmarshal([]byte(body), &run)
+		if run.Status == "canceled" { // the run's own status, not a step's
 			break
 		}
 		if time.Now().After(deadline) {
