@@ -39,6 +39,36 @@ type downstreamKey struct{}
 type downstreamCall struct {
 	d     Downstream
 	token any // the downstream's progress token, nil if it wants none
+
+	mu       sync.Mutex
+	progress float64   // the last progress forwarded
+	total    float64   // its total, when the upstream gave one
+	lastAt   time.Time // when it was forwarded
+}
+
+// progressSettle bounds how long a finished call waits for the progress
+// notifications its upstream sent before the result.
+const progressSettle = 100 * time.Millisecond
+
+// settle waits, briefly, for progress notifications that the upstream sent
+// before its result but that are still on their way through the SDK (it
+// hands results over as soon as they are read, and dispatches
+// notifications asynchronously), so that they reach the client before the
+// result does. It waits while the last progress is short of a declared
+// total or arrived within the last 2 ms, and at most progressSettle.
+func (dc *downstreamCall) settle() {
+	deadline := time.Now().Add(progressSettle)
+	time.Sleep(time.Millisecond) // let queued notifications be dispatched
+	for time.Now().Before(deadline) {
+		dc.mu.Lock()
+		incomplete := dc.total > 0 && dc.progress < dc.total
+		recent := time.Since(dc.lastAt) < 2*time.Millisecond
+		dc.mu.Unlock()
+		if !incomplete && !recent {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // WithDownstream returns a context whose tool calls (Call) relay the
@@ -140,6 +170,9 @@ func (u *Upstream) clientHandlers(o *sdk.ClientOptions) {
 		p := *req.Params
 		p.ProgressToken = dc.token
 		_ = dc.d.NotifyProgress(ctx, &p)
+		dc.mu.Lock()
+		dc.progress, dc.total, dc.lastAt = p.Progress, p.Total, time.Now()
+		dc.mu.Unlock()
 	}
 	o.LoggingMessageHandler = func(ctx context.Context, req *sdk.LoggingMessageRequest) {
 		if d := r.latest(); d != nil {

@@ -204,11 +204,14 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	if dc := downstreamFrom(ctx); dc != nil {
+	dc := downstreamFrom(ctx)
+	wantsProgress := false
+	if dc != nil {
 		tok, end := u.relay.begin(dc)
 		defer end()
 		if tok != "" {
 			params.SetProgressToken(tok)
+			wantsProgress = true
 		}
 	}
 	cctx, stop := bind(ctx, s.ctx)
@@ -216,6 +219,9 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 	res, err := s.cs.CallTool(cctx, params)
 	if err != nil {
 		return nil, u.callError(ctx, s, op, tool, err)
+	}
+	if wantsProgress {
+		dc.settle()
 	}
 	r, err := convertResult(res)
 	if err != nil {
