@@ -41,14 +41,11 @@ func newCallCmd(g *globals) *cobra.Command {
 					}
 				}
 			}
-			o, err := weft.New(weft.Options{Config: cfg, Logger: g.quietLogger(cfg), Servers: only})
+			o, err := g.start(cmd.Context(), cfg, only)
 			if err != nil {
-				return usageErr("%v", err)
+				return err
 			}
 			defer o.Close()
-			if err := o.Start(cmd.Context()); err != nil {
-				return failure("%v", err)
-			}
 			res, err := o.Call(cmd.Context(), name, raw, weft.CallerCLI)
 			if err != nil {
 				var ee *engine.Error
@@ -65,7 +62,7 @@ func newCallCmd(g *globals) *cobra.Command {
 					return err
 				}
 			} else if len(res.StructuredContent) > 0 {
-				fmt.Fprintln(w, indentJSON(res.StructuredContent)[2:])
+				fmt.Fprintln(w, prettyJSON(res.StructuredContent, ""))
 			} else if text := res.Text(); text != "" || len(res.Content) == 0 {
 				fmt.Fprintln(w, text)
 			} else {

@@ -103,13 +103,7 @@ func printRunResult(w, errw io.Writer, res *sandbox.RunResult) {
 		fmt.Fprintf(errw, "call: %s\n", b)
 	}
 	if res.Error == nil {
-		var v any
-		if json.Unmarshal(res.Result, &v) == nil {
-			b, _ := json.MarshalIndent(v, "", "  ")
-			fmt.Fprintln(w, string(b))
-		} else {
-			fmt.Fprintln(w, string(res.Result))
-		}
+		fmt.Fprintln(w, prettyJSON(res.Result, ""))
 	}
 	fmt.Fprintf(errw, "duration: %s\n", res.Duration.Round(time.Microsecond))
 }

@@ -77,20 +77,26 @@ func (g *globals) quietLogger(cfg *config.Config) *slog.Logger {
 	return logger(cfg)
 }
 
-// orchestrator loads config, builds and starts an orchestrator. servers, if
-// given, limits which upstreams are started. The caller must Close it.
-func (g *globals) orchestrator(ctx context.Context, servers ...string) (*weft.Orchestrator, error) {
+// orchestrator loads config, then builds and starts an orchestrator over
+// every configured upstream. The caller must Close it.
+func (g *globals) orchestrator(ctx context.Context) (*weft.Orchestrator, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, err
 	}
+	return g.start(ctx, cfg, nil)
+}
+
+// start builds and starts an orchestrator over cfg; servers, if given,
+// limits which upstreams are started. The caller must Close it.
+func (g *globals) start(ctx context.Context, cfg *config.Config, servers []string) (*weft.Orchestrator, error) {
 	o, err := weft.New(weft.Options{Config: cfg, Logger: g.quietLogger(cfg), Servers: servers})
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
 	if err := o.Start(ctx); err != nil {
 		o.Close()
-		return nil, err
+		return nil, failure("start: %v", err)
 	}
 	return o, nil
 }

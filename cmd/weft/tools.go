@@ -116,13 +116,18 @@ func firstLine(s string, max int) string {
 	return s
 }
 
-func indentJSON(raw json.RawMessage) string {
+// indentJSON renders raw indented by two spaces (for sections of tools show).
+func indentJSON(raw json.RawMessage) string { return "  " + prettyJSON(raw, "  ") }
+
+// prettyJSON renders raw with two-space indentation, every line after the
+// first prefixed with prefix; raw that is not JSON is returned as is.
+func prettyJSON(raw json.RawMessage, prefix string) string {
 	var v any
 	if json.Unmarshal(raw, &v) != nil {
 		return string(raw)
 	}
-	b, _ := json.MarshalIndent(v, "  ", "  ")
-	return "  " + string(b)
+	b, _ := json.MarshalIndent(v, prefix, "  ")
+	return string(b)
 }
 
 func writeJSON(w io.Writer, v any) error {
