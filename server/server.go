@@ -124,8 +124,9 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	_, route := s.mux.Handler(r)
-	if route == "" {
+	h, route := s.mux.Handler(r) // matched once; protect changes no routing input
+	matched := route != ""
+	if !matched {
 		route = "unmatched"
 	}
 	defer func() {
@@ -150,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	if h, pattern := s.mux.Handler(req); pattern == "" {
+	if !matched {
 		s.noRoute(sw, req, h)
 		return
 	}
