@@ -65,14 +65,6 @@ func (s *Semaphore) Release() {
 	<-s.slots
 }
 
-// InUse reports the number of slots taken.
-func (s *Semaphore) InUse() int {
-	if s == nil {
-		return 0
-	}
-	return len(s.slots)
-}
-
 // Cap reports the number of slots (0: unlimited).
 func (s *Semaphore) Cap() int {
 	if s == nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
@@ -20,14 +19,6 @@ type Client struct {
 	RequestsPerMinute int
 	// Scope limits the tools the client may use.
 	Scope weft.Scope
-}
-
-type clientKey struct{}
-
-// ClientFrom returns the client of a request's context.
-func ClientFrom(ctx context.Context) (Client, bool) {
-	c, ok := ctx.Value(clientKey{}).(Client)
-	return c, ok
 }
 
 // keyring resolves bearer tokens to clients by the SHA-256 of the token;

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"math"
@@ -72,8 +71,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*http.Request, f
 		return nil, nil
 	}
 	release := func() { s.inflight.Release(client.Name) }
-	ctx := context.WithValue(r.Context(), clientKey{}, client)
-	ctx = weft.WithScope(ctx, client.Scope)
+	ctx := weft.WithScope(r.Context(), client.Scope)
 	r = r.WithContext(ctx)
 	if r.Body != nil && r.ContentLength != 0 && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
 		body, err := io.ReadAll(r.Body)
