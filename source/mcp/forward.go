@@ -123,21 +123,10 @@ func (r *relay) begin(dc *downstreamCall) (string, func()) {
 			r.active = slices.Delete(r.active, i, i+1)
 		}
 		if tok != "" {
-			// The SDK hands a call's result to the caller as soon as it is
-			// read, while notifications read before it may still be on their
-			// way to the handler: keep the token routable a little longer so
-			// that progress the upstream sent before its result is not lost.
-			time.AfterFunc(progressGrace, func() {
-				r.mu.Lock()
-				delete(r.progress, tok)
-				r.mu.Unlock()
-			})
+			delete(r.progress, tok) // Call settled its progress first
 		}
 	}
 }
-
-// progressGrace is how long a finished call's progress token stays routable.
-const progressGrace = 2 * time.Second
 
 // latest returns the downstream of the most recent call in flight.
 func (r *relay) latest() Downstream {
