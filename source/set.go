@@ -52,10 +52,18 @@ type Set struct {
 
 	mu        sync.Mutex
 	tools     map[string][]catalog.Tool // by server; last known
+	complete  map[string]bool           // servers whose tools came from a finished discovery (live or cached)
 	discErr   map[string]error          // by server; last discovery error
 	fromCache bool
 	snap      atomic.Pointer[catalog.Snapshot]
 	subs      []func(*catalog.Snapshot)
+
+	// pubMu serialises publish from building a snapshot to notifying the
+	// subscribers, so that snapshots are stored, persisted and delivered in
+	// one order and the last one delivered is always the current one.
+	pubMu sync.Mutex
+	// beforeSave, when set (tests), runs before a snapshot is persisted.
+	beforeSave func(*catalog.Snapshot)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -79,7 +87,7 @@ func NewSet(sources []Source, opts SetOptions) (*Set, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Set{opts: opts, log: opts.Logger, sources: map[string]Source{}, tools: map[string][]catalog.Tool{},
-		discErr: map[string]error{}, kick: map[string]chan struct{}{}}
+		complete: map[string]bool{}, discErr: map[string]error{}, kick: map[string]chan struct{}{}}
 	for _, src := range sources {
 		if _, dup := s.sources[src.Name()]; dup {
 			return nil, fmt.Errorf("source: duplicate source name %q", src.Name())
@@ -120,13 +128,17 @@ func (s *Set) FromCache() bool {
 }
 
 // Start loads the persisted snapshot if fresh, then starts and discovers all
-// sources in parallel. With a fresh cache, Start returns at once and
-// discovery continues in the background; otherwise it returns when every
-// source has been discovered or has failed or timed out. Start never fails
-// because of an upstream: failures are reported by Health and retried.
+// sources in parallel. Start returns when every source that the persisted
+// snapshot does not fully cover has been discovered or has failed or timed
+// out: with a fresh cache that covers every source it returns at once and
+// discovery continues in the background. A cache entry written while a
+// source was unreachable does not cover that source, so a source that was
+// merely slow once is rediscovered instead of hidden until the cache
+// expires. Start never fails because of an upstream: failures are reported
+// by Health and retried.
 func (s *Set) Start(ctx context.Context) error {
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	cached := s.loadCache()
+	covered := s.loadCache()
 	for name, src := range s.sources {
 		if n, ok := src.(Notifier); ok {
 			n.OnToolsChanged(func() { s.Refresh(name) })
@@ -134,21 +146,23 @@ func (s *Set) Start(ctx context.Context) error {
 	}
 	var first sync.WaitGroup
 	for name, src := range s.sources {
-		first.Add(1)
+		done := func() {}
+		if !covered[name] {
+			first.Add(1)
+			done = first.Done
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.run(name, src, first.Done)
+			s.run(name, src, done)
 		}()
 	}
-	if !cached {
-		done := make(chan struct{})
-		go func() { first.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	done := make(chan struct{})
+	go func() { first.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	return nil
 }
@@ -238,6 +252,7 @@ func (s *Set) discover(name string, src Source) error {
 	}
 	s.mu.Lock()
 	s.tools[name] = tools
+	s.complete[name] = true
 	delete(s.discErr, name)
 	s.mu.Unlock()
 	s.publish()
@@ -251,8 +266,13 @@ func (s *Set) setError(name string, err error) {
 }
 
 // publish rebuilds the snapshot from every source's last known tools and,
-// if it changed, stores it, persists it and notifies subscribers.
+// if it changed, stores it, persists it and notifies subscribers. Concurrent
+// publishes run one after the other (pubMu), so subscribers see snapshots
+// in the order they were stored, the last one being the current snapshot,
+// and the persisted file is never older than the current snapshot.
 func (s *Set) publish() {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
 	s.mu.Lock()
 	var all []catalog.Tool
 	for _, name := range slices.Sorted(maps.Keys(s.tools)) {
@@ -269,9 +289,10 @@ func (s *Set) publish() {
 	}
 	s.snap.Store(next)
 	subs := slices.Clone(s.subs)
+	complete := slices.Sorted(maps.Keys(s.complete))
 	s.mu.Unlock()
 	s.log.Info("catalog updated", "tools", next.Len(), "version", next.Version())
-	s.saveCache(next)
+	s.saveCache(next, complete)
 	for _, fn := range subs {
 		fn(next)
 	}
@@ -332,49 +353,87 @@ func (s *Set) Close() error {
 
 // cacheFile is the persisted form of a snapshot.
 type cacheFile struct {
-	Fingerprint string         `json:"fingerprint"`
-	SavedAt     time.Time      `json:"saved_at"`
-	Version     string         `json:"version"`
-	Tools       []catalog.Tool `json:"tools"`
+	Fingerprint string    `json:"fingerprint"`
+	SavedAt     time.Time `json:"saved_at"`
+	Version     string    `json:"version"`
+	// Complete names the servers whose tool lists in Tools are the result
+	// of a finished discovery. A server missing here (it failed or timed
+	// out before the file was written) is rediscovered at start-up rather
+	// than served as having no tools.
+	Complete []string       `json:"complete"`
+	Tools    []catalog.Tool `json:"tools"`
 }
 
-func (s *Set) loadCache() bool {
+// loadCache loads the persisted snapshot if it is fresh and was saved for
+// the same sources, and returns the sources it fully covers. Tools of
+// sources it does not cover are not loaded.
+func (s *Set) loadCache() (covered map[string]bool) {
 	if s.opts.CachePath == "" || s.opts.CacheTTL <= 0 {
-		return false
+		return nil
 	}
 	b, err := os.ReadFile(s.opts.CachePath)
 	if err != nil {
-		return false
+		return nil
 	}
 	var cf cacheFile
 	if err := json.Unmarshal(b, &cf); err != nil {
 		s.log.Warn("ignoring unreadable catalog cache", "path", s.opts.CachePath, "err", err)
-		return false
+		return nil
 	}
 	if cf.Fingerprint != s.opts.Fingerprint || time.Since(cf.SavedAt) > s.opts.CacheTTL {
-		return false
+		return nil
 	}
-	byServer := map[string][]catalog.Tool{}
-	for _, t := range cf.Tools {
-		if _, ok := s.sources[t.Server]; ok {
-			byServer[t.Server] = append(byServer[t.Server], t)
+	covered = map[string]bool{}
+	for _, name := range cf.Complete {
+		if _, ok := s.sources[name]; ok {
+			covered[name] = true
 		}
 	}
+	if len(covered) == 0 {
+		return nil
+	}
+	byServer := map[string][]catalog.Tool{}
+	for name := range covered {
+		byServer[name] = []catalog.Tool{} // a server may have no tools
+	}
+	var all []catalog.Tool
+	for _, t := range cf.Tools {
+		if covered[t.Server] {
+			byServer[t.Server] = append(byServer[t.Server], t)
+			all = append(all, t)
+		}
+	}
+	var missing []string
+	for name := range s.sources {
+		if !covered[name] {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
 	s.mu.Lock()
 	s.tools = byServer
+	for name := range covered {
+		s.complete[name] = true
+	}
 	s.fromCache = true
-	next := catalog.NewSnapshot(cf.Tools)
+	next := catalog.NewSnapshot(all)
 	s.snap.Store(next)
 	s.mu.Unlock()
-	s.log.Info("catalog loaded from cache", "tools", next.Len(), "age", time.Since(cf.SavedAt).Round(time.Second))
-	return true
+	s.log.Info("catalog loaded from cache", "tools", next.Len(), "age", time.Since(cf.SavedAt).Round(time.Second),
+		"not_cached", missing)
+	return covered
 }
 
-func (s *Set) saveCache(snap *catalog.Snapshot) {
+// saveCache persists snap; complete names the servers it fully covers.
+func (s *Set) saveCache(snap *catalog.Snapshot, complete []string) {
+	if s.beforeSave != nil {
+		s.beforeSave(snap)
+	}
 	if s.opts.CachePath == "" || s.opts.ReadOnlyCache {
 		return
 	}
-	b, err := json.Marshal(cacheFile{Fingerprint: s.opts.Fingerprint, SavedAt: time.Now().UTC(), Version: snap.Version(), Tools: snap.Tools()})
+	b, err := json.Marshal(cacheFile{Fingerprint: s.opts.Fingerprint, SavedAt: time.Now().UTC(), Version: snap.Version(),
+		Complete: complete, Tools: snap.Tools()})
 	if err == nil {
 		err = writeFileAtomic(s.opts.CachePath, b)
 	}
