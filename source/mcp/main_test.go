@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -85,6 +86,13 @@ func serveTestMode(mode string) int {
 	addBaseTools(s)
 	switch mode {
 	case "normal", "hang":
+	case "crashstart":
+		// Crashes at start, as a server with a bad configuration does: a
+		// secret-laden message on stderr, stdout closed, exit a moment later.
+		fmt.Fprintln(os.Stderr, "fatal: cannot reach postgres://admin:hunter2@db:5432/app (password=hunter2, token=tk-98765)")
+		os.Stdout.Close()
+		time.Sleep(300 * time.Millisecond)
+		return 4
 	case "stubborn":
 		// Ignores SIGTERM and outlives its stdin: only SIGKILL ends it.
 		signal.Ignore(syscall.SIGTERM)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -167,12 +168,23 @@ func (p *process) exitReason() string {
 		}
 	default:
 	}
+	return reason + p.stderrTail()
+}
+
+// runningReason describes a problem of a process that is still running,
+// with its last stderr lines.
+func (p *process) runningReason(what string) string {
+	return what + " (process " + strconv.Itoa(p.pid) + " still running)" + p.stderrTail()
+}
+
+// stderrTail is "; stderr: " and the last stderr lines, or "".
+func (p *process) stderrTail() string {
 	p.tailMu.Lock()
 	defer p.tailMu.Unlock()
-	if len(p.tail) > 0 {
-		reason += "; stderr: " + strings.Join(p.tail, " | ")
+	if len(p.tail) == 0 {
+		return ""
 	}
-	return reason
+	return "; stderr: " + strings.Join(p.tail, " | ")
 }
 
 // stop ends the process group and reaps the process: stdin is closed (the

@@ -218,15 +218,34 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	return s, tools, seq, nil
 }
 
+// exitWait bounds how long a failed connection attempt waits for the
+// process to exit once its connection broke, so that the reason given is
+// the process's own account (exit status, last stderr lines) rather than
+// the broken pipe the SDK saw first.
+const exitWait = 2 * time.Second
+
 // attemptError explains a failed connection attempt, preferring the
 // process's exit reason when the process died.
 func (u *Upstream) attemptError(s *session, step string, err error) error {
-	if s.proc != nil {
+	if p := s.proc; p != nil {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			// A process that crashes at start closes its stdout a moment
+			// before it is reaped.
+			t := time.NewTimer(exitWait)
+			select {
+			case <-p.exited:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		select {
-		case <-s.proc.exited:
-			s.proc.stop(u.log)
-			return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, s.proc.exitReason())
+		case <-p.exited:
+			p.stop(u.log)
+			return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, p.exitReason())
 		default:
+		}
+		if transportFailure(err) {
+			return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, p.runningReason("the process closed its stdout"))
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -396,3 +396,29 @@ func TestStdioCloseEscalatesToSIGKILL(t *testing.T) {
 	}
 	assertProcessGone(t, pid)
 }
+
+// TestStdioCrashAtStartReason: a server that dies during initialize is
+// reported with its exit status and its last stderr lines (redacted), not
+// with the broken pipe the SDK noticed first.
+func TestStdioCrashAtStartReason(t *testing.T) {
+	cfg, _ := stdioConfig(t, "crashstart")
+	cfg.RestartBackoff, cfg.MaxRestartBackoff = time.Minute, time.Minute
+	u, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	err = u.Start(context.Background())
+	h := u.Health()
+	for _, text := range []string{err.Error(), h.Reason} {
+		if !strings.Contains(text, "exit status 4") || !strings.Contains(text, "fatal: cannot reach postgres://[redacted]@db:5432/app") {
+			t.Errorf("reason %q: want the exit status and the stderr line", text)
+		}
+		if strings.Contains(text, "hunter2") || strings.Contains(text, "tk-98765") || strings.Contains(text, "client is closing") {
+			t.Errorf("reason %q leaks a secret or shows the pipe error", text)
+		}
+	}
+	if h.State != source.StateUnhealthy {
+		t.Fatalf("health = %+v", h)
+	}
+}
