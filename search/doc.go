@@ -14,7 +14,6 @@
 //
 // An Index is built lazily from a catalog.Snapshot on the first search and is
 // updated incrementally from later snapshots: only added or changed tools are
-// re-analysed. Evaluate measures the engine on data in the toolbench format
-// (tools.jsonl + queries.jsonl) and reports Recall@k, nDCG@10, MRR@10 and
-// latency; ReferenceBM25 reproduces the plain-BM25 reference of that data.
+// re-analysed. search/eval measures the engine on data in the toolbench
+// format (tools.jsonl + queries.jsonl).
 package search

@@ -20,7 +20,7 @@ type bleveEngine struct {
 	idx bleve.Index
 }
 
-// Name implements search.Engine.
+// Name implements eval.Engine.
 func (b *bleveEngine) Name() string { return "bleve" }
 
 type bleveDoc struct {
@@ -29,7 +29,7 @@ type bleveDoc struct {
 	Params      string `json:"params"`
 }
 
-// Build implements search.Engine.
+// Build implements eval.Engine.
 func (b *bleveEngine) Build(_ context.Context, tools []catalog.Tool) error {
 	m := mapping.NewIndexMapping()
 	m.DefaultAnalyzer = en.AnalyzerName
@@ -53,7 +53,7 @@ func (b *bleveEngine) Build(_ context.Context, tools []catalog.Tool) error {
 	return nil
 }
 
-// Rank implements search.Engine.
+// Rank implements eval.Engine.
 func (b *bleveEngine) Rank(ctx context.Context, text string, k int) ([]string, error) {
 	q := bleve.NewMatchQuery(text)
 	req := bleve.NewSearchRequestOptions(q, k, 0, false)

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/weft-dev/weft/search"
+	"github.com/weft-dev/weft/search/eval"
 )
 
 // runCompare evaluates weft, bleve and the plain-BM25 reference on every
@@ -22,16 +22,16 @@ func runCompare(ctx context.Context, w io.Writer, dir string) error {
 	fmt.Fprintf(w, "GOMAXPROCS=%d, dev splits\n", runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "%-13s %-15s %6s %6s %6s %8s %7s %10s %10s %10s\n", "set", "engine", "R@1", "R@5", "R@10", "nDCG@10", "MRR@10", "p50", "p99", "build")
 	for _, set := range sets {
-		var weft, blv *search.Report
-		for _, eng := range []search.Engine{&search.IndexEngine{}, &bleveEngine{}, &search.ReferenceBM25{}} {
-			r, err := search.Evaluate(ctx, search.EvalOptions{Dir: set, Engine: eng})
+		var weft, blv *eval.Report
+		for _, eng := range []eval.Engine{&eval.IndexEngine{}, &bleveEngine{}, &eval.ReferenceBM25{}} {
+			r, err := eval.Run(ctx, eval.Options{Dir: set, Engine: eng})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(w, "%-13s %-15s %6.3f %6.3f %6.3f %8.3f %7.3f %10s %10s %10s\n", r.Dataset, r.Engine,
 				r.Recall[1], r.Recall[5], r.Recall[10], r.NDCG10, r.MRR10, round(r.LatencyP50), round(r.LatencyP99), round(r.BuildTime))
 			switch eng.(type) {
-			case *search.IndexEngine:
+			case *eval.IndexEngine:
 				weft = r
 			case *bleveEngine:
 				blv = r

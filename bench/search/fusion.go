@@ -7,6 +7,7 @@ import (
 
 	"github.com/weft-dev/weft/search"
 	"github.com/weft-dev/weft/search/embed/embedtest"
+	"github.com/weft-dev/weft/search/eval"
 	"github.com/weft-dev/weft/search/vector"
 )
 
@@ -54,7 +55,7 @@ func runFusion(ctx context.Context, w io.Writer, dir string) error {
 			if c.fu != nil {
 				opts = search.Options{Embedder: hashEmbedder{}, Vectors: vector.NewMemory(), Fusion: *c.fu}
 			}
-			r, err := search.Evaluate(ctx, search.EvalOptions{Dir: set, Index: opts})
+			r, err := eval.Run(ctx, eval.Options{Dir: set, Index: opts})
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weft-dev/weft/search"
+	"github.com/weft-dev/weft/search/eval"
 )
 
 func newSearchCmd(g *globals) *cobra.Command {
@@ -88,11 +89,11 @@ func newEvalCmd() *cobra.Command {
 			if dir == "" {
 				return usageErr("--data DIR is required (a folder with tools.jsonl and queries.jsonl)")
 			}
-			opts := search.EvalOptions{Dir: dir, Split: split}
+			opts := eval.Options{Dir: dir, Split: split}
 			if reference {
-				opts.Engine = &search.ReferenceBM25{}
+				opts.Engine = &eval.ReferenceBM25{}
 			}
-			rep, err := search.Evaluate(cmd.Context(), opts)
+			rep, err := eval.Run(cmd.Context(), opts)
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -119,7 +120,7 @@ func newEvalCmd() *cobra.Command {
 
 // checkBaseline fails when the report's Recall@5 is more than maxDrop below
 // the baseline recorded for its dataset.
-func checkBaseline(cmd *cobra.Command, rep *search.Report, path string, maxDrop float64) error {
+func checkBaseline(cmd *cobra.Command, rep *eval.Report, path string, maxDrop float64) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return usageErr("--baseline: %v", err)

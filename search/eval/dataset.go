@@ -1,4 +1,4 @@
-package search
+package eval
 
 import (
 	"bufio"
@@ -75,7 +75,7 @@ func loadDataset(dir, split string) (*dataset, error) {
 	for i := range tools {
 		n, ok := names[key{tools[i].Server, tools[i].Original}]
 		if !ok {
-			return nil, fmt.Errorf("search: %s: tool %q lost its name", dir, raw[i].ID)
+			return nil, fmt.Errorf("eval: %s: tool %q lost its name", dir, raw[i].ID)
 		}
 		if _, dup := idToName[raw[i].ID]; dup {
 			continue
@@ -110,7 +110,7 @@ func loadDataset(dir, split string) (*dataset, error) {
 		return nil, err
 	}
 	if len(ds.queries) == 0 {
-		return nil, fmt.Errorf("search: %s has no queries in split %q", dir, split)
+		return nil, fmt.Errorf("eval: %s has no queries in split %q", dir, split)
 	}
 	return ds, nil
 }
@@ -142,7 +142,7 @@ func toolOf(r benchTool) catalog.Tool {
 func readJSONL(path string, fn func([]byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("search: %w", err)
+		return fmt.Errorf("eval: %w", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -154,11 +154,11 @@ func readJSONL(path string, fn func([]byte) error) error {
 			continue
 		}
 		if err := fn(sc.Bytes()); err != nil {
-			return fmt.Errorf("search: %s:%d: %w", path, line, err)
+			return fmt.Errorf("eval: %s:%d: %w", path, line, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("search: %s: %w", path, err)
+		return fmt.Errorf("eval: %s: %w", path, err)
 	}
 	return nil
 }

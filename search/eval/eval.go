@@ -1,4 +1,13 @@
-package search
+// Package eval measures tool retrievers on labelled data in the toolbench
+// format (tools.jsonl + queries.jsonl): Recall@k, nDCG@10 and MRR@10 with
+// binary relevance, per-query latency and index build time.
+//
+// It is the harness behind `weft eval search`, the search quality gate
+// (testdata/baseline.json of package search) and the side-by-side
+// benchmarks of bench/search. The retriever is an Engine: weft's
+// search.Index (IndexEngine, the default), the plain-BM25 reference of the
+// data (ReferenceBM25), or any other library.
+package eval
 
 import (
 	"context"
@@ -8,10 +17,11 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/search"
 )
 
-// Engine is a retriever Evaluate can measure: weft's Index (the default),
-// the plain-BM25 reference, or another library in a side-by-side benchmark.
+// Engine is a retriever Run can measure: weft's Index (the default), the
+// plain-BM25 reference, or another library in a side-by-side benchmark.
 type Engine interface {
 	// Name identifies the engine in reports.
 	Name() string
@@ -22,8 +32,8 @@ type Engine interface {
 	Rank(ctx context.Context, text string, k int) ([]string, error)
 }
 
-// EvalOptions configure Evaluate.
-type EvalOptions struct {
+// Options configure Run.
+type Options struct {
 	// Dir is a folder in the toolbench format (tools.jsonl, queries.jsonl).
 	Dir string
 	// Split selects queries: "dev" (default), "test" or "all".
@@ -33,27 +43,32 @@ type EvalOptions struct {
 	// Engine is the retriever to measure; nil means a weft Index with Index.
 	Engine Engine
 	// Index configures the default engine.
-	Index Options
+	Index search.Options
 }
 
-// Evaluate measures a retriever on a toolbench data set: Recall@K, nDCG@10,
+// Run measures a retriever on a toolbench data set: Recall@K, nDCG@10,
 // MRR@10 with binary relevance, per-query latency and index build time.
-func Evaluate(ctx context.Context, opts EvalOptions) (*Report, error) {
+//
+// A query the engine fails on does not end the evaluation: it is listed in
+// Report.Failed and counts as a miss (it stays in every mean), so a
+// retriever cannot improve its numbers by refusing queries. Run fails only
+// when the data cannot be read, the index cannot be built, or ctx ends.
+func Run(ctx context.Context, opts Options) (*Report, error) {
 	split := opts.Split
 	switch split {
 	case "":
 		split = "dev"
 	case "dev", "test", "all":
 	default:
-		return nil, fmt.Errorf("search: split %q is unknown; use dev, test or all", split)
+		return nil, fmt.Errorf("eval: split %q is unknown; use dev, test or all", split)
 	}
 	ks := opts.K
 	if len(ks) == 0 {
 		ks = []int{1, 5, 10}
 	}
 	for _, k := range ks {
-		if k <= 0 || k > MaxK {
-			return nil, fmt.Errorf("search: recall cutoff %d is outside 1..%d", k, MaxK)
+		if k <= 0 || k > search.MaxK {
+			return nil, fmt.Errorf("eval: recall cutoff %d is outside 1..%d", k, search.MaxK)
 		}
 	}
 	ds, err := loadDataset(opts.Dir, split)
@@ -68,24 +83,28 @@ func Evaluate(ctx context.Context, opts EvalOptions) (*Report, error) {
 
 	start := time.Now()
 	if err := eng.Build(ctx, ds.tools); err != nil {
-		return nil, fmt.Errorf("search: build %s: %w", eng.Name(), err)
+		return nil, fmt.Errorf("eval: build %s over %s: %w", eng.Name(), opts.Dir, err)
 	}
 	r := &Report{
 		Dataset: ds.name, Dir: opts.Dir, Split: split, Engine: eng.Name(),
 		Tools: len(ds.tools), Queries: len(ds.queries), MissingRelevant: ds.missing,
 		BuildTime: time.Since(start), Recall: make(map[int]float64, len(ks)),
 	}
-	lat := make([]time.Duration, len(ds.queries))
-	for i, q := range ds.queries {
+	lat := make([]time.Duration, 0, len(ds.queries))
+	for _, q := range ds.queries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		t0 := time.Now()
 		ranked, err := eng.Rank(ctx, q.text, depth)
-		lat[i] = time.Since(t0)
 		if err != nil {
-			return nil, fmt.Errorf("search: query %s: %w", q.id, err)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			r.Failed = append(r.Failed, FailedQuery{ID: q.id, Chars: len([]rune(q.text)), Error: err.Error()})
+			continue
 		}
+		lat = append(lat, time.Since(t0))
 		for _, k := range ks {
 			r.Recall[k] += recallAt(ranked, q.relevant, k)
 		}
@@ -93,7 +112,7 @@ func Evaluate(ctx context.Context, opts EvalOptions) (*Report, error) {
 		r.MRR10 += mrrAt(ranked, q.relevant, 10)
 	}
 	n := float64(len(ds.queries))
-	for k := range r.Recall {
+	for _, k := range ks {
 		r.Recall[k] /= n
 	}
 	r.NDCG10 /= n
@@ -145,11 +164,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-// IndexEngine evaluates weft's Index.
+// IndexEngine evaluates weft's search.Index.
 type IndexEngine struct {
 	// Options configure the index.
-	Options Options
-	ix      *Index
+	Options search.Options
+	ix      *search.Index
 }
 
 // Name implements Engine.
@@ -162,7 +181,7 @@ func (e *IndexEngine) Name() string {
 
 // Build implements Engine.
 func (e *IndexEngine) Build(ctx context.Context, tools []catalog.Tool) error {
-	ix, err := New(catalog.NewSnapshot(tools), e.Options)
+	ix, err := search.New(catalog.NewSnapshot(tools), e.Options)
 	if err != nil {
 		return err
 	}
@@ -172,7 +191,7 @@ func (e *IndexEngine) Build(ctx context.Context, tools []catalog.Tool) error {
 
 // Rank implements Engine.
 func (e *IndexEngine) Rank(ctx context.Context, text string, k int) ([]string, error) {
-	res, err := e.ix.Search(ctx, Query{Text: text, K: k})
+	res, err := e.ix.Search(ctx, search.Query{Text: text, K: k})
 	if err != nil {
 		return nil, err
 	}
@@ -184,4 +203,4 @@ func (e *IndexEngine) Rank(ctx context.Context, text string, k int) ([]string, e
 }
 
 // Index returns the built index (nil before Build).
-func (e *IndexEngine) Index() *Index { return e.ix }
+func (e *IndexEngine) Index() *search.Index { return e.ix }

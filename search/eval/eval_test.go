@@ -1,19 +1,21 @@
-package search
+package eval
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/weft-dev/weft/internal/testenv"
 )
 
-var updateBaseline = flag.Bool("update-baseline", false, "rewrite testdata/baseline.json from this run")
+var updateBaseline = flag.Bool("update-baseline", false, "rewrite search/testdata/baseline.json from this run")
 
 // devSets returns the toolbench data folders; the test fails when they are missing.
 func devSets(t testing.TB) []string {
@@ -51,7 +53,7 @@ func TestReferenceBM25Reproduces(t *testing.T) {
 		if !ok {
 			continue
 		}
-		r, err := Evaluate(context.Background(), EvalOptions{Dir: dir, Engine: &ReferenceBM25{}})
+		r, err := Run(context.Background(), Options{Dir: dir, Engine: &ReferenceBM25{}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +64,7 @@ func TestReferenceBM25Reproduces(t *testing.T) {
 }
 
 func TestEvalRegression(t *testing.T) {
-	path := filepath.Join("testdata", "baseline.json")
+	path := filepath.Join("..", "testdata", "baseline.json")
 	base := baseline{}
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &base); err != nil {
@@ -73,7 +75,7 @@ func TestEvalRegression(t *testing.T) {
 	}
 	got := baseline{}
 	for _, dir := range devSets(t) {
-		r, err := Evaluate(context.Background(), EvalOptions{Dir: dir})
+		r, err := Run(context.Background(), Options{Dir: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,5 +94,45 @@ func TestEvalRegression(t *testing.T) {
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// refusing fails on queries containing "email" and ranks every other query
+// with the wrapped engine.
+type refusing struct{ Engine }
+
+func (r refusing) Rank(ctx context.Context, text string, k int) ([]string, error) {
+	if strings.Contains(text, "email") {
+		return nil, errors.New("query refused")
+	}
+	return r.Engine.Rank(ctx, text, k)
+}
+
+func TestRunCarriesOnAfterAFailedQuery(t *testing.T) {
+	r, err := Run(context.Background(), Options{Dir: filepath.Join("testdata", "tiny"), Engine: refusing{&IndexEngine{}}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []FailedQuery{{ID: "q2", Chars: 18, Error: "query refused"}}
+	if !reflect.DeepEqual(r.Failed, want) {
+		t.Errorf("Failed = %+v, want %+v", r.Failed, want)
+	}
+	// Three dev queries; the failed one counts as a miss.
+	if r.Queries != 3 || math.Abs(r.Recall[1]-2.0/3) > 1e-9 || math.Abs(r.MRR10-2.0/3) > 1e-9 {
+		t.Errorf("queries %d, Recall@1 %.4f, MRR@10 %.4f; want 3, 0.6667, 0.6667", r.Queries, r.Recall[1], r.MRR10)
+	}
+	var sb strings.Builder
+	if err := r.WriteText(&sb); err != nil {
+		t.Fatal(err)
+	}
+	if line := "  FAILED     query q2 (18 characters), counted as a miss: query refused\n"; !strings.Contains(sb.String(), line) {
+		t.Errorf("text report lacks %q:\n%s", line, sb.String())
+	}
+}
+
+func TestRunRejectsUnknownSplit(t *testing.T) {
+	_, err := Run(context.Background(), Options{Dir: filepath.Join("testdata", "tiny"), Split: "train"})
+	if err == nil || err.Error() != `eval: split "train" is unknown; use dev, test or all` {
+		t.Fatalf("err = %v", err)
 	}
 }
