@@ -39,17 +39,16 @@ func (o *Orchestrator) codeSandbox() (*sandbox.Sandbox, error) {
 }
 
 // Typings returns TypeScript declarations of the named tools for code mode
-// (every tool when names is empty). Unknown names fail with ErrNotFound.
-func (o *Orchestrator) Typings(names []string) (string, error) {
-	snap := o.Snapshot()
+// (every tool the caller on ctx may see when names is empty). Unknown names,
+// and names outside the caller's policy, fail with ErrNotFound.
+func (o *Orchestrator) Typings(ctx context.Context, names []string) (string, error) {
+	view := o.View(ctx)
 	var tools []*catalog.Tool
 	if len(names) == 0 {
-		for i := range snap.Tools() {
-			tools = append(tools, &snap.Tools()[i])
-		}
+		tools = view.Tools()
 	}
 	for _, n := range slices.Compact(slices.Sorted(slices.Values(names))) {
-		t, ok := snap.Get(n)
+		t, ok := view.Get(n)
 		if !ok {
 			return "", fmt.Errorf("tool %q: %w", n, ErrNotFound)
 		}

@@ -49,9 +49,12 @@ func (o *Orchestrator) planExecutor(ctx context.Context) (*plan.Executor, *plan.
 // detected automatically). Syntax errors carry line and column.
 func (o *Orchestrator) ParsePlan(data []byte) (*plan.Plan, error) { return plan.Parse(data) }
 
-// CheckPlan validates a plan against the current catalog and returns every
-// problem found (none: the plan can run).
-func (o *Orchestrator) CheckPlan(p *plan.Plan) []plan.Problem { return plan.Check(o.Snapshot(), p) }
+// CheckPlan validates a plan against the catalog as the caller on ctx sees
+// it and returns every problem found (none: the plan can run). A step
+// naming a tool outside the caller's policy is reported as an unknown tool.
+func (o *Orchestrator) CheckPlan(ctx context.Context, p *plan.Plan) []plan.Problem {
+	return plan.Check(o.View(ctx), p)
+}
 
 // RunPlan validates and runs a plan and waits for it. It fails with
 // *plan.ProblemsError when the plan or inputs are invalid; otherwise the
@@ -61,7 +64,7 @@ func (o *Orchestrator) RunPlan(ctx context.Context, p *plan.Plan, inputs map[str
 	if err != nil {
 		return nil, err
 	}
-	opts.Snapshot = o.Snapshot()
+	opts.Catalog = o.View(ctx)
 	return x.Run(ctx, p, inputs, opts)
 }
 
@@ -72,7 +75,7 @@ func (o *Orchestrator) StartPlan(ctx context.Context, p *plan.Plan, inputs map[s
 	if err != nil {
 		return nil, err
 	}
-	opts.Snapshot = o.Snapshot()
+	opts.Catalog = o.View(ctx)
 	return x.Start(context.WithoutCancel(ctx), p, inputs, opts)
 }
 

@@ -132,67 +132,51 @@ func (o *Orchestrator) index() (*search.Index, error) {
 }
 
 // Search returns the tools that best match q. Invalid queries fail with
-// *search.QueryError. Tools outside the caller's scope (engine.PolicyFrom(ctx))
-// are never returned.
+// *search.QueryError. Tools outside the caller's policy (engine.PolicyFrom(ctx))
+// do not exist for the search: they are filtered before ranking.
 func (o *Orchestrator) Search(ctx context.Context, q search.Query) ([]search.Result, error) {
 	ix, err := o.index()
 	if err != nil {
 		return nil, fmt.Errorf("weft: search index: %w", err)
 	}
+	withPolicy(ctx, &q)
+	return ix.Search(ctx, q)
+}
+
+// withPolicy narrows q to the tools ctx's policy allows.
+func withPolicy(ctx context.Context, q *search.Query) {
 	p := engine.PolicyFrom(ctx)
 	if p == nil {
-		return ix.Search(ctx, q)
+		return
 	}
-	if err := q.Validate(); err != nil {
-		return nil, err
+	if prev := q.Visible; prev != nil {
+		q.Visible = func(t *catalog.Tool) bool { return prev(t) && p.Allows(t) }
+		return
 	}
-	k := q.K
-	if k <= 0 {
-		k = search.DefaultK
-	}
-	// Over-fetch, then keep what the caller may see.
-	q.K = min(search.MaxK, max(5*k, 50))
-	res, err := ix.Search(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	snap := ix.Snapshot()
-	if snap == nil {
-		snap = o.Snapshot()
-	}
-	out := res[:0]
-	for _, r := range res {
-		if t, ok := snap.Get(r.Name); ok && p.Allows(t) {
-			out = append(out, r)
-			if len(out) == k {
-				break
-			}
-		}
-	}
-	return out, nil
+	q.Visible = p.Allows
 }
 
 // SearchAuto is Search for callers that want "the tools for this request":
-// when the whole catalog is small (at most maxTools tools, or at most
-// maxTokens tokens of definitions), it returns every tool (all=true)
-// instead of searching.
+// when the tools the caller may see and the query's filters select are few
+// (at most maxTools tools, or at most maxTokens tokens of definitions), it
+// returns all of them (all=true) instead of searching.
 func (o *Orchestrator) SearchAuto(ctx context.Context, q search.Query, maxTools, maxTokens int) (results []search.Result, all bool, err error) {
-	snap := o.Snapshot()
-	if search.ShouldListAll(snap, maxTools, maxTokens) {
-		if err := q.Validate(); err != nil {
-			return nil, false, err
-		}
-		p := engine.PolicyFrom(ctx)
-		for _, t := range snap.Tools() {
-			if p != nil && !p.Allows(&t) {
-				continue
-			}
+	if err := q.Validate(); err != nil {
+		return nil, false, err
+	}
+	withPolicy(ctx, &q)
+	var selected []*catalog.Tool
+	for _, t := range o.Snapshot().View(q.Match).Tools() {
+		selected = append(selected, t)
+	}
+	if search.ShouldListAllTools(selected, maxTools, maxTokens) {
+		for _, t := range selected {
 			r := search.Result{Name: t.Name, Description: t.Description, Server: t.Server}
 			if q.WithSchema {
 				r.InputSchema = t.InputSchema
 			}
 			if q.WithSignature {
-				r.Signature = catalog.TypeScriptSignature(&t)
+				r.Signature = catalog.TypeScriptSignature(t)
 			}
 			results = append(results, r)
 		}

@@ -121,7 +121,7 @@ func TestCatalogOverRealUpstreams(t *testing.T) {
 		t.Fatalf("not ready: %+v", rd)
 	}
 	for _, name := range []string{"everything__echo", "everything__get-sum", "memory__read_graph", "memory__create_entities", "go__shout"} {
-		if _, err := o.Tool(name); err != nil {
+		if _, err := o.Tool(context.Background(), name); err != nil {
 			t.Errorf("missing %s: %v", name, err)
 		}
 	}
@@ -250,7 +250,7 @@ func TestUpstreamDownAtStartup(t *testing.T) {
 	go srv.Serve(ln2)
 	defer srv.Close()
 	waitFor(t, "late upstream to join", func() bool {
-		_, err := o.Tool("late__shout")
+		_, err := o.Tool(context.Background(), "late__shout")
 		return err == nil
 	})
 	res, err := call(t, o, "late__shout", `{"text":"late"}`)

@@ -102,14 +102,11 @@ func (e *Engine) CallWith(ctx context.Context, name string, args json.RawMessage
 	start := time.Now()
 	snap := e.opts.Catalog.Snapshot()
 	tool, ok := snap.Get(name)
-	if !ok {
+	if !ok || !Allowed(ctx, tool) {
+		// A tool outside the caller's policy is indistinguishable from one
+		// that does not exist: same code, same message, no server named.
 		err := &Error{Code: CodeUnknownTool, Tool: name, Msg: "no such tool in the catalog"}
 		e.record(name, "", o.Caller, start, nil, len(args), err)
-		return nil, err
-	}
-	if !Allowed(ctx, tool) {
-		err := &Error{Code: CodeForbidden, Tool: name, Server: tool.Server, Msg: "not allowed for this client"}
-		e.record(name, tool.Server, o.Caller, start, nil, len(args), err)
 		return nil, err
 	}
 	if !o.SkipValidation {

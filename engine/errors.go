@@ -20,7 +20,6 @@ const (
 	CodeUnavailable      Code = "unavailable"       // 503: upstream not connected
 	CodeOverloaded       Code = "overloaded"        // 503: no concurrency slot in time
 	CodeUpstream         Code = "upstream_error"    // 502: transport / protocol failure
-	CodeForbidden        Code = "forbidden"         // 403: tool not allowed for this caller
 )
 
 // Error is the error every engine call fails with.
@@ -58,8 +57,6 @@ func (e *Error) HTTPStatus() int {
 		return 499
 	case CodeUnavailable, CodeOverloaded:
 		return http.StatusServiceUnavailable
-	case CodeForbidden:
-		return http.StatusForbidden
 	default:
 		return http.StatusBadGateway
 	}

@@ -33,7 +33,7 @@ func TestCheckReportsEveryProblemWithPaths(t *testing.T) {
   ]
 }`
 	p := mustParse(t, doc)
-	probs := Check(e.snap, p)
+	probs := Check(e.snap.View(nil), p)
 	want := []struct{ path, code, msg string }{
 		{"steps[1].tool", ProblemUnknownTool, `no tool "t__nope" in the catalog (did you mean "t__noop"?)`},
 		{"steps[2].args.ms", ProblemInvalidArgs, "minimum"},
@@ -80,7 +80,7 @@ func TestCheckReportsEveryProblemWithPaths(t *testing.T) {
 		}
 	}
 	// A run checks first and does not start.
-	_, err := e.x.Run(context.Background(), p, nil, RunOptions{Snapshot: e.snap})
+	_, err := e.x.Run(context.Background(), p, nil, RunOptions{Catalog: e.snap.View(nil)})
 	var pe *ProblemsError
 	if !errors.As(err, &pe) || len(pe.Problems) != len(probs) {
 		t.Errorf("run err = %v", err)
@@ -100,7 +100,7 @@ func TestCheckAcceptsValidPlans(t *testing.T) {
 		{"id":"sleep","tool":"t__sleep","args":{"ms":"{{steps.list.result.total}}","value":"{{steps.each.result}}"}},
 		{"id":"idx","tool":"t__count","foreach":[1,2],"args":{"n":"{{index}}"}}
 	],"outputs":{"n":"{{steps.msg.result}}"}}`
-	if probs := Check(e.snap, mustParse(t, doc)); len(probs) != 0 {
+	if probs := Check(e.snap.View(nil), mustParse(t, doc)); len(probs) != 0 {
 		t.Errorf("problems: %v", probs)
 	}
 }
@@ -111,7 +111,7 @@ func TestCheckNestedPlanAndOutputs(t *testing.T) {
 		{"id":"sub","plan":{"steps":[{"id":"in","tool":"t__nope","args":{}}],"outputs":{"x":"{{steps.in.result}}"}}},
 		{"id":"use","tool":"t__echo","args":{"message":"{{steps.sub.result.y}}"}}
 	],"outputs":{"o":"{{steps.zzz.result}}"}}`
-	probs := Check(e.snap, mustParse(t, doc))
+	probs := Check(e.snap.View(nil), mustParse(t, doc))
 	got := map[string]string{}
 	for _, p := range probs {
 		got[p.Path] = p.Code

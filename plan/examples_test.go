@@ -121,10 +121,10 @@ func TestExamplePlans(t *testing.T) {
 					t.Errorf("does not match plan/schema.json: %v", err)
 				}
 			}
-			if probs := Check(snap, p); len(probs) != 0 {
+			if probs := Check(snap.View(nil), p); len(probs) != 0 {
 				t.Fatalf("check: %v", &ProblemsError{Problems: probs})
 			}
-			r, err := x.Run(ctx, p, tc.inputs, RunOptions{Snapshot: snap})
+			r, err := x.Run(ctx, p, tc.inputs, RunOptions{Catalog: snap.View(nil)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -139,7 +139,7 @@ func TestRetrySucceedsOnThirdAttempt(t *testing.T) {
 	var retries []Event
 	p := mustParse(t, `{"steps":[{"id":"f","tool":"t__flaky","args":{"key":"k3","fails":2,"value":"ok"},
 		"retry":{"attempts":3,"backoff":"40ms","multiplier":2,"jitter":0}}]}`)
-	r, err := e.x.Run(context.Background(), p, nil, RunOptions{Snapshot: e.snap, OnEvent: func(ev Event) {
+	r, err := e.x.Run(context.Background(), p, nil, RunOptions{Catalog: e.snap.View(nil), OnEvent: func(ev Event) {
 		if ev.Type == EventStepRetry {
 			mu.Lock()
 			retries = append(retries, ev)
@@ -213,7 +213,7 @@ func TestCancelMidRun(t *testing.T) {
 		{"id":"c","tool":"t__echo","args":{"message":"ms={{steps.b.result.ms}}"}},
 		{"id":"d","tool":"t__sleep","args":{"ms":10000}}
 	]}`)
-	h, err := e.x.Start(ctx, p, nil, RunOptions{Snapshot: e.snap, OnEvent: func(ev Event) {
+	h, err := e.x.Start(ctx, p, nil, RunOptions{Catalog: e.snap.View(nil), OnEvent: func(ev Event) {
 		if ev.Type == EventStepStarted && ev.Step == "b" {
 			go func() { time.Sleep(20 * time.Millisecond); cancel() }()
 		}
@@ -379,7 +379,7 @@ func TestInputsValidatedWithDefaults(t *testing.T) {
 	doc := `{"inputs":{"type":"object","properties":{"n":{"type":"integer","minimum":1},"label":{"type":"string","default":"L"}},"required":["n"]},
 		"steps":[{"id":"l","tool":"t__list","args":{"n":"{{inputs.n}}"}}],
 		"outputs":{"label":"{{inputs.label}}","total":"{{steps.l.result.total}}"}}`
-	_, err := e.x.Run(context.Background(), mustParse(t, doc), map[string]any{"n": 0}, RunOptions{Snapshot: e.snap})
+	_, err := e.x.Run(context.Background(), mustParse(t, doc), map[string]any{"n": 0}, RunOptions{Catalog: e.snap.View(nil)})
 	pe, ok := err.(*ProblemsError)
 	if !ok || len(pe.Problems) != 1 || pe.Problems[0].Path != "inputs.n" || pe.Problems[0].Code != ProblemInvalidInputs {
 		t.Fatalf("err = %v", err)
@@ -437,7 +437,7 @@ func TestCodeAndNestedPlanSteps(t *testing.T) {
 func TestEventsStream(t *testing.T) {
 	e := newEnv(t, ExecutorOptions{})
 	p := mustParse(t, `{"steps":[{"id":"a","tool":"t__sleep","args":{"ms":20}},{"id":"b","tool":"t__echo","args":{"message":"{{steps.a.status}}"}}]}`)
-	h, err := e.x.Start(context.Background(), p, nil, RunOptions{Snapshot: e.snap})
+	h, err := e.x.Start(context.Background(), p, nil, RunOptions{Catalog: e.snap.View(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

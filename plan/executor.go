@@ -61,9 +61,10 @@ type ExecutorOptions struct {
 type RunOptions struct {
 	// ID names the run (default: a new time-ordered UUID).
 	ID string
-	// Snapshot, if set, is used to Check the plan before running; a plan
-	// with problems does not run.
-	Snapshot *catalog.Snapshot
+	// Catalog, if set, is the catalog as the run's caller sees it: the plan
+	// is checked against it before running (a plan with problems does not
+	// run; a tool outside the view is unknown).
+	Catalog *catalog.View
 	// MaxConcurrency lowers the executor's bound for this run.
 	MaxConcurrency int
 	// OnEvent receives progress events synchronously, in order per step;
@@ -118,8 +119,8 @@ func (x *Executor) Run(ctx context.Context, p *Plan, inputs map[string]any, o Ru
 // called; surfaces that outlive a request pass context.WithoutCancel.
 func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o RunOptions) (*Handle, error) {
 	c, probs := compile(p, "")
-	if o.Snapshot != nil {
-		probs = append(probs, checkCatalog(o.Snapshot, c)...)
+	if o.Catalog != nil {
+		probs = append(probs, checkCatalog(o.Catalog, c)...)
 	}
 	if probs = finishProblems(p, probs); len(probs) > 0 {
 		return nil, &ProblemsError{Problems: probs}

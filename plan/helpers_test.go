@@ -166,7 +166,7 @@ func mustParse(t testing.TB, doc string) *Plan {
 
 func (e *env) run(t testing.TB, doc string, inputs map[string]any) *Run {
 	t.Helper()
-	r, err := e.x.Run(context.Background(), mustParse(t, doc), inputs, RunOptions{Snapshot: e.snap})
+	r, err := e.x.Run(context.Background(), mustParse(t, doc), inputs, RunOptions{Catalog: e.snap.View(nil)})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}

@@ -43,7 +43,7 @@ func TestLegacyPlanConvertedAndRun(t *testing.T) {
 	}
 
 	e := newEnv(t, ExecutorOptions{})
-	if probs := Check(e.snap, p); len(probs) != 0 {
+	if probs := Check(e.snap.View(nil), p); len(probs) != 0 {
 		t.Fatalf("problems: %v", probs)
 	}
 	r := e.run(t, legacyDoc, nil)

@@ -130,7 +130,7 @@ func TestPlanOverGoSDKMCPServer(t *testing.T) {
 		{"id":"h","tool":"users__greet","args":{"name":"{{steps.u.result.tags}}"}}
 	]}`)
 	var msgs []string
-	for _, p := range Check(snap, bad) {
+	for _, p := range Check(snap.View(nil), bad) {
 		msgs = append(msgs, p.Path+" "+p.Code)
 	}
 	if got := strings.Join(msgs, "; "); got != "steps[0].args.id invalid_args; steps[1].args.name unknown_field; steps[2].args.name type_mismatch" {
@@ -143,10 +143,10 @@ func TestPlanOverGoSDKMCPServer(t *testing.T) {
 		{"id":"greet","tool":"users__greet","args":{"name":"{{steps.users.result[1].name}} <{{steps.users.result[1].email}}>"}},
 		{"id":"missing","tool":"users__get_user","args":{"id":0}}
 	],"outputs":{"greeting":"{{steps.greet.result.greeting}}","names":"{{steps.users.result}}"}}`)
-	if probs := Check(snap, p); len(probs) != 0 {
+	if probs := Check(snap.View(nil), p); len(probs) != 0 {
 		t.Fatalf("problems: %v", probs)
 	}
-	r, err := x.Run(ctx, p, map[string]any{"ids": []int{1, 2, 3}}, RunOptions{Snapshot: snap})
+	r, err := x.Run(ctx, p, map[string]any{"ids": []int{1, 2, 3}}, RunOptions{Catalog: snap.View(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ const (
 // errorCodes are the codes a retry policy may name.
 var errorCodes = []string{
 	string(engine.CodeTimeout), string(engine.CodeUnavailable), string(engine.CodeUpstream), string(engine.CodeOverloaded),
-	string(engine.CodeInvalidArguments), string(engine.CodeUnknownTool), string(engine.CodeForbidden),
+	string(engine.CodeInvalidArguments), string(engine.CodeUnknownTool),
 	CodeToolError, CodeCodeError,
 }
 

@@ -181,16 +181,16 @@ func TestConcurrentSearchAndUpdate(t *testing.T) {
 }
 
 func TestShouldListAll(t *testing.T) {
-	snap := catalog.NewSnapshot(testTools())
-	if !ShouldListAll(snap, 30, 0) || ShouldListAll(snap, 3, 0) {
+	tools := catalog.NewSnapshot(testTools()).View(nil).Tools()
+	if !ShouldListAllTools(tools, 30, 0) || ShouldListAllTools(tools, 3, 0) {
 		t.Error("tool limit")
 	}
-	tok := EstimateTokens(snap)
-	if !ShouldListAll(snap, 0, tok) || ShouldListAll(snap, 0, tok-1) {
+	tok := EstimateTokens(tools)
+	if !ShouldListAllTools(tools, 0, tok) || ShouldListAllTools(tools, 0, tok-1) {
 		t.Errorf("token limit (estimate %d)", tok)
 	}
-	if !ShouldListAll(nil, 1, 1) {
-		t.Error("nil snapshot")
+	if !ShouldListAllTools(nil, 1, 1) {
+		t.Error("no tools")
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/weft-dev/weft/catalog"
 )
 
 // MaxQueryLen is the longest query text accepted, in characters.
@@ -33,6 +35,11 @@ type Query struct {
 	Allow []string `json:"allow,omitempty"`
 	// Deny drops tools whose catalog name matches one of these patterns.
 	Deny []string `json:"deny,omitempty"`
+	// Visible, when set, is the caller's policy: tools it rejects are not
+	// in the catalog as far as this query is concerned (filtered before
+	// ranking, so k visible results come back whenever k exist). The facade
+	// sets it from the request context; it is never read from JSON.
+	Visible func(*catalog.Tool) bool `json:"-"`
 	// WithSchema fills Result.InputSchema.
 	WithSchema bool `json:"with_schema,omitempty"`
 	// WithSignature fills Result.Signature with the tool's compact

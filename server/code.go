@@ -2,12 +2,10 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/weft-dev/weft"
-	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/sandbox"
 )
 
@@ -53,13 +51,7 @@ func (s *Server) typings(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "invalid_query", "tools: at most 200 tools per request")
 		return
 	}
-	for _, n := range names {
-		if t, err := s.o.Tool(n); err == nil && !engine.Allowed(r.Context(), t) {
-			writeProblem(w, r, http.StatusNotFound, "unknown_tool", fmt.Sprintf("tool %q: not found", n))
-			return
-		}
-	}
-	ts, err := s.o.Typings(names)
+	ts, err := s.o.Typings(r.Context(), names)
 	if err != nil {
 		if errors.Is(err, weft.ErrNotFound) {
 			writeProblem(w, r, http.StatusNotFound, "unknown_tool", err.Error())

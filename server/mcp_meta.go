@@ -169,7 +169,7 @@ func (mt *metaTools) describeTools(ctx context.Context, _ *sdk.CallToolRequest, 
 		}
 		out = append(out, describedTool{Name: t.Name, Code: names[t.Name].Path("tools"), Server: t.Server, Title: t.Title, Description: t.Description, InputSchema: in, OutputSchema: t.OutputSchema, Annotations: t.Annotations})
 	}
-	ts, err := mt.m.o.Typings(wanted)
+	ts, err := mt.m.o.Typings(ctx, wanted)
 	if err != nil {
 		return errorResult("internal", err.Error(), nil), nil
 	}

@@ -71,7 +71,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*http.Request, f
 		return nil, nil
 	}
 	release := func() { s.inflight.Release(client.Name) }
+	// The one policy and the client's identity are attached here, once;
+	// the facade and the engine enforce them on every path below.
 	ctx := weft.WithScope(r.Context(), client.Scope)
+	if s.keys.enabled() {
+		ctx = weft.WithClient(ctx, client.Name)
+	}
 	r = r.WithContext(ctx)
 	if r.Body != nil && r.ContentLength != 0 && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
 		body, err := io.ReadAll(r.Body)

@@ -23,7 +23,7 @@ func (s *Server) validatePlan(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	probs := s.o.CheckPlan(p)
+	probs := s.o.CheckPlan(r.Context(), p)
 	if probs == nil {
 		probs = []plan.Problem{}
 	}

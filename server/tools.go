@@ -10,7 +10,6 @@ import (
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/catalog"
-	"github.com/weft-dev/weft/engine"
 )
 
 // toolView is a tool as the REST API shows it.
@@ -36,7 +35,7 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	tools := s.o.Tools(weft.ToolFilter{Server: q.Get("server"), Policy: engine.PolicyFrom(r.Context())})
+	tools := s.o.Tools(r.Context(), q.Get("server"))
 	start := 0
 	if c := q.Get("cursor"); c != "" {
 		after, err := base64.RawURLEncoding.DecodeString(c)
@@ -53,7 +52,7 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 	end := min(start+limit, len(tools))
 	page := make([]toolView, 0, end-start)
 	for i := start; i < end; i++ {
-		page = append(page, toolView{Tool: tools[i]})
+		page = append(page, toolView{Tool: *tools[i]})
 	}
 	resp := map[string]any{"tools": page, "total": len(tools), "catalog_version": s.o.Snapshot().Version()}
 	if end < len(tools) {
@@ -64,10 +63,7 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 
 // getTool: GET /v1/tools/{name}
 func (s *Server) getTool(w http.ResponseWriter, r *http.Request) {
-	t, err := s.o.Tool(r.PathValue("name"))
-	if err == nil && !engine.Allowed(r.Context(), t) {
-		err = fmt.Errorf("tool %q: %w", t.Name, weft.ErrNotFound) // do not reveal tools outside the client's scope
-	}
+	t, err := s.o.Tool(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeProblemValue(w, r, Problem{Type: problemBase + "unknown_tool", Status: http.StatusNotFound, Code: "unknown_tool", Tool: r.PathValue("name"), Detail: err.Error()})
 		return

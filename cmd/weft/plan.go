@@ -64,7 +64,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if probs := o.CheckPlan(p); len(probs) > 0 {
+			if probs := o.CheckPlan(cmd.Context(), p); len(probs) > 0 {
 				return usageErr("%s", problemsText(args[0], probs))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%d steps, format %s)\n", args[0], len(p.Steps), p.Format)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/catalog"
 )
 
@@ -32,7 +31,7 @@ func newToolsCmd(g *globals) *cobra.Command {
 			if server != "" && !contains(o.Snapshot().Servers(), server) {
 				return usageErr("--server: %q: no such server in the catalog (have: %s)", server, strings.Join(o.Snapshot().Servers(), ", "))
 			}
-			tools := o.Tools(weft.ToolFilter{Server: server})
+			tools := o.Tools(cmd.Context(), server)
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), tools)
 			}
@@ -62,7 +61,7 @@ func newToolsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer o.Close()
-			t, err := o.Tool(args[0])
+			t, err := o.Tool(cmd.Context(), args[0])
 			if err != nil {
 				return failure("%v", err)
 			}
@@ -94,7 +93,7 @@ func newToolsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printToolTable(w io.Writer, tools []catalog.Tool) {
+func printToolTable(w io.Writer, tools []*catalog.Tool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSERVER\tDESCRIPTION")
 	for _, t := range tools {
