@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/weft-dev/weft/internal/suggest"
 )
 
 // decoder turns a node tree into configuration values, recording where
@@ -81,13 +83,10 @@ func findField(fields []field, name string) *field {
 
 func unknownField(key string, fields []field, note string) string {
 	names := make([]string, len(fields))
-	best, bestDist := "", 3 // suggest only close matches
 	for i, f := range fields {
 		names[i] = f.name
-		if dist := editDistance(strings.ToLower(key), f.name); dist < bestDist {
-			best, bestDist = f.name, dist
-		}
 	}
+	best := suggest.Closest(strings.ToLower(key), names)
 	msg := "unknown field"
 	if best != "" {
 		msg += fmt.Sprintf(`; did you mean %q?`, best)
@@ -97,27 +96,6 @@ func unknownField(key string, fields []field, note string) string {
 		allowed += ", " + note
 	}
 	return msg + " (allowed: " + allowed + ")"
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // scalar returns the ${VAR}-expanded text of a scalar node and records its

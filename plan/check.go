@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/internal/suggest"
 )
 
 // Check validates a plan against a catalog snapshot and returns every
@@ -98,12 +99,11 @@ func checkCatalog(snap *catalog.Snapshot, c *compiled) []Problem {
 }
 
 func suggestTool(snap *catalog.Snapshot, name string) string {
-	best, bestD := "", max(3, len(name)/3)
+	var names []string
 	for _, t := range snap.Tools() {
-		if d := editDistance(name, t.Name); d < bestD {
-			best, bestD = t.Name, d
-		}
+		names = append(names, t.Name)
 	}
+	best := suggest.Closest(name, names)
 	if best == "" {
 		return ""
 	}

@@ -3,12 +3,14 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/internal/suggest"
 )
 
 // compiled is a plan prepared for checking and execution: references
@@ -223,36 +225,11 @@ func (c *compiled) checkRefRoot(cs *cstep, r *ref, path string) []Problem {
 
 // suggest proposes a close step id for messages.
 func (c *compiled) suggest(id string) string {
-	best, bestD := "", 3
-	for k := range c.byID {
-		if d := editDistance(id, k); d < bestD || d == bestD && best != "" && k < best {
-			best, bestD = k, d
-		}
-	}
+	best := suggest.Closest(id, slices.Collect(maps.Keys(c.byID)))
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // cycles finds dependency cycles and reports each once, with its path.
