@@ -100,13 +100,13 @@ func TestAuthAndScopes(t *testing.T) {
 		{"admin sees all", "GET", "/v1/tools", "admin-key", "", 200, "priv__secret", ""},
 		{"reader sees pub only", "GET", "/v1/tools", "reader-key", "", 200, "pub__hello", "priv__"},
 		{"reader cannot get priv", "GET", "/v1/tools/priv__secret", "reader-key", "", 404, "unknown_tool", "s3cr3t"},
-		{"reader cannot call priv", "POST", "/v1/tools/priv__secret/call", "reader-key", "{}", 403, "not allowed for this client", "s3cr3t"},
+		{"reader cannot call priv", "POST", "/v1/tools/priv__secret/call", "reader-key", "{}", 404, "no such tool in the catalog", "s3cr3t"},
 		{"reader calls pub", "POST", "/v1/tools/pub__hello/call", "reader-key", "{}", 200, "hello", ""},
 		{"admin calls priv", "POST", "/v1/tools/priv__secret/call", "admin-key", "{}", 200, "s3cr3t", ""},
 		{"reader search filtered", "GET", "/v1/search?q=secret", "reader-key", "", 200, `"results"`, "priv__"},
 		{"admin search", "GET", "/v1/search?q=secret", "admin-key", "", 200, "priv__secret", ""},
 		{"reader typings of priv", "GET", "/v1/typings?tools=priv__secret", "reader-key", "", 404, "unknown_tool", ""},
-		{"reader code cannot reach priv", "POST", "/v1/code", "reader-key", `{"code":"return await callTool('priv__secret', {})"}`, 200, "forbidden", "s3cr3t"},
+		{"reader code cannot reach priv", "POST", "/v1/code", "reader-key", `{"code":"return await callTool('priv__secret', {})"}`, 200, "unknown_tool", "s3cr3t"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
