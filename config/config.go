@@ -60,6 +60,11 @@ type Server struct {
 	Args    []string          `yaml:"args" json:"args,omitempty"`
 	Env     map[string]string `yaml:"env" json:"env,omitempty"`
 	Cwd     string            `yaml:"cwd" json:"cwd,omitempty"`
+	// InheritEnv names variables of weft's environment the process
+	// inherits besides the default ones (PATH, HOME, USER, locale, TMPDIR,
+	// proxies, npm_config_*, …): names, prefixes ending in "*", or "*" for
+	// all. Everything else (weft's own keys and tokens) stays out.
+	InheritEnv []string `yaml:"inherit_env" json:"inherit_env,omitempty"`
 	// http / sse
 	URL     string            `yaml:"url" json:"url,omitempty"`
 	Headers map[string]string `yaml:"headers" json:"headers,omitempty"`
@@ -76,6 +81,11 @@ type Server struct {
 	// Origin is where the server was defined, as "file:line" (set by the
 	// loader), for messages about the server at run time.
 	Origin string `yaml:"-" json:"origin,omitempty"`
+	// MCPName is the server's name in the mcp.json it was imported from,
+	// when that name is not a valid weft server name (for example
+	// "mcp.filesystem") and Name was derived from it (mcp_filesystem; see
+	// docs/configuration.md). Empty otherwise.
+	MCPName string `yaml:"-" json:"mcp_name,omitempty"`
 }
 
 // IsEnabled reports whether the server is enabled (default true).
@@ -89,8 +99,14 @@ type Limits struct {
 	MaxConcurrentTools int `yaml:"max_concurrent_tools" json:"max_concurrent_tools"`
 	// RequestsPerMinute is the per-client request rate (enforced by the gateway). Env: REQUESTS_PER_MINUTE. Default 60.
 	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute"`
-	// DiscoveryTimeout bounds each upstream's connect + tools/list. Default 10s.
+	// DiscoveryTimeout bounds how long start-up waits for each upstream
+	// (connect + tools/list) and each later tools/list. An upstream still
+	// starting at that point goes on starting in the background. Default 10s.
 	DiscoveryTimeout Duration `yaml:"discovery_timeout" json:"discovery_timeout"`
+	// StartTimeout bounds starting a stdio upstream: from starting the
+	// process until it answers initialize. It is generous because the first
+	// start through npx or uvx installs the package. Default 2m.
+	StartTimeout Duration `yaml:"start_timeout" json:"start_timeout"`
 	// RedisURL, when set (redis://[:password@]host:port/db), keeps the
 	// per-client request budgets in Redis so that every replica shares them.
 	// Default: in memory, per process.

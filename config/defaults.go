@@ -14,6 +14,7 @@ const (
 	DefaultMaxConcurrentTools = 10
 	DefaultRequestsPerMinute  = 60
 	DefaultDiscoveryTimeout   = 10 * time.Second
+	DefaultStartTimeout       = 2 * time.Minute
 	DefaultQueueTimeout       = 10 * time.Second
 	DefaultCatalogCacheTTL    = 24 * time.Hour
 	DefaultAnalyticsBackend   = "memory"
@@ -52,6 +53,7 @@ func Default() *Config {
 			MaxConcurrentTools: DefaultMaxConcurrentTools,
 			RequestsPerMinute:  DefaultRequestsPerMinute,
 			DiscoveryTimeout:   Duration(DefaultDiscoveryTimeout),
+			StartTimeout:       Duration(DefaultStartTimeout),
 			QueueTimeout:       Duration(DefaultQueueTimeout),
 		},
 		Catalog:   Catalog{CacheTTL: Duration(DefaultCatalogCacheTTL)},

@@ -11,6 +11,7 @@ type yamlServer struct {
 	Args           []string          `yaml:"args,omitempty"`
 	Env            map[string]string `yaml:"env,omitempty"`
 	Cwd            string            `yaml:"cwd,omitempty"`
+	InheritEnv     []string          `yaml:"inherit_env,omitempty"`
 	URL            string            `yaml:"url,omitempty"`
 	Headers        map[string]string `yaml:"headers,omitempty"`
 	Timeout        Duration          `yaml:"timeout,omitempty"`
@@ -30,12 +31,53 @@ type yamlConfig struct {
 	Analytics      Analytics     `yaml:"analytics"`
 	Server         HTTP          `yaml:"server"`
 	Search         Search        `yaml:"search"`
+	Code           Code          `yaml:"code"`
+	Plans          Plans         `yaml:"plans"`
+	Gateway        yamlGateway   `yaml:"gateway"`
 	Log            Log           `yaml:"log"`
 }
 
-// YAML renders the effective configuration as weft.yaml text, servers
-// sorted by name (those imported from mcp.json included), with secrets
-// masked as by Redacted. It is what `weft config check` prints.
+// yamlGateway is a Gateway as printed by YAML: empty lists (which mean
+// "all") left out.
+type yamlGateway struct {
+	Endpoints              []yamlEndpoint `yaml:"endpoints"`
+	APIKeys                []yamlAPIKey   `yaml:"api_keys,omitempty"`
+	AllowedOrigins         []string       `yaml:"allowed_origins,omitempty"`
+	MaxConcurrentPerClient int            `yaml:"max_concurrent_per_client"`
+}
+
+type yamlEndpoint struct {
+	Path    string   `yaml:"path"`
+	Mode    string   `yaml:"mode"`
+	Servers []string `yaml:"servers,omitempty"`
+	Tools   []string `yaml:"tools,omitempty"`
+}
+
+type yamlAPIKey struct {
+	Name              string   `yaml:"name"`
+	Hash              string   `yaml:"hash"`
+	Servers           []string `yaml:"servers,omitempty"`
+	Tools             []string `yaml:"tools,omitempty"`
+	RequestsPerMinute int      `yaml:"requests_per_minute,omitempty"`
+}
+
+// gatewayYAML converts g for printing.
+func gatewayYAML(g Gateway) yamlGateway {
+	out := yamlGateway{Endpoints: []yamlEndpoint{}, AllowedOrigins: g.AllowedOrigins, MaxConcurrentPerClient: g.MaxConcurrentPerClient}
+	for _, e := range g.Endpoints {
+		out.Endpoints = append(out.Endpoints, yamlEndpoint(e))
+	}
+	for _, k := range g.APIKeys {
+		out.APIKeys = append(out.APIKeys, yamlAPIKey(k))
+	}
+	return out
+}
+
+// YAML renders the effective configuration as weft.yaml text — every
+// section, servers sorted by name (those imported from mcp.json included,
+// under their weft names) — with secrets masked as by Redacted. It is what
+// `weft config check` prints, and it loads back as the same configuration
+// (with masked values in place of secrets).
 func (c *Config) YAML() ([]byte, error) {
 	r := c.Redacted()
 	out := yamlConfig{
@@ -47,6 +89,9 @@ func (c *Config) YAML() ([]byte, error) {
 		Analytics:      r.Analytics,
 		Server:         r.Server,
 		Search:         r.Search,
+		Code:           r.Code,
+		Plans:          r.Plans,
+		Gateway:        gatewayYAML(r.Gateway),
 		Log:            r.Log,
 	}
 	names := make([]*Server, 0, len(r.Servers))
@@ -56,7 +101,7 @@ func (c *Config) YAML() ([]byte, error) {
 	sortServers(names)
 	for _, s := range names {
 		out.Servers = append(out.Servers, yaml.MapItem{Key: s.Name, Value: yamlServer{
-			Transport: s.Transport, Command: s.Command, Args: s.Args, Env: s.Env, Cwd: s.Cwd,
+			Transport: s.Transport, Command: s.Command, Args: s.Args, Env: s.Env, Cwd: s.Cwd, InheritEnv: s.InheritEnv,
 			URL: s.URL, Headers: s.Headers, Timeout: s.Timeout, Enabled: s.Enabled,
 			MaxConcurrency: s.MaxConcurrency, Description: s.Description, Tags: s.Tags,
 		}})

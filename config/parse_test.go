@@ -64,6 +64,7 @@ func TestParseFull(t *testing.T) {
 		"    args: [-y, server-fs, /tmp]",
 		"    env: {A: \"1\", B: two}",
 		"    cwd: /srv",
+		"    inherit_env: [AWS_*, KUBECONFIG]",
 		"    timeout: 1m30s",
 		"    enabled: false",
 		"    max_concurrency: 2",
@@ -74,6 +75,7 @@ func TestParseFull(t *testing.T) {
 		"  max_concurrent_tools: 20",
 		"  requests_per_minute: 120",
 		"  discovery_timeout: 5s",
+		"  start_timeout: 3m",
 		"  queue_timeout: 2s",
 		"catalog: {cache_ttl: 1h}",
 		"cache: {dir: /var/cache/weft}",
@@ -116,13 +118,13 @@ func TestParseFull(t *testing.T) {
 	want := &Config{
 		Servers: map[string]*Server{"fs": {
 			Name: "fs", Transport: TransportStdio, Command: "npx", Args: []string{"-y", "server-fs", "/tmp"},
-			Env: map[string]string{"A": "1", "B": "two"}, Cwd: "/srv", Timeout: Duration(90 * time.Second),
+			Env: map[string]string{"A": "1", "B": "two"}, Cwd: "/srv", InheritEnv: []string{"AWS_*", "KUBECONFIG"}, Timeout: Duration(90 * time.Second),
 			Enabled: &enabled, MaxConcurrency: 2, Description: "files", Tags: []string{"fs", "local"},
 			Origin: "weft.yaml:2",
 		}},
 		Limits: Limits{
 			ToolTimeout: Duration(45 * time.Second), MaxConcurrentTools: 20, RequestsPerMinute: 120,
-			DiscoveryTimeout: Duration(5 * time.Second), QueueTimeout: Duration(2 * time.Second),
+			DiscoveryTimeout: Duration(5 * time.Second), StartTimeout: Duration(3 * time.Minute), QueueTimeout: Duration(2 * time.Second),
 		},
 		Catalog:   Catalog{CacheTTL: Duration(time.Hour)},
 		Cache:     Cache{Dir: "/var/cache/weft"},
@@ -173,9 +175,9 @@ func TestStructureProblems(t *testing.T) {
 			"  timeout: 5s",
 			"log:",
 			"  colour: true",
-		), `weft.yaml:3: servers.gh.comand: unknown field; did you mean "command"? (allowed: transport, command, args, env, cwd, url, headers, timeout, enabled, max_concurrency, description, tags)
-weft.yaml:4: servers.gh.urll: unknown field; did you mean "url"? (allowed: transport, command, args, env, cwd, url, headers, timeout, enabled, max_concurrency, description, tags)
-weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, queue_timeout, redis_url)
+		), `weft.yaml:3: servers.gh.comand: unknown field; did you mean "command"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags)
+weft.yaml:4: servers.gh.urll: unknown field; did you mean "url"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags)
+weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, start_timeout, queue_timeout, redis_url)
 weft.yaml:8: log.colour: unknown field (allowed: level, format)`},
 		{"duplicate keys", doc(
 			"log:",

@@ -48,6 +48,7 @@ func (c *Config) clone() *Config {
 		cp := *s
 		cp.Args = slices.Clone(s.Args)
 		cp.Tags = slices.Clone(s.Tags)
+		cp.InheritEnv = slices.Clone(s.InheritEnv)
 		cp.Env = maps.Clone(s.Env)
 		cp.Headers = maps.Clone(s.Headers)
 		if s.Enabled != nil {
@@ -56,6 +57,18 @@ func (c *Config) clone() *Config {
 		}
 		out.Servers[name] = &cp
 	}
+	g := &out.Gateway
+	g.Endpoints = slices.Clone(g.Endpoints)
+	for i := range g.Endpoints {
+		g.Endpoints[i].Servers = slices.Clone(g.Endpoints[i].Servers)
+		g.Endpoints[i].Tools = slices.Clone(g.Endpoints[i].Tools)
+	}
+	g.APIKeys = slices.Clone(g.APIKeys)
+	for i := range g.APIKeys {
+		g.APIKeys[i].Servers = slices.Clone(g.APIKeys[i].Servers)
+		g.APIKeys[i].Tools = slices.Clone(g.APIKeys[i].Tools)
+	}
+	g.AllowedOrigins = slices.Clone(g.AllowedOrigins)
 	return &out
 }
 

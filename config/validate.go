@@ -79,7 +79,7 @@ func (v *validator) transportUnclear(key string) bool {
 			field = field[:i]
 		}
 		switch field {
-		case "timeout", "enabled", "max_concurrency", "description", "tags", "args", "env", "cwd", "headers":
+		case "timeout", "enabled", "max_concurrency", "description", "tags", "args", "env", "cwd", "inherit_env", "headers":
 		default:
 			return true
 		}
@@ -106,6 +106,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 	v.positiveInt("limits.max_concurrent_tools", int64(l.MaxConcurrentTools))
 	v.positiveInt("limits.requests_per_minute", int64(l.RequestsPerMinute))
 	v.positiveDuration("limits.discovery_timeout", l.DiscoveryTimeout)
+	v.positiveDuration("limits.start_timeout", l.StartTimeout)
 	v.positiveDuration("limits.queue_timeout", l.QueueTimeout)
 	if l.RedisURL != "" && !v.broken("limits.redis_url") {
 		if u, err := url.Parse(l.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
@@ -243,11 +244,16 @@ func (v *validator) server(name string, s *Server) {
 				v.at(key+".env."+segment(k), `not a valid environment variable name (no "=" or NUL, not empty)`)
 			}
 		}
+		for i, e := range s.InheritEnv {
+			if name := strings.TrimSuffix(e, "*"); (name == "" && e != "*") || strings.ContainsAny(name, "=*\x00") {
+				v.value(fmt.Sprintf("%s.inherit_env[%d]", key, i), e, `not a variable name, a prefix ending in "*" (AWS_*) or "*"`)
+			}
+		}
 	} else {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"args", len(s.Args) > 0}, {"env", len(s.Env) > 0}, {"cwd", s.Cwd != ""}} {
+		}{{"args", len(s.Args) > 0}, {"env", len(s.Env) > 0}, {"cwd", s.Cwd != ""}, {"inherit_env", len(s.InheritEnv) > 0}} {
 			if f.set {
 				v.at(key+"."+f.name, fmt.Sprintf("%s is for stdio servers; this server's transport is %s", f.name, s.Transport))
 			}

@@ -187,6 +187,16 @@ weft.yaml:8: servers.c.url: "http://": not an http(s) URL (e.g. https://example.
 			"    env:",
 			"      \"A=B\": v",
 		), nil, `weft.yaml:5: servers.a.env."A=B": not a valid environment variable name (no "=" or NUL, not empty)`},
+		{"bad inherit_env", doc(
+			"servers:",
+			"  a:",
+			"    command: x",
+			"    inherit_env: [AWS_*, \"A*B\"]",
+			"  h:",
+			"    url: https://h/mcp",
+			"    inherit_env: [HOME]",
+		), nil, `weft.yaml:4: servers.a.inherit_env[1]: "A*B": not a variable name, a prefix ending in "*" (AWS_*) or "*"
+weft.yaml:7: servers.h.inherit_env: inherit_env is for stdio servers; this server's transport is http`},
 		{"server names", doc(
 			"servers:",
 			"  \"my server\":",

@@ -64,6 +64,7 @@ func (d *decoder) limits(n *node, p fpath, l *Limits) {
 		{"max_concurrent_tools", func(v *node) { d.integer(v, f("max_concurrent_tools"), &l.MaxConcurrentTools) }},
 		{"requests_per_minute", func(v *node) { d.integer(v, f("requests_per_minute"), &l.RequestsPerMinute) }},
 		{"discovery_timeout", func(v *node) { d.duration(v, f("discovery_timeout"), &l.DiscoveryTimeout) }},
+		{"start_timeout", func(v *node) { d.duration(v, f("start_timeout"), &l.StartTimeout) }},
 		{"queue_timeout", func(v *node) { d.duration(v, f("queue_timeout"), &l.QueueTimeout) }},
 		{"redis_url", func(v *node) { d.str(v, f("redis_url"), &l.RedisURL) }},
 	}, "")
@@ -223,6 +224,7 @@ func (d *decoder) server(n *node, p fpath, s *Server) {
 		{"args", func(v *node) { d.strList(v, f("args"), &s.Args) }},
 		{"env", func(v *node) { d.secretMap(v, f("env"), &s.Env) }},
 		{"cwd", func(v *node) { d.str(v, f("cwd"), &s.Cwd) }},
+		{"inherit_env", func(v *node) { d.strList(v, f("inherit_env"), &s.InheritEnv) }},
 		{"url", func(v *node) { d.str(v, f("url"), &s.URL) }},
 		{"headers", func(v *node) { d.secretMap(v, f("headers"), &s.Headers) }},
 		{"timeout", func(v *node) { d.duration(v, f("timeout"), &s.Timeout) }},

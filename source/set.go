@@ -200,7 +200,13 @@ func (s *Set) run(name string, src Source, firstDone func()) {
 			backoff = s.opts.RetryInterval
 			wait = 0 // wait for a kick only
 		} else {
-			s.log.Warn("upstream discovery failed", "server", name, "err", err, "retry_in", backoff)
+			if src.Health().State == StateStarting {
+				s.log.Info("upstream still starting; discovery goes on in the background", "server", name, "err", err,
+					"retry_in", backoff, "hint", "start-up waits limits.discovery_timeout ("+s.opts.DiscoveryTimeout.String()+
+						") for an upstream; limits.start_timeout bounds starting its process (e.g. a first npx or uvx install)")
+			} else {
+				s.log.Warn("upstream discovery failed", "server", name, "err", err, "retry_in", backoff)
+			}
 			backoff = min(backoff*2, s.opts.MaxRetryInterval)
 		}
 		if !s.sleep(name, wait) {

@@ -18,6 +18,7 @@ const (
 // Defaults applied by New to zero durations.
 const (
 	DefaultConnectTimeout    = 10 * time.Second
+	DefaultStartTimeout      = 2 * time.Minute
 	DefaultRestartBackoff    = 500 * time.Millisecond
 	DefaultMaxRestartBackoff = 30 * time.Second
 )
@@ -35,9 +36,14 @@ type Config struct {
 	Command string
 	// Args are the command's arguments.
 	Args []string
-	// Env is added to weft's own environment for the process (and wins
-	// over it). Values never appear in errors or logs.
+	// Env is set in the process's environment (and wins over inherited
+	// values). Values never appear in errors or logs.
 	Env map[string]string
+	// InheritEnv names variables of weft's own environment that the
+	// process inherits besides the default ones (PATH, HOME, USER, locale,
+	// TMPDIR, proxies, npm_config_*…; see defaultInheritedEnv): names, or
+	// prefixes ending in "*" such as "AWS_*"; "*" passes everything.
+	InheritEnv []string
 	// Cwd is the working directory of the process (weft's when empty).
 	Cwd string
 	// URL is the endpoint of an "http" or "sse" upstream.
@@ -50,10 +56,15 @@ type Config struct {
 	Description string
 	// Tags are attached to every tool of the server.
 	Tags []string
-	// ConnectTimeout bounds one connection attempt: starting the process or
-	// opening the HTTP session, initialize, and the first tools/list.
+	// ConnectTimeout bounds the steps of a connection attempt that talk to
+	// a running server: initialize over HTTP, and the first tools/list.
 	// Default 10s.
 	ConnectTimeout time.Duration
+	// StartTimeout bounds starting a stdio upstream: from starting the
+	// process until it answers initialize. A first start through npx or
+	// uvx installs the package, which takes tens of seconds; a process that
+	// is still starting is never killed before StartTimeout. Default 2m.
+	StartTimeout time.Duration
 	// RestartBackoff is the first delay before reconnecting (restarting a
 	// process); it doubles on each failed attempt, with jitter, up to
 	// MaxRestartBackoff. Defaults 500ms and 30s.
@@ -106,15 +117,23 @@ func (c Config) normalize() (Config, error) {
 		}
 	}
 	for k := range c.Env {
-		if k == "" {
-			return fail("empty environment variable name")
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fail(fmt.Sprintf("invalid environment variable name %q", k))
 		}
 	}
-	if c.ConnectTimeout < 0 || c.RestartBackoff < 0 || c.MaxRestartBackoff < 0 {
+	for _, p := range c.InheritEnv {
+		if name := strings.TrimSuffix(p, "*"); (name == "" && p != "*") || strings.ContainsAny(name, "=*\x00") {
+			return fail(fmt.Sprintf("invalid inherit_env entry %q: want a variable name, a prefix ending in \"*\", or \"*\"", p))
+		}
+	}
+	if c.ConnectTimeout < 0 || c.StartTimeout < 0 || c.RestartBackoff < 0 || c.MaxRestartBackoff < 0 {
 		return fail("durations must not be negative")
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = DefaultStartTimeout
 	}
 	if c.RestartBackoff == 0 {
 		c.RestartBackoff = DefaultRestartBackoff

@@ -6,8 +6,13 @@
 // # Supervision
 //
 // Start makes a first connection attempt — start the process (stdio) or
-// open the HTTP session, initialize, list the tools — bounded by
-// Config.ConnectTimeout, and returns its outcome. From then on a supervisor
+// open the HTTP session, initialize, list the tools — and returns its
+// outcome, or ctx's error while the attempt goes on in the background.
+// Initialize is bounded by Config.StartTimeout for a process (a first start
+// through npx or uvx installs the package first) and by
+// Config.ConnectTimeout over HTTP; the first tools/list by ConnectTimeout.
+// While a process has not answered initialize the upstream is "starting".
+// From then on a supervisor
 // goroutine owns the connection until Close. One session (one process for
 // stdio) is shared by every caller; the SDK multiplexes concurrent requests
 // over it.
@@ -27,8 +32,12 @@
 //
 // # Processes
 //
-// A stdio upstream runs in its own process group with weft's environment
-// plus Config.Env, in Config.Cwd. Its stderr is logged line by line (lines
+// A stdio upstream runs in its own process group, in Config.Cwd, with a
+// minimal environment: the variables the MCP SDKs' launchers pass (PATH,
+// HOME, USER, LOGNAME, SHELL, TERM), locale, time zone, temporary and XDG
+// directories, proxies and CA settings, npm's non-secret npm_config_*,
+// then those Config.InheritEnv names, then Config.Env. weft's own
+// credentials never reach an upstream unless named. Its stderr is logged line by line (lines
 // are bounded; secrets redacted). The process is reaped as soon as it exits,
 // and any descendants left in its group are killed, so a crashed server
 // leaves neither a zombie nor orphans.

@@ -65,10 +65,7 @@ type process struct {
 // startProcess starts cfg.Command in its own process group.
 func startProcess(cfg Config, log *slog.Logger, red *redactor) (*process, error) {
 	cmd := exec.Command(cfg.Command, cfg.Args...)
-	cmd.Env = os.Environ()
-	for k, v := range cfg.Env {
-		cmd.Env = append(cmd.Env, k+"="+v) // later entries win in exec
-	}
+	cmd.Env = childEnv(os.Environ(), cfg.InheritEnv, cfg.Env)
 	cmd.Dir = cfg.Cwd
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 

@@ -129,9 +129,16 @@ func (u *Upstream) httpTransport(life context.Context) sdk.Transport {
 }
 
 // connect makes one connection attempt: start the process or open the HTTP
-// session, initialize, and list the tools once. ctx bounds the attempt.
+// session, initialize, and list the tools once. ctx bounds the attempt;
+// initialize is bounded by StartTimeout for a process (which may be
+// installing its package) and by ConnectTimeout over HTTP, tools/list by
+// ConnectTimeout.
 func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint64, error) {
-	ctx, cancelAttempt := context.WithTimeout(ctx, u.cfg.ConnectTimeout)
+	initBudget := u.cfg.ConnectTimeout
+	if u.cfg.Transport == TransportStdio {
+		initBudget = u.cfg.StartTimeout
+	}
+	ctx, cancelAttempt := context.WithTimeout(ctx, initBudget)
 	defer cancelAttempt()
 
 	sctx, scancel := context.WithCancel(u.ctx)
@@ -146,6 +153,8 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 		}
 		s.proc = p
 		u.setPID(p.pid)
+		u.setStarting(fmt.Sprintf("process %d started, waiting for its initialize answer (up to %s; a first start through npx or uvx installs the package)",
+			p.pid, u.cfg.StartTimeout))
 		tr = &sdk.IOTransport{Reader: p.stdout, Writer: p.stdin}
 		// A process that dies during initialize must fail the attempt now,
 		// not when the connect timeout expires.
@@ -209,7 +218,9 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	}
 
 	seq := u.seq()
-	tools, err := u.listTools(ctx, s)
+	lctx, cancelList := context.WithTimeout(ctx, u.cfg.ConnectTimeout)
+	defer cancelList()
+	tools, err := u.listTools(lctx, s)
 	if err != nil {
 		err = u.attemptError(s, "list tools", err)
 		s.teardown(u)
@@ -249,7 +260,12 @@ func (u *Upstream) attemptError(s *session, step string, err error) error {
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("mcp %s: %s: no answer within %s", u.cfg.Name, step, u.cfg.ConnectTimeout)
+		if step == "initialize" && s.proc != nil {
+			return fmt.Errorf("mcp %s: %s: no answer within the start timeout %s; the process was stopped "+
+				"(raise limits.start_timeout if the server needs longer to start, e.g. to install its package)%s",
+				u.cfg.Name, step, u.cfg.StartTimeout, s.proc.stderrTail())
+		}
+		return fmt.Errorf("mcp %s: %s: no answer within %s (limits.discovery_timeout)", u.cfg.Name, step, u.cfg.ConnectTimeout)
 	}
 	return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, u.red.redact(err.Error()))
 }

@@ -50,6 +50,8 @@ type Upstream struct {
 	mu        sync.Mutex
 	started   bool
 	closed    bool
+	firstOver bool // the first attempt finished (set just before firstDone closes)
+	lateStart bool // a Start caller stopped waiting before the first attempt finished
 	state     source.State
 	reason    string
 	since     time.Time
@@ -139,8 +141,19 @@ func (u *Upstream) Start(ctx context.Context) error {
 	case <-u.firstDone:
 		return u.firstErr
 	case <-ctx.Done():
-		return fmt.Errorf("mcp %s: start: %w", u.cfg.Name, ctx.Err())
 	}
+	u.mu.Lock()
+	if u.firstOver {
+		u.mu.Unlock()
+		<-u.firstDone
+		return u.firstErr
+	}
+	// The attempt goes on; when it succeeds, OnToolsChanged tells the
+	// caller that the tools can be listed now.
+	u.lateStart = true
+	reason := u.reason
+	u.mu.Unlock()
+	return fmt.Errorf("mcp %s: start: %w (%s; still starting in the background)", u.cfg.Name, ctx.Err(), reason)
 }
 
 // awaitFirst waits, as long as ctx allows, for the first connection attempt
@@ -299,7 +312,14 @@ func (u *Upstream) run() {
 				err = fmt.Errorf("mcp %s: start: %w", u.cfg.Name, source.ErrClosed)
 			}
 			u.firstErr = err
+			u.mu.Lock()
+			u.firstOver = true
+			late := u.lateStart
+			u.mu.Unlock()
 			close(u.firstDone) // after the state reflects the outcome
+			if late && err == nil {
+				u.signalChanged()
+			}
 		}
 		if err != nil {
 			if u.ctx.Err() != nil {
@@ -425,6 +445,16 @@ func (u *Upstream) setUnhealthy(reason string) {
 	}
 	u.pid = 0
 	u.setStateLocked(source.StateUnhealthy, reason)
+}
+
+// setStarting records why a connection attempt is still going on; the
+// state stays what it was (starting at first, unhealthy after a loss).
+func (u *Upstream) setStarting(reason string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.closed && u.state == source.StateStarting {
+		u.reason = reason
+	}
 }
 
 func (u *Upstream) setPID(pid int) {
