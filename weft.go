@@ -166,10 +166,11 @@ func New(opts Options) (*Orchestrator, error) {
 func mcpConfig(sc *config.Server, cfg *config.Config) mcp.Config {
 	return mcp.Config{
 		Name: sc.Name, Transport: string(sc.Transport),
-		Command: sc.Command, Args: sc.Args, Env: sc.Env, Cwd: sc.Cwd,
+		Command: sc.Command, Args: sc.Args, Env: sc.Env, InheritEnv: sc.InheritEnv, Cwd: sc.Cwd,
 		URL: sc.URL, Headers: sc.Headers,
 		Description: sc.Description, Tags: sc.Tags,
 		ConnectTimeout: cfg.Limits.DiscoveryTimeout.D(),
+		StartTimeout:   cfg.Limits.StartTimeout.D(),
 	}
 }
 
