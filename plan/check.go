@@ -28,7 +28,7 @@ import (
 //     tool's input schema.
 //
 // snap may be nil: then only the checks that need no catalog run.
-func Check(snap *catalog.Snapshot, p *Plan) []Problem {
+func Check(snap *catalog.View, p *Plan) []Problem {
 	c, probs := compile(p, "")
 	probs = append(probs, checkCatalog(snap, c)...)
 	return finishProblems(p, probs)
@@ -37,7 +37,7 @@ func Check(snap *catalog.Snapshot, p *Plan) []Problem {
 // Validate parses a plan document and checks it, returning the plan (nil
 // if it did not parse) and every problem found by either step — what
 // `weft plan check` and POST /v1/plans/validate report.
-func Validate(snap *catalog.Snapshot, data []byte) (*Plan, []Problem) {
+func Validate(snap *catalog.View, data []byte) (*Plan, []Problem) {
 	p, err := Parse(data)
 	if err != nil {
 		var pe *ProblemsError
@@ -64,7 +64,7 @@ func finishProblems(p *Plan, probs []Problem) []Problem {
 }
 
 // checkCatalog runs the checks that need the tools' schemas.
-func checkCatalog(snap *catalog.Snapshot, c *compiled) []Problem {
+func checkCatalog(snap *catalog.View, c *compiled) []Problem {
 	var probs []Problem
 	for _, cs := range c.steps {
 		if cs.sub != nil {
@@ -98,7 +98,7 @@ func checkCatalog(snap *catalog.Snapshot, c *compiled) []Problem {
 	return probs
 }
 
-func suggestTool(snap *catalog.Snapshot, name string) string {
+func suggestTool(snap *catalog.View, name string) string {
 	var names []string
 	for _, t := range snap.Tools() {
 		names = append(names, t.Name)
@@ -112,7 +112,7 @@ func suggestTool(snap *catalog.Snapshot, name string) string {
 
 // refSchema infers the schema of a reference's value (unknown when it
 // cannot), reporting references into fields the producer does not have.
-func refSchema(snap *catalog.Snapshot, c *compiled, cs *cstep, r *ref, path string) (schemaNode, []Problem) {
+func refSchema(snap *catalog.View, c *compiled, cs *cstep, r *ref, path string) (schemaNode, []Problem) {
 	var start schemaNode
 	var owner string
 	switch r.root {
@@ -204,7 +204,7 @@ func pathText(segs []segment) string {
 // checkArgs validates a tool step's literal arguments against the tool's
 // input schema, and the known types of referenced values against the
 // schema at the position they are used.
-func checkArgs(snap *catalog.Snapshot, c *compiled, cs *cstep) []Problem {
+func checkArgs(snap *catalog.View, c *compiled, cs *cstep) []Problem {
 	tool, _ := snap.Get(cs.Tool)
 	argsPath := joinKey(cs.path, "args")
 	var probs []Problem
