@@ -24,14 +24,16 @@ const mcpTypesAllowed = "stdio, http, streamable-http, streamableHttp, sse"
 // origins so that it can be dropped whole when weft.yaml defines the same
 // name.
 type imported struct {
-	name   string
+	name   string // the weft name (see importedNames)
 	server *Server
 	probs  problems
 	orig   *origins
 }
 
 // importMCP reads c.MCPServersFile and adds its servers to c.Servers,
-// except names c.Servers already has (weft.yaml wins).
+// except names c.Servers already has (weft.yaml wins). A name that is not
+// a valid weft server name is imported under a derived one (see
+// importedNames), recorded in Server.MCPName.
 func importMCP(c *Config, env func(string) (string, bool), orig *origins, probs *problems) {
 	path := c.MCPServersFile
 	data, err := os.ReadFile(path)
@@ -51,7 +53,7 @@ func importMCP(c *Config, env func(string) (string, bool), orig *origins, probs 
 		probs.add(Problem{File: o.File, Line: o.Line, Path: o.Path, Msg: quote(o.Raw) + ": " + why})
 		return
 	}
-	servers := parseMCP(path, data, env, probs)
+	servers := parseMCP(path, data, env, probs, func(name string) bool { return c.Servers[name] != nil })
 	for _, im := range servers {
 		if _, ok := c.Servers[im.name]; ok {
 			continue // weft.yaml wins
@@ -68,8 +70,9 @@ func importMCP(c *Config, env func(string) (string, bool), orig *origins, probs 
 }
 
 // parseMCP decodes an mcp.json document. Problems of the file as a whole go
-// to probs; problems of one server stay with that server.
-func parseMCP(file string, data []byte, env func(string) (string, bool), probs *problems) []*imported {
+// to probs; problems of one server stay with that server. taken reports the
+// server names weft.yaml defines; a derived name never takes one of them.
+func parseMCP(file string, data []byte, env func(string) (string, bool), probs *problems, taken func(string) bool) []*imported {
 	root := parseJSON(file, data, probs)
 	if root == nil {
 		return nil
@@ -78,7 +81,11 @@ func parseMCP(file string, data []byte, env func(string) (string, bool), probs *
 		probs.add(Problem{File: file, Line: root.line, Msg: "expected a JSON object with \"mcpServers\" or \"servers\", got " + root.describe()})
 		return nil
 	}
-	var out []*imported
+	type entry struct {
+		section string
+		kv      pair
+	}
+	var entries []entry
 	found := false
 	seen := map[string]int{}
 	for _, kv := range root.pairs {
@@ -99,21 +106,35 @@ func parseMCP(file string, data []byte, env func(string) (string, bool), probs *
 				continue
 			}
 			seen[s.key] = s.line
-			out = append(out, decodeMCPServer(file, kv.key, s, env))
+			entries = append(entries, entry{kv.key, s})
 		}
 	}
 	if !found {
 		probs.add(Problem{File: file, Line: root.line, Msg: `no "mcpServers" (Claude Desktop, Cursor, Claude Code) or "servers" (VS Code) object`})
 	}
+	originals := make([]string, len(entries))
+	for i, e := range entries {
+		originals[i] = e.kv.key
+	}
+	names := importedNames(originals, taken)
+	out := make([]*imported, len(entries))
+	for i, e := range entries {
+		out[i] = decodeMCPServer(file, e.section, e.kv, names[e.kv.key], env)
+	}
 	return out
 }
 
-func decodeMCPServer(file, section string, kv pair, env func(string) (string, bool)) *imported {
-	im := &imported{name: kv.key, orig: newOrigins()}
-	s := &Server{Name: kv.key, Origin: fmt.Sprintf("%s:%d", file, kv.line)}
+// decodeMCPServer decodes the server kv of an mcp.json section under the
+// weft name name. Problems name the server as the file does.
+func decodeMCPServer(file, section string, kv pair, name string, env func(string) (string, bool)) *imported {
+	im := &imported{name: name, orig: newOrigins()}
+	s := &Server{Name: name, Origin: fmt.Sprintf("%s:%d", file, kv.line)}
+	if name != kv.key {
+		s.MCPName = kv.key
+	}
 	im.server = s
 	d := &decoder{file: file, env: env, probs: &im.probs, orig: im.orig}
-	p := fpath{key: "servers", show: section}.child(kv.key, kv.key)
+	p := fpath{key: "servers", show: section}.child(name, kv.key)
 	d.orig.at[p.key] = origin{File: file, Line: kv.line, Path: p.show}
 	f := func(key, show string) fpath { return p.child(key, show) }
 	d.object(kv.val, p, []field{

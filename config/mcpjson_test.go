@@ -1,9 +1,12 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -201,7 +204,7 @@ func TestMCPJSONProblems(t *testing.T) {
 			`  "a": {"command": ["x"]},`,
 			`  "b": {"type": "websocket", "url": "wss://example.com"},`,
 			`  "c": {"command": "x", "args": "-y", "disabled": "nope"},`,
-			`  "d e": {"command": "x"},`,
+			`  "d e": {"command": "x", "cwd": ["/"]},`,
 			`  "f": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ${NOPE}"}},`,
 			`  "g": null,`,
 			`  "h": {"command": "x", "url": "https://example.com/mcp"},`,
@@ -211,7 +214,7 @@ func TestMCPJSONProblems(t *testing.T) {
 mcp.json:3: mcpServers.b.type: "websocket": not a server type (allowed: stdio, http, streamable-http, streamableHttp, sse)
 mcp.json:4: mcpServers.c.args: expected a list of strings, got a value
 mcp.json:4: mcpServers.c.disabled: "nope": not a boolean (allowed: true, false)
-mcp.json:5: mcpServers."d e": not a valid server name (allowed: 1 to 64 letters, digits, _ and -)
+mcp.json:5: mcpServers."d e".cwd: expected a string, got a list
 mcp.json:6: mcpServers.f.headers.Authorization: environment variable NOPE is not set (set it, or give a default: ${NOPE:-value})
 mcp.json:7: mcpServers.g: expected an object with "command" or "url", got nothing (null)
 mcp.json:8: mcpServers.h: both command and url are set (command runs a stdio server; url reaches an http or sse server: keep one)
@@ -248,5 +251,97 @@ func TestStripJSONC(t *testing.T) {
 	}
 	if len(out) != len(in) {
 		t.Errorf("length changed: %d -> %d", len(in), len(out))
+	}
+}
+
+// TestMCPJSONDerivedNames checks that servers whose mcp.json names are not
+// valid weft names (Claude Desktop and Cursor accept any text) are imported
+// under derived names, deterministically and without replacing any other
+// server, and that the original names are kept in MCPName.
+func TestMCPJSONDerivedNames(t *testing.T) {
+	mcpJSON := lines(
+		`{"mcpServers": {`,
+		`  "mcp.filesystem": {"command": "fs"},`,
+		`  "Sequential Thinking": {"command": "st"},`,
+		`  "github": {"command": "gh-json"},`,
+		`  "git.hub": {"command": "gh-dotted"},`,
+		`  "a b": {"command": "ab1"},`,
+		`  "a/b": {"command": "ab2"},`,
+		`  "mem__ory": {"command": "mem"},`,
+		`  "@scope/server-x": {"command": "x"},`,
+		`  "日本語": {"command": "jp"},`,
+		`  "`+strings.Repeat("long name ", 10)+`": {"command": "long"},`,
+		`  "yaml.server": {"command": "from-json"}`,
+		`}}`,
+	)
+	weftYAML := lines(
+		"mcp_servers_file: mcp.json",
+		"servers:",
+		"  yaml_server:",
+		"    command: from-yaml",
+	)
+	c, err := loadIn(t, map[string]string{"weft.yaml": weftYAML, "mcp.json": mcpJSON}, nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	hash := func(s string, n int) string {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:])[:n]
+	}
+	want := map[string]struct{ mcpName, command string }{
+		"mcp_filesystem":      {"mcp.filesystem", "fs"},
+		"Sequential_Thinking": {"Sequential Thinking", "st"},
+		"github":              {"", "gh-json"},
+		"git_hub":             {"git.hub", "gh-dotted"},
+		// "a b" and "a/b" both derive a_b: both get a hash of their own name.
+		"a_b_" + hash("a b", 6): {"a b", "ab1"},
+		"a_b_" + hash("a/b", 6): {"a/b", "ab2"},
+		"mem_ory":               {"mem__ory", "mem"},
+		"scope_server-x":        {"@scope/server-x", "x"},
+		"server":                {"日本語", "jp"},
+		strings.TrimRight(strings.Repeat("long_name_", 7)[:64], "_"): {strings.Repeat("long name ", 10), "long"},
+		// weft.yaml has yaml_server: the mcp.json server keeps its own name.
+		"yaml_server":                           {"", "from-yaml"},
+		"yaml_server_" + hash("yaml.server", 6): {"yaml.server", "from-json"},
+	}
+	got := map[string]struct{ mcpName, command string }{}
+	for name, s := range c.Servers {
+		if s.Name != name || !validServerName(name) {
+			t.Errorf("server %q: Name %q, valid %v", name, s.Name, validServerName(name))
+		}
+		got[name] = struct{ mcpName, command string }{s.MCPName, s.Command}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("servers:\n got %v\nwant %v", got, want)
+	}
+
+	// The same names in another order derive the same weft names.
+	names := []string{"a/b", "mcp.filesystem", "a b", "a_b", "x y"}
+	first := importedNames(names, func(string) bool { return false })
+	slices.Reverse(names)
+	if again := importedNames(names, func(string) bool { return false }); !reflect.DeepEqual(first, again) {
+		t.Errorf("importedNames depends on order:\n%v\n%v", first, again)
+	}
+	if first["a_b"] != "a_b" || first["a b"] == "a_b" || first["a/b"] == "a_b" || first["x y"] != "x_y" {
+		t.Errorf("a valid name must keep its name and others must not take it: %v", first)
+	}
+}
+
+// TestMCPJSONDerivedNameProblems checks that problems of a server imported
+// under a derived name point at the name as the mcp.json writes it.
+func TestMCPJSONDerivedNameProblems(t *testing.T) {
+	_, err := loadIn(t, map[string]string{
+		"weft.yaml": "mcp_servers_file: mcp.json\n",
+		"mcp.json": lines(
+			`{"mcpServers": {`,
+			`  "my server": {"url": "ftp://example.com"},`,
+			`  "other.one": {"command": "x", "url": "https://example.com/mcp"}`,
+			`}}`,
+		),
+	}, nil)
+	want := `mcp.json:2: mcpServers."my server".url: "ftp://example.com": not an http(s) URL (e.g. https://example.com/mcp)
+mcp.json:3: mcpServers."other.one": both command and url are set (command runs a stdio server; url reaches an http or sse server: keep one)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 }

@@ -48,6 +48,20 @@ func secretConfig(t *testing.T) *Config {
 		"    api_key: ${TOKEN}",
 		"limits:",
 		"  redis_url: redis://:${PASS}@cache:6379/0",
+		"code:",
+		"  timeout: 10s",
+		"  memory_mb: 32",
+		"plans:",
+		"  max_concurrency: 4",
+		"  retention: 48h",
+		"gateway:",
+		"  endpoints:",
+		"    - {path: /mcp, mode: meta}",
+		"    - {path: /mcp/gh, mode: passthrough, servers: [gh], tools: [gh__get_*]}",
+		"  api_keys:",
+		"    - {name: ci, hash: \"sha256:"+strings.Repeat("ab", 32)+"\", servers: [local], requests_per_minute: 30}",
+		"  allowed_origins: [https://app.example]",
+		"  max_concurrent_per_client: 8",
 	), map[string]string{"TOKEN": "tok-123", "PASS": "pw-456"})
 }
 
@@ -119,5 +133,30 @@ func TestYAMLOutput(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(out), "servers:\n  gh:\n") {
 		t.Errorf("YAML output does not start with the sorted servers:\n%s", out)
+	}
+}
+
+// TestYAMLOutputEverySection checks that every section of Config is
+// printed, so that `weft config check` shows the whole configuration.
+func TestYAMLOutputEverySection(t *testing.T) {
+	out, err := Default().YAML()
+	if err != nil {
+		t.Fatalf("YAML: %v", err)
+	}
+	var top []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if key, _, ok := strings.Cut(line, ":"); ok && key != "" && !strings.HasPrefix(key, " ") {
+			top = append(top, key)
+		}
+	}
+	var want []string
+	ct := reflect.TypeFor[Config]()
+	for i := range ct.NumField() {
+		if tag, _, _ := strings.Cut(ct.Field(i).Tag.Get("yaml"), ","); tag != "-" && tag != "mcp_servers_file" {
+			want = append(want, tag)
+		}
+	}
+	if !reflect.DeepEqual(top, want) {
+		t.Errorf("top-level sections printed: %v\nwant (Config's order): %v\n%s", top, want, out)
 	}
 }

@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
+
+	"github.com/weft-dev/weft/config"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
@@ -26,9 +30,29 @@ func newConfigCmd(g *globals) *cobra.Command {
 				src = "(no file: defaults and environment)"
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "configuration OK: %s, %d server(s) enabled\n", src, len(cfg.EnabledServers()))
+			writeDerivedNames(cmd.ErrOrStderr(), cfg)
 			_, err = cmd.OutOrStdout().Write(out)
 			return err
 		},
 	})
 	return cmd
+}
+
+// writeDerivedNames lists the mcp.json servers imported under a derived
+// weft name (their own is not a valid server name), as `"original" → name`.
+func writeDerivedNames(w io.Writer, cfg *config.Config) {
+	var names []string
+	for name, s := range cfg.Servers {
+		if s.MCPName != "" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	slices.Sort(names)
+	fmt.Fprintf(w, "mcp.json server names imported under valid weft names (their tools are <name>__<tool>):\n")
+	for _, name := range names {
+		fmt.Fprintf(w, "  %q → %s\n", cfg.Servers[name].MCPName, name)
+	}
 }
