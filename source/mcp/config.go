@@ -19,6 +19,7 @@ const (
 const (
 	DefaultConnectTimeout    = 10 * time.Second
 	DefaultStartTimeout      = 2 * time.Minute
+	DefaultPingTimeout       = 10 * time.Second
 	DefaultRestartBackoff    = 500 * time.Millisecond
 	DefaultMaxRestartBackoff = 30 * time.Second
 )
@@ -65,6 +66,10 @@ type Config struct {
 	// uvx installs the package, which takes tens of seconds; a process that
 	// is still starting is never killed before StartTimeout. Default 2m.
 	StartTimeout time.Duration
+	// PingTimeout bounds the liveness ping sent after a call ended at its
+	// deadline (and the periodic ping of idle HTTP sessions): an upstream
+	// that does not answer it is marked unhealthy and restarted. Default 10s.
+	PingTimeout time.Duration
 	// RestartBackoff is the first delay before reconnecting (restarting a
 	// process); it doubles on each failed attempt, with jitter, up to
 	// MaxRestartBackoff. Defaults 500ms and 30s.
@@ -126,11 +131,14 @@ func (c Config) normalize() (Config, error) {
 			return fail(fmt.Sprintf("invalid inherit_env entry %q: want a variable name, a prefix ending in \"*\", or \"*\"", p))
 		}
 	}
-	if c.ConnectTimeout < 0 || c.StartTimeout < 0 || c.RestartBackoff < 0 || c.MaxRestartBackoff < 0 {
+	if c.ConnectTimeout < 0 || c.StartTimeout < 0 || c.PingTimeout < 0 || c.RestartBackoff < 0 || c.MaxRestartBackoff < 0 {
 		return fail("durations must not be negative")
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.PingTimeout == 0 {
+		c.PingTimeout = DefaultPingTimeout
 	}
 	if c.StartTimeout == 0 {
 		c.StartTimeout = DefaultStartTimeout

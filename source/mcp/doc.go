@@ -26,6 +26,14 @@
 // supervisor then reconnects: the delay starts at Config.RestartBackoff,
 // doubles after every failed attempt up to Config.MaxRestartBackoff, with
 // jitter in [d/2, d], and starts over once a session stayed up for 30s.
+// An upstream that stops answering is treated the same way: after a call
+// ended at its deadline, a ping bounded by Config.PingTimeout checks that
+// the upstream still answers (a slow tool is fine); without an answer the
+// session ends with the reason ("stopped answering", and for a process
+// that stopped reading its stdin, the write that is blocked) and the
+// process is restarted. Writes to a process's stdin end with their
+// caller's context like every other step (pipe.go), so a wedged upstream
+// never holds a call past its deadline.
 // After each successful reconnection, and whenever the server sends
 // notifications/tools/list_changed, the OnToolsChanged callbacks run (one at
 // a time, on a goroutine of the upstream; bursts are coalesced).

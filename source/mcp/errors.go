@@ -34,6 +34,9 @@ import (
 func (u *Upstream) callError(ctx context.Context, s *session, op, tool string, err error) error {
 	name := u.cfg.Name
 	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			u.probe(s) // is it slow, or has it stopped answering?
+		}
 		return fmt.Errorf("mcp %s: %s: %w", name, op, ctx.Err())
 	}
 	u.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -77,6 +78,21 @@ func addBaseTools(s *sdk.Server) {
 		})
 }
 
+// gatedReader reads from r until wedged is set; then every Read blocks.
+type gatedReader struct {
+	r      *os.File
+	wedged atomic.Bool
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.wedged.Load() {
+		select {}
+	}
+	return g.r.Read(p)
+}
+
+func (g *gatedReader) Close() error { return g.r.Close() }
+
 func serveTestMode(mode string) int {
 	opts := &sdk.ServerOptions{Instructions: "A weft test server in mode " + mode + "."}
 	if mode == "many" {
@@ -85,7 +101,7 @@ func serveTestMode(mode string) int {
 	s := sdk.NewServer(&sdk.Implementation{Name: "weft-test", Version: "1"}, opts)
 	addBaseTools(s)
 	switch mode {
-	case "normal", "hang":
+	case "normal", "hang", "wedge":
 	case "crashstart":
 		// Crashes at start, as a server with a bad configuration does: a
 		// secret-laden message on stderr, stdout closed, exit a moment later.
@@ -140,8 +156,21 @@ func serveTestMode(mode string) int {
 		fmt.Fprintln(os.Stderr, "unknown mode", mode)
 		return 2
 	}
+	var transport sdk.Transport = &sdk.StdioTransport{}
+	if mode == "wedge" {
+		// The tool "wedge" makes the server stop reading its stdin (and
+		// never answer): writes to it block once the pipe is full.
+		in := &gatedReader{r: os.Stdin}
+		sdk.AddTool(s, &sdk.Tool{Name: "wedge", Description: "Stops reading stdin; never answers."},
+			func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+				in.wedged.Store(true)
+				os.WriteFile(os.Getenv(envMarker), []byte("wedged"), 0o644)
+				select {}
+			})
+		transport = &sdk.IOTransport{Reader: in, Writer: os.Stdout}
+	}
 	fmt.Fprintln(os.Stderr, "test server ready in mode", mode)
-	if err := s.Run(context.Background(), &sdk.StdioTransport{}); err != nil {
+	if err := s.Run(context.Background(), transport); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 	}
 	return 0

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -19,7 +20,10 @@ import (
 // after it ended; the supervisor builds a new one.
 type session struct {
 	cs   *sdk.ClientSession
-	proc *process // stdio only
+	proc *process  // stdio only
+	pipe *pipeConn // stdio only: the connection with cancellable writes
+
+	probing atomic.Bool // a liveness probe is running (probe.go)
 
 	// ctx is cancelled when the session is torn down; every call and list
 	// runs under it, so teardown never waits on a hung request.
@@ -145,6 +149,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	s := &session{ctx: sctx, cancel: scancel, ended: make(chan struct{})}
 
 	var tr sdk.Transport
+	var pt *pipeTransport
 	if u.cfg.Transport == TransportStdio {
 		p, err := startProcess(u.cfg, u.log, u.red)
 		if err != nil {
@@ -155,7 +160,8 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 		u.setPID(p.pid)
 		u.setStarting(fmt.Sprintf("process %d started, waiting for its initialize answer (up to %s; a first start through npx or uvx installs the package)",
 			p.pid, u.cfg.StartTimeout))
-		tr = &sdk.IOTransport{Reader: p.stdout, Writer: p.stdin}
+		pt = &pipeTransport{inner: &sdk.IOTransport{Reader: p.stdout, Writer: p.stdin}}
+		tr = pt
 		// A process that dies during initialize must fail the attempt now,
 		// not when the connect timeout expires.
 		go func() {
@@ -182,6 +188,9 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 		return nil, nil, 0, err
 	}
 	s.cs = cs
+	if pt != nil {
+		s.pipe = pt.conn
+	}
 	if res := cs.InitializeResult(); res != nil {
 		s.instructions = res.Instructions
 		attrs := []any{"protocol", res.ProtocolVersion}

@@ -377,7 +377,7 @@ func (u *Upstream) watch(s *session) {
 		case <-u.ctx.Done():
 			return
 		case <-tick:
-			ctx, cancel := context.WithTimeout(s.ctx, u.cfg.ConnectTimeout)
+			ctx, cancel := context.WithTimeout(s.ctx, u.cfg.PingTimeout)
 			err := s.cs.Ping(ctx, nil)
 			cancel()
 			if err != nil && s.ctx.Err() == nil {
@@ -435,6 +435,7 @@ func (u *Upstream) setReady(s *session, tools []catalog.Tool, seq uint64) {
 		u.pid = s.proc.pid
 	}
 	u.setStateLocked(source.StateReady, "")
+	u.relay.sessionReady()
 }
 
 func (u *Upstream) setUnhealthy(reason string) {
