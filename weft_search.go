@@ -140,7 +140,11 @@ func (o *Orchestrator) Search(ctx context.Context, q search.Query) ([]search.Res
 		return nil, fmt.Errorf("weft: search index: %w", err)
 	}
 	withPolicy(ctx, &q)
-	return ix.Search(ctx, q)
+	resp, err := ix.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Results, nil
 }
 
 // withPolicy narrows q to the tools ctx's policy allows.

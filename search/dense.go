@@ -106,8 +106,18 @@ func (ix *Index) hybrid(ctx context.Context, st *state, text string, pq parsedQu
 	fu := ix.opts.Fusion.withDefaults()
 	n := max(k, fu.Candidates)
 	lex := st.lexical(pq, st.lx.resolve(pq), n, keep, &ix.params)
-	qv, err := ix.opts.Embedder.Embed(ctx, []string{text})
+	timeout := ix.opts.QueryEmbedTimeout
+	if timeout <= 0 {
+		timeout = DefaultQueryEmbedTimeout
+	}
+	ectx, cancel := context.WithTimeout(ctx, timeout)
+	qv, err := ix.opts.Embedder.Embed(ectx, []string{text})
+	timedOut := ctx.Err() == nil && ectx.Err() != nil
+	cancel()
 	if err != nil {
+		if timedOut {
+			return nil, nil, fmt.Errorf("search: embed query: no answer within %s", timeout)
+		}
 		return nil, nil, fmt.Errorf("search: embed query: %w", err)
 	}
 	if len(qv) != 1 {

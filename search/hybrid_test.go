@@ -30,7 +30,7 @@ func TestHybridSearch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs, err := ix.Search(context.Background(), search.Query{Text: "email message", K: 2})
+		rs, err := results(ix.Search(context.Background(), search.Query{Text: "email message", K: 2}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestHybridSearch(t *testing.T) {
 		before := len(srv.Requests())
 		tools2 := append(slices.Clone(tools), catalog.Tool{Server: "web", Original: "fetch_url", Description: "Fetch a web page."})
 		ix.Update(catalog.NewSnapshot(tools2))
-		rs, err = ix.Search(context.Background(), search.Query{Text: "fetch web page", K: 1})
+		rs, err = results(ix.Search(context.Background(), search.Query{Text: "fetch web page", K: 1}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,4 +58,12 @@ func TestHybridSearch(t *testing.T) {
 	if _, err := search.New(nil, search.Options{Fusion: search.Fusion{Method: "max"}}); err == nil {
 		t.Error("unknown fusion accepted")
 	}
+}
+
+// results returns the results of a search (nil on error).
+func results(r *search.Response, err error) ([]search.Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Results, nil
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,20 @@ type Options struct {
 	// Fusion combines lexical and dense rankings; the zero value is
 	// DefaultFusion().
 	Fusion Fusion
+	// QueryEmbedTimeout bounds embedding a query (retries included); 0
+	// means DefaultQueryEmbedTimeout. When the embedder fails or is too
+	// slow, the search answers from the lexical engine alone and says so
+	// in Response.Degraded.
+	QueryEmbedTimeout time.Duration
 }
+
+// DefaultQueryEmbedTimeout is the default Options.QueryEmbedTimeout.
+const DefaultQueryEmbedTimeout = 5 * time.Second
+
+// denseRetryAfter is how long a generation whose tool vectors could not be
+// computed (the embedder was down) serves lexical results before a search
+// tries to embed the tools again.
+const denseRetryAfter = 30 * time.Second
 
 // Index answers searches over one catalog snapshot at a time. It is built
 // lazily on the first search (or by Build) and updated incrementally by
@@ -47,7 +61,12 @@ type state struct {
 	servers *serverIndex
 	dense   bool              // tool vectors are in opts.Vectors
 	byName  map[string]uint32 // catalog name -> doc, when dense
-	stats   Stats
+	// denseErr is why an index with an Embedder has no tool vectors in
+	// this generation (the embedder or the vector store failed at
+	// denseAt); searches are lexical until a later build succeeds.
+	denseErr error
+	denseAt  time.Time
+	stats    Stats
 }
 
 // Stats describe the current generation of an Index.
@@ -128,11 +147,14 @@ func (ix *Index) Snapshot() *catalog.Snapshot {
 
 // current returns the generation to search, building the pending snapshot first.
 func (ix *Index) current(ctx context.Context) (*state, error) {
-	st := ix.st.Load()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	st := ix.st.Load() // under mu: the generation the next build follows
 	if ix.pending == nil {
-		return ix.st.Load(), nil
+		if st == nil || st.denseErr == nil || time.Since(st.denseAt) < denseRetryAfter {
+			return st, nil
+		}
+		ix.pending = st.snap // the tool vectors are missing: try again
 	}
 	next, err := ix.build(ctx, ix.pending, st)
 	if err != nil {
@@ -175,15 +197,21 @@ func (ix *Index) build(ctx context.Context, snap *catalog.Snapshot, prev *state)
 	st.servers = ix.b.assembleServers(tools, analyses, &ix.params)
 	if ix.opts.Embedder != nil {
 		n, err := ix.syncVectors(ctx, tools, added, removed, prevSnap == nil || prev == nil || !prev.dense)
-		if err != nil {
-			return nil, err
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			// The lexical generation is good: serve it, and try the tool
+			// vectors again after denseRetryAfter.
+			st.denseErr, st.denseAt = err, time.Now()
+		default:
+			st.dense = true
+			st.byName = make(map[string]uint32, len(tools))
+			for i := range tools {
+				st.byName[tools[i].Name] = uint32(i)
+			}
+			st.stats.Embedded = n
 		}
-		st.dense = true
-		st.byName = make(map[string]uint32, len(tools))
-		for i := range tools {
-			st.byName[tools[i].Name] = uint32(i)
-		}
-		st.stats.Embedded = n
 	}
 	st.stats.Version = snap.Version()
 	st.stats.Tools = len(tools)
@@ -198,8 +226,12 @@ func (ix *Index) build(ctx context.Context, snap *catalog.Snapshot, prev *state)
 var signatureOf = catalog.TypeScriptSignature
 
 // Search returns the tools best matching q, best first. An invalid query
-// yields a *QueryError.
-func (ix *Index) Search(ctx context.Context, q Query) ([]Result, error) {
+// yields a *QueryError. A text longer than MaxQueryTerms words is searched
+// on its leading part. When the index has an Embedder that fails (or
+// takes longer than Options.QueryEmbedTimeout), the results come from the
+// lexical engine alone and Response.Degraded says why: an embedder outage
+// never fails a search.
+func (ix *Index) Search(ctx context.Context, q Query) (*Response, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -207,19 +239,28 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: build index: %w", err)
 	}
+	resp := &Response{Results: []Result{}}
+	if st.denseErr != nil {
+		resp.Degraded = degraded(st.denseErr)
+	}
 	k := min(q.k(), len(st.docs))
 	if k == 0 {
-		return []Result{}, nil
+		return resp, nil
 	}
 	keep := compileFilter(&q)
-	pq := parseQuery(q.Text, &ix.params)
+	text := leadingText(q.Text, MaxQueryTerms)
+	pq := parseQuery(text, &ix.params)
 	qt := st.lx.resolve(pq)
 	var hits []hit
 	var semantic map[uint32]bool
 	if st.dense {
-		hits, semantic, err = ix.hybrid(ctx, st, q.Text, pq, k, keep)
+		hits, semantic, err = ix.hybrid(ctx, st, text, pq, k, keep)
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("search: %w", ctx.Err())
+			}
+			resp.Degraded = degraded(err)
+			hits = st.lexical(pq, qt, k, keep, &ix.params)
 		}
 	} else {
 		hits = st.lexical(pq, qt, k, keep, &ix.params)
@@ -245,5 +286,11 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Result, error) {
 		}
 		out[i] = r
 	}
-	return out, nil
+	resp.Results = out
+	return resp, nil
+}
+
+// degraded is Response.Degraded for a failure of the dense side.
+func degraded(err error) string {
+	return "semantic search unavailable: " + strings.TrimPrefix(err.Error(), "search: ")
 }

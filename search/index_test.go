@@ -58,7 +58,7 @@ func TestSearchRanksAndReportsFields(t *testing.T) {
 		{"overwrite files", "fs__write_file"},
 	}
 	for _, tt := range tests {
-		rs, err := ix.Search(ctx, Query{Text: tt.q})
+		rs, err := results(ix.Search(ctx, Query{Text: tt.q}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestSearchRanksAndReportsFields(t *testing.T) {
 			t.Errorf("%q: got %v, want %s first", tt.q, names(rs), tt.first)
 		}
 	}
-	rs, _ := ix.Search(ctx, Query{Text: "weather Lisbon", K: 1, WithSchema: true, WithSignature: true})
+	rs, _ := results(ix.Search(ctx, Query{Text: "weather Lisbon", K: 1, WithSchema: true, WithSignature: true}))
 	r := rs[0]
 	if !slices.Equal(r.Matched, []string{"title", "description", "server", "examples"}) {
 		t.Errorf("matched = %v", r.Matched)
@@ -94,7 +94,7 @@ func TestSearchFilters(t *testing.T) {
 		{Query{Text: "file", K: 1}, []string{"fs__read_file"}},
 	}
 	for _, tt := range tests {
-		rs, err := ix.Search(ctx, tt.q)
+		rs, err := results(ix.Search(ctx, tt.q))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestSearchFilters(t *testing.T) {
 func TestQueryValidation(t *testing.T) {
 	ix := newTestIndex(t)
 	for _, q := range []Query{
-		{Text: ""}, {Text: "   "}, {Text: strings.Repeat("a", MaxQueryLen+1)}, {Text: "ok\xff"},
+		{Text: ""}, {Text: "   "}, {Text: "ok\xff"},
 		{Text: "x", K: -1}, {Text: "x", K: MaxK + 1}, {Text: "x", Allow: []string{"["}},
 	} {
 		_, err := ix.Search(context.Background(), q)
@@ -117,9 +117,6 @@ func TestQueryValidation(t *testing.T) {
 		if !errors.As(err, &qe) || qe.Reason == "" {
 			t.Errorf("%.40q: got %v, want a *QueryError", q.Text, err)
 		}
-	}
-	if _, err := ix.Search(context.Background(), Query{Text: strings.Repeat("é", MaxQueryLen)}); err != nil {
-		t.Errorf("2000 characters rejected: %v", err)
 	}
 	// Stopwords only: still searched, not an error.
 	if _, err := ix.Search(context.Background(), Query{Text: "the and of"}); err != nil {
@@ -141,7 +138,7 @@ func TestUpdateIsIncremental(t *testing.T) {
 	tools = append(tools[:2], tools[3:]...) // drop listIssues
 	tools = append(tools, catalog.Tool{Server: "mail", Original: "send_email", Description: "Send an email."})
 	ix.Update(catalog.NewSnapshot(tools))
-	rs, err := ix.Search(ctx, Query{Text: "send email"})
+	rs, err := results(ix.Search(ctx, Query{Text: "send email"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,11 +148,11 @@ func TestUpdateIsIncremental(t *testing.T) {
 	if len(rs) == 0 || rs[0].Name != "mail__send_email" {
 		t.Errorf("new tool not found: %v", names(rs))
 	}
-	rs, _ = ix.Search(ctx, Query{Text: "issues repository"})
+	rs, _ = results(ix.Search(ctx, Query{Text: "issues repository"}))
 	if slices.Contains(names(rs), "github__listIssues") {
 		t.Error("removed tool still found")
 	}
-	rs, _ = ix.Search(ctx, Query{Text: "save text"})
+	rs, _ = results(ix.Search(ctx, Query{Text: "save text"}))
 	if len(rs) == 0 || rs[0].Name != "fs__write_file" {
 		t.Errorf("changed tool not re-indexed: %v", names(rs))
 	}
@@ -196,8 +193,64 @@ func TestShouldListAll(t *testing.T) {
 
 func TestEmptyCatalog(t *testing.T) {
 	ix, _ := New(nil, Options{})
-	rs, err := ix.Search(context.Background(), Query{Text: "anything"})
+	rs, err := results(ix.Search(context.Background(), Query{Text: "anything"}))
 	if err != nil || len(rs) != 0 {
 		t.Errorf("got %v, %v", rs, err)
+	}
+}
+
+// results returns the results of a search (nil on error).
+func results(r *Response, err error) ([]Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Results, nil
+}
+
+// TestLongQuery checks that a query of any length is searched on its first
+// MaxQueryTerms words instead of being refused.
+func TestLongQuery(t *testing.T) {
+	ix := newTestIndex(t)
+	ctx := context.Background()
+	// A real LiveMCPBench task is 18,686 characters: the request, then
+	// pages of context.
+	long := "What's the weather in Lisbon tomorrow? " + strings.Repeat("Background the agent may skip: lorem ipsum dolor sit amet, consectetur adipiscing. ", 250)
+	if n := len([]rune(long)); n < 18000 {
+		t.Fatalf("test query has %d characters", n)
+	}
+	rs, err := results(ix.Search(ctx, Query{Text: long, K: 3}))
+	if err != nil {
+		t.Fatalf("long query refused: %v", err)
+	}
+	if len(rs) == 0 || rs[0].Name != "weather__get_forecast" {
+		t.Errorf("long query: got %v, want weather__get_forecast first", names(rs))
+	}
+	// Words past the bound are not searched at all.
+	filler := strings.Repeat("x ", MaxQueryTerms)
+	if rs, err := results(ix.Search(ctx, Query{Text: filler + "weather Lisbon"})); err != nil || len(rs) != 0 {
+		t.Errorf("words after the first %d were searched: %v, %v", MaxQueryTerms, names(rs), err)
+	}
+	if rs, err := results(ix.Search(ctx, Query{Text: filler[:len(filler)-2] + "weather Lisbon"})); err != nil || len(rs) == 0 || rs[0].Name != "weather__get_forecast" {
+		t.Errorf("word %d was not searched: %v, %v", MaxQueryTerms, names(rs), err)
+	}
+}
+
+func TestLeadingText(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		n    int
+		want string
+	}{
+		{"read a file", 5, "read a file"},
+		{"read a file please", 3, "read a file "},
+		{"  read,a;file", 2, "  read,a;"},
+		{"getWeather2day now", 1, "getWeather2day "},
+		{"必应搜索 web", 2, "必应"},
+		{"", 3, ""},
+		{"read", 0, ""},
+	} {
+		if got := leadingText(c.text, c.n); got != c.want {
+			t.Errorf("leadingText(%q, %d) = %q, want %q", c.text, c.n, got, c.want)
+		}
 	}
 }

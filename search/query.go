@@ -4,13 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/weft-dev/weft/catalog"
 )
 
-// MaxQueryLen is the longest query text accepted, in characters.
-const MaxQueryLen = 2000
+// MaxQueryTerms bounds the part of a query text that is searched: a longer
+// text (agents paste whole task descriptions) is searched on its first
+// MaxQueryTerms words, where a word is a run of letters and digits and each
+// Chinese, Japanese or Korean character counts as one. The rest is ignored,
+// never refused; the request is usually stated first.
+const MaxQueryTerms = 256
 
 // DefaultK is the number of results when Query.K is 0.
 const DefaultK = 10
@@ -20,7 +25,8 @@ const MaxK = 1000
 
 // Query is one search request.
 type Query struct {
-	// Text is the request in natural language (required, at most MaxQueryLen characters).
+	// Text is the request in natural language (required; any length, but
+	// only its first MaxQueryTerms words are searched).
 	Text string `json:"text"`
 	// K is the number of results wanted (default DefaultK, at most MaxK).
 	K int `json:"k,omitempty"`
@@ -67,6 +73,16 @@ type Result struct {
 	Signature string `json:"signature,omitempty"`
 }
 
+// Response is the answer to a Query.
+type Response struct {
+	// Results are the tools found, best first.
+	Results []Result `json:"results"`
+	// Degraded, when set, says that part of the configured retrieval was
+	// unavailable and why, e.g. "semantic search unavailable: embed query:
+	// …": the results come from the lexical engine alone.
+	Degraded string `json:"degraded,omitempty"`
+}
+
 // QueryError reports an invalid Query. Surfaces map it to a usage error or
 // HTTP 400.
 type QueryError struct {
@@ -86,8 +102,6 @@ func (q *Query) Validate() error {
 		return &QueryError{Field: "text", Reason: "is not valid UTF-8"}
 	case strings.TrimSpace(q.Text) == "":
 		return &QueryError{Field: "text", Reason: "is empty; say what the tool should do, e.g. \"read a file\""}
-	case utf8.RuneCountInString(q.Text) > MaxQueryLen:
-		return &QueryError{Field: "text", Reason: fmt.Sprintf("has %d characters; at most %d are allowed", utf8.RuneCountInString(q.Text), MaxQueryLen)}
 	case q.K < 0 || q.K > MaxK:
 		return &QueryError{Field: "k", Reason: fmt.Sprintf("is %d; use 1..%d (0 means %d)", q.K, MaxK, DefaultK)}
 	}
@@ -109,4 +123,32 @@ func (q *Query) k() int {
 		return DefaultK
 	}
 	return q.K
+}
+
+// leadingText returns the part of text that is searched: all of it, or
+// when it has more than n words (see MaxQueryTerms) the text up to the end
+// of its n-th word.
+func leadingText(text string, n int) string {
+	words, inWord := 0, false
+	for i, r := range text {
+		switch {
+		case isCJK(r):
+			if words == n {
+				return text[:i]
+			}
+			words++
+			inWord = false
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+			if !inWord {
+				if words == n {
+					return text[:i]
+				}
+				words++
+				inWord = true
+			}
+		default:
+			inWord = false
+		}
+	}
+	return text
 }

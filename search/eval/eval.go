@@ -195,8 +195,8 @@ func (e *IndexEngine) Rank(ctx context.Context, text string, k int) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, len(res))
-	for i, r := range res {
+	out := make([]string, len(res.Results))
+	for i, r := range res.Results {
 		out[i] = r.Name
 	}
 	return out, nil

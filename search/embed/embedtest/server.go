@@ -32,6 +32,7 @@ type Server struct {
 	// {"error":{"message":"try later"}}); TEI, for one, answers
 	// {"error":"...","error_type":"..."}.
 	FailBody string
+	down     int // see SetDown
 }
 
 // Request is what the server saw in one call.
@@ -58,6 +59,14 @@ func NewTLSServer(dim int) *Server {
 	s := &Server{Dim: dim}
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.handle))
 	return s
+}
+
+// SetDown makes the server answer every request with status (an outage)
+// until SetDown(0). Safe to call while requests are in flight.
+func (s *Server) SetDown(status int) {
+	s.mu.Lock()
+	s.down = status
+	s.mu.Unlock()
 }
 
 // Requests returns the requests received so far.
@@ -95,8 +104,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Model: req.Model, Input: req.Input, Dims: req.Dimensions})
-	var fail int
-	if len(s.Fail) > 0 {
+	fail := s.down
+	if fail == 0 && len(s.Fail) > 0 {
 		fail, s.Fail = s.Fail[0], s.Fail[1:]
 	}
 	retryAfter, failBody := s.RetryAfter, s.FailBody
