@@ -16,10 +16,14 @@ need node "Node.js 20+"
 need npm "Node.js 20+"
 
 say "npm peers (pinned in internal/testenv/npm/package-lock.json)"
-# npm install (not npm ci): it installs exactly the locked versions too, but
-# tolerates an optional dependency that the registry does not serve (vite, pulled
-# in by the Inspector, lists a Windows-only one that npm ci rejects as missing).
-npm install --prefix internal/testenv/npm --no-audit --no-fund --loglevel=error
+# npm ci installs exactly the lockfile and never writes it (npm install may
+# rewrite it, dirtying the work tree); it fails if package.json and the lockfile
+# disagree. A stamp of the lockfile installed skips the reinstall on later runs.
+NPM_DIR=internal/testenv/npm
+if ! cmp -s "$NPM_DIR/package-lock.json" "$NPM_DIR/node_modules/.weft-installed-lock.json"; then
+  npm ci --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error
+  cp "$NPM_DIR/package-lock.json" "$NPM_DIR/node_modules/.weft-installed-lock.json"
+fi
 
 say "redis-server"
 if ! command -v redis-server >/dev/null 2>&1; then
