@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -8,17 +9,27 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/operators"
+
+	"github.com/weft-dev/weft/engine"
 )
 
 // condition is a compiled `when` expression.
 type condition struct {
 	expr    string
-	prg     cel.Program
+	ast     *cel.Ast
+	prg     cel.Program // set by prepare, with the run's cost limit
+	limit   uint64
 	steps   []string // step ids the expression reads
 	useItem bool     // reads item or index
 }
+
+// interruptEvery is how many comprehension iterations a condition runs
+// between checks of its context: a canceled run or an expired step ends an
+// evaluation within that many iterations.
+const interruptEvery = 100
 
 var (
 	celOnce sync.Once
@@ -53,11 +64,7 @@ func compileCondition(expr string) (*condition, error) {
 	if t := ast.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("the condition yields %s; it must yield a bool", t)
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
-	if err != nil {
-		return nil, err
-	}
-	c := &condition{expr: expr, prg: prg}
+	c := &condition{expr: expr, ast: ast}
 	seen := map[string]bool{}
 	for _, e := range celast.MatchDescendants(celast.NavigateAST(ast.NativeRep()), celast.AllMatcher()) {
 		switch e.Kind() {
@@ -88,15 +95,72 @@ func compileCondition(expr string) (*condition, error) {
 	return c, nil
 }
 
-// eval runs the condition over the given variables.
-func (c *condition) eval(vars map[string]any) (bool, error) {
-	out, _, err := c.prg.Eval(vars)
+// prepare builds the condition's program with a cost limit: evaluation
+// stops with an error once it has cost more than limit.
+func (c *condition) prepare(limit uint64) error {
+	env, err := conditionEnv()
 	if err != nil {
-		return false, fmt.Errorf("when %q: %v", c.expr, err)
+		return err
+	}
+	prg, err := env.Program(c.ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(limit), cel.InterruptCheckFrequency(interruptEvery))
+	if err != nil {
+		return fmt.Errorf("when %q: %w", c.expr, err)
+	}
+	c.prg, c.limit = prg, limit
+	return nil
+}
+
+// minCost is the least the condition can cost to evaluate, estimated
+// statically (unknown sizes count as empty); ok is false when CEL cannot
+// estimate it.
+func (c *condition) minCost() (uint64, bool) {
+	env, err := conditionEnv()
+	if err != nil {
+		return 0, false
+	}
+	est, err := env.EstimateCost(c.ast, noSizes{})
+	if err != nil {
+		return 0, false
+	}
+	return est.Min, true
+}
+
+// noSizes is a cost estimator that knows nothing beyond CEL's defaults.
+type noSizes struct{}
+
+func (noSizes) EstimateSize(checker.AstNode) *checker.SizeEstimate { return nil }
+
+func (noSizes) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
+
+// conditionError is why a condition did not yield a value.
+type conditionError struct {
+	code string
+	msg  string
+}
+
+func (e *conditionError) Error() string { return e.msg }
+
+// eval runs the condition over the given variables. It ends when ctx is
+// done (code canceled or timeout) or when the evaluation costs more than
+// the limit (code limit_exceeded).
+func (c *condition) eval(ctx context.Context, vars map[string]any) (bool, error) {
+	out, _, err := c.prg.ContextEval(ctx, vars)
+	if err != nil {
+		switch {
+		case ctx.Err() == context.DeadlineExceeded:
+			return false, &conditionError{string(engine.CodeTimeout), fmt.Sprintf("when %q: evaluation did not finish before the step's deadline", c.expr)}
+		case ctx.Err() != nil:
+			return false, &conditionError{string(engine.CodeCanceled), fmt.Sprintf("when %q: evaluation canceled", c.expr)}
+		case strings.Contains(err.Error(), "cost limit exceeded"):
+			return false, &conditionError{CodeLimit, fmt.Sprintf("when %q: evaluation cost more than the limit of %d (plans.max_condition_cost)", c.expr, c.limit)}
+		}
+		return false, &conditionError{CodeCondition, fmt.Sprintf("when %q: %v", c.expr, err)}
 	}
 	b, ok := out.Value().(bool)
 	if !ok {
-		return false, fmt.Errorf("when %q: yielded %v, not a bool", c.expr, out.Value())
+		return false, &conditionError{CodeCondition, fmt.Sprintf("when %q: yielded %v, not a bool", c.expr, out.Value())}
 	}
 	return b, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,6 +56,8 @@ type ExecutorOptions struct {
 	// SaveInterval is how often a running run's record is saved (0: 1s;
 	// negative: only at start and finish).
 	SaveInterval time.Duration
+	// Limits bound every run (zero fields: the defaults).
+	Limits Limits
 }
 
 // RunOptions adjust one run.
@@ -73,14 +76,27 @@ type RunOptions struct {
 }
 
 // Executor runs plans. It is safe for concurrent use; identical in-flight
-// idempotent steps are collapsed across all runs of an executor.
+// idempotent steps of one owner are collapsed across all runs of an
+// executor.
+//
+// Every run belongs to the client that started it (engine.ClientFrom of
+// Start's context): its idempotency keys are its own, and only it (and the
+// local operator) can look it up. Run records — what Snapshot, Wait and
+// the record store hold — are redacted (internal/redact): inputs by the
+// plan's inputs schema, step arguments by the tool's input schema, results
+// and errors by secret names and shapes; results are bounded by Limits.
 type Executor struct {
 	opts   ExecutorOptions
 	flight flight
 
-	mu     sync.Mutex
-	active map[string]*Handle
+	mu      sync.Mutex
+	active  map[string]*Handle
+	closing bool
+	runs    sync.WaitGroup
 }
+
+// ErrShutdown is returned by Start once Shutdown was called.
+var ErrShutdown = errors.New("plan: the executor is shutting down")
 
 // NewExecutor builds an executor.
 func NewExecutor(opts ExecutorOptions) *Executor {
@@ -96,34 +112,46 @@ func NewExecutor(opts ExecutorOptions) *Executor {
 	if opts.SaveInterval == 0 {
 		opts.SaveInterval = time.Second
 	}
+	opts.Limits = opts.Limits.withDefaults()
 	return &Executor{opts: opts, active: map[string]*Handle{}}
 }
+
+// Limits are the limits the executor holds runs to (defaults filled in).
+func (x *Executor) Limits() Limits { return x.opts.Limits }
 
 // Run executes a plan and waits for it. It returns an error only when the
 // run could not start — *ProblemsError for a plan that fails Check or
 // inputs that violate the plan's inputs schema — or when saving the final
 // record failed (the run is returned as well). A run that started reports
 // its outcome in Run.Status and per step; a canceled ctx cancels running
-// steps and yields RunCanceled.
+// steps and yields RunCanceled. The returned Run is the run's record.
 func (x *Executor) Run(ctx context.Context, p *Plan, inputs map[string]any, o RunOptions) (*Run, error) {
 	h, err := x.Start(ctx, p, inputs, o)
 	if err != nil {
 		return nil, err
 	}
 	<-h.Done()
-	return h.run, h.err
+	return h.final, h.err
 }
 
 // Start validates the plan and inputs and starts the run in the
 // background. The run is canceled when ctx is done or Handle.Cancel is
 // called; surfaces that outlive a request pass context.WithoutCancel.
+//
+// The run belongs to engine.ClientFrom(ctx); ctx's values (the caller's
+// policy and identity) stay with every tool call, code step and nested
+// plan of the run, even when ctx is context.WithoutCancel.
 func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o RunOptions) (*Handle, error) {
 	c, probs := compile(p, "")
 	if o.Catalog != nil {
 		probs = append(probs, checkCatalog(o.Catalog, c)...)
 	}
+	probs = append(probs, x.opts.Limits.check(c)...)
 	if probs = finishProblems(p, probs); len(probs) > 0 {
 		return nil, &ProblemsError{Problems: probs}
+	}
+	if err := prepareConditions(c, x.opts.Limits.MaxConditionCost); err != nil {
+		return nil, err
 	}
 	in, probs := validateInputs(c, inputs, "inputs")
 	if len(probs) > 0 {
@@ -143,24 +171,34 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 			limitN = n
 		}
 	}
-	run := &Run{ID: id, Name: p.Name, Status: RunRunning, Plan: p, Inputs: in, Started: time.Now()}
+	owner := engine.ClientFrom(ctx)
+	run := &Run{ID: id, Owner: owner, Name: p.Name, Status: RunRunning, Plan: p, Inputs: in, Started: time.Now()}
 	rctx, cancel := context.WithCancel(ctx)
-	h := &Handle{id: id, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}), run: run}
+	h := &Handle{id: id, owner: owner, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}), run: run,
+		budget: &budget{limits: x.opts.Limits}, recPlan: redactPlan(p, o.Catalog), recInputs: redactMap(in, p.Inputs)}
+	h.budget.steps.Store(int64(len(c.steps)))
 	st := &runState{x: x, h: h, mu: &h.mu, c: c, ctx: rctx, inputs: in, sem: limit.NewSemaphore(limitN), onEvent: o.OnEvent}
 	run.Steps = st.initRecords()
 
 	x.mu.Lock()
+	if x.closing {
+		x.mu.Unlock()
+		cancel()
+		return nil, ErrShutdown
+	}
 	if _, dup := x.active[id]; dup {
 		x.mu.Unlock()
 		cancel()
 		return nil, fmt.Errorf("plan: a run with id %q is already running", id)
 	}
 	x.active[id] = h
+	x.runs.Add(1)
 	x.mu.Unlock()
 
 	if x.opts.Records != nil {
 		if err := x.opts.Records.Save(ctx, h.Snapshot()); err != nil {
 			x.forget(id)
+			x.runs.Done()
 			cancel()
 			return nil, fmt.Errorf("plan: save run record: %w", err)
 		}
@@ -168,18 +206,25 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 	st.emit(Event{Type: EventRunStarted})
 	stopSaving := x.saveWhileRunning(ctx, h)
 	go func() {
+		defer x.runs.Done()
 		defer cancel()
 		st.execute()
 		stopSaving()
 		st.finishRun()
 		st.emit(Event{Type: EventRunFinished, Status: string(run.Status), Reason: run.Error})
+		h.mu.Lock()
+		final := h.recordLocked()
+		h.mu.Unlock()
 		if x.opts.Records != nil {
 			sctx, c2 := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			if err := x.opts.Records.Save(sctx, run); err != nil {
+			if err := x.opts.Records.Save(sctx, final); err != nil {
 				h.err = fmt.Errorf("plan: save run record: %w", err)
 			}
 			c2()
 		}
+		h.mu.Lock()
+		h.final = final
+		h.mu.Unlock()
 		x.forget(id)
 		h.mu.Lock()
 		close(h.done)
@@ -219,12 +264,46 @@ func (x *Executor) saveWhileRunning(ctx context.Context, h *Handle) (stop func()
 	return func() { close(quit); <-done }
 }
 
-// Lookup returns the handle of a run in progress.
-func (x *Executor) Lookup(id string) (*Handle, bool) {
+// Lookup returns the handle of a run in progress that the client on ctx
+// may see (Visible): another client's run is not found.
+func (x *Executor) Lookup(ctx context.Context, id string) (*Handle, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	h, ok := x.active[id]
-	return h, ok
+	if !ok || !Visible(h.owner, engine.ClientFrom(ctx)) {
+		return nil, false
+	}
+	return h, true
+}
+
+// Shutdown stops the executor: Start fails with ErrShutdown from now on,
+// and every run in progress is canceled; its final record is saved with
+// status interrupted. Shutdown returns when every run has finished and
+// saved its record, or with an error when ctx is done first. Close the
+// record store only after Shutdown returned.
+func (x *Executor) Shutdown(ctx context.Context) error {
+	x.mu.Lock()
+	x.closing = true
+	hs := make([]*Handle, 0, len(x.active))
+	for _, h := range x.active {
+		hs = append(hs, h)
+	}
+	x.mu.Unlock()
+	for _, h := range hs {
+		h.interrupted.Store(true)
+		h.cancel()
+	}
+	done := make(chan struct{})
+	go func() {
+		x.runs.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("plan: shutdown: runs still finishing: %w", ctx.Err())
+	}
 }
 
 func (x *Executor) forget(id string) {
@@ -235,12 +314,20 @@ func (x *Executor) forget(id string) {
 
 // Handle is a run in progress.
 type Handle struct {
-	id     string
-	cancel context.CancelFunc
-	done   chan struct{}
+	id          string
+	owner       string
+	cancel      context.CancelFunc
+	done        chan struct{}
+	interrupted atomic.Bool // canceled by Shutdown
+	budget      *budget
+
+	// What the record shows of the plan and inputs (redacted once).
+	recPlan   *Plan
+	recInputs map[string]any
 
 	mu     sync.Mutex // guards the run's records, events and notify
 	run    *Run
+	final  *Run // the final record, once the run finished
 	events []Event
 	notify chan struct{} // closed and replaced on every event; closed for good at the end
 	err    error
@@ -249,35 +336,35 @@ type Handle struct {
 // ID is the run id.
 func (h *Handle) ID() string { return h.id }
 
+// Owner is the client that started the run ("" for the local operator).
+func (h *Handle) Owner() string { return h.owner }
+
 // Done is closed when the run finished and its record was saved.
 func (h *Handle) Done() <-chan struct{} { return h.done }
 
 // Cancel cancels the run: running steps are canceled, pending ones never start.
 func (h *Handle) Cancel() { h.cancel() }
 
-// Wait waits for the run to finish (or ctx to be done) and returns its record.
+// Wait waits for the run to finish (or ctx to be done) and returns its
+// final record.
 func (h *Handle) Wait(ctx context.Context) (*Run, error) {
 	select {
 	case <-h.done:
-		return h.run, h.err
+		return h.final, h.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// Snapshot returns a deep copy of the run's record as it is now.
+// Snapshot returns the run's record as it is now (redacted, results
+// bounded). Callers must not modify it.
 func (h *Handle) Snapshot() *Run {
 	h.mu.Lock()
-	b, err := json.Marshal(h.run)
-	h.mu.Unlock()
-	if err != nil {
-		return &Run{ID: h.id, Status: RunRunning, Error: err.Error()}
+	defer h.mu.Unlock()
+	if h.final != nil {
+		return h.final
 	}
-	var out Run
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	_ = dec.Decode(&out)
-	return &out
+	return h.recordLocked()
 }
 
 // Events streams the run's events: every event so far, then new ones as

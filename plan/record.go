@@ -100,8 +100,15 @@ type StepRecord struct {
 	// Result is the step's value (see the package docs for what a tool
 	// step's result is); for a foreach step, the list of element results
 	// in order (null for skipped or failed elements).
+	//
+	// In a run record, Result is redacted, and a result over
+	// Limits.MaxResultBytes (or past the record's MaxRecordBytes) is a
+	// string preview of its JSON with Truncated set to its full size.
 	Result any        `json:"result,omitempty"`
 	Error  *StepError `json:"error,omitempty"`
+	// Truncated is the size in bytes of the result when Result holds only
+	// a preview of it.
+	Truncated int `json:"truncated,omitempty"`
 	// Started and Finished bound the step's execution (zero if it never started).
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
@@ -115,6 +122,7 @@ type StepRecord struct {
 	Steps []*StepRecord `json:"steps,omitempty"`
 
 	outcome outcome // how dependants treat this step
+	kept    sized   // what a record stores of Result
 }
 
 // Duration is Finished - Started (0 if the step did not finish).
@@ -146,7 +154,10 @@ const (
 // result or error, timing and attempts. Partial results are kept when
 // steps fail.
 type Run struct {
-	ID       string         `json:"id"`
+	ID string `json:"id"`
+	// Owner is the client that started the run (engine.ClientFrom; "" for
+	// the local operator). Only it (and the local operator) can see the run.
+	Owner    string         `json:"owner,omitempty"`
 	Name     string         `json:"name,omitempty"`
 	Status   RunStatus      `json:"status"`
 	Plan     *Plan          `json:"plan"`
@@ -159,8 +170,13 @@ type Run struct {
 	// in OutputErrors.
 	Outputs      map[string]any    `json:"outputs,omitempty"`
 	OutputErrors map[string]string `json:"output_errors,omitempty"`
+	// TruncatedOutputs lists the outputs stored as a preview (their size
+	// in bytes), like StepRecord.Truncated.
+	TruncatedOutputs map[string]int `json:"truncated_outputs,omitempty"`
 	// Error summarises why the run did not succeed.
 	Error string `json:"error,omitempty"`
+
+	recOutputs map[string]any // the outputs as the record shows them
 }
 
 // Step returns the record of the step with the given id.

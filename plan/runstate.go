@@ -128,10 +128,12 @@ func (st *runState) emit(e Event) {
 // finishRun sets the run's final status and outputs.
 func (st *runState) finishRun() {
 	outputs, outErrs := st.outputs()
+	recOut, truncated := st.recordOutputs(outputs)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	run := st.h.run
 	run.Outputs, run.OutputErrors = outputs, outErrs
+	run.recOutputs, run.TruncatedOutputs = recOut, truncated
 	run.Finished = time.Now()
 	var failed []string
 	canceled := st.ctx.Err() != nil
@@ -144,6 +146,8 @@ func (st *runState) finishRun() {
 		}
 	}
 	switch {
+	case canceled && st.h.interrupted.Load():
+		run.Status, run.Error = RunInterrupted, "weft shut down before the run finished"
 	case canceled:
 		run.Status, run.Error = RunCanceled, "run canceled"
 		if len(failed) > 0 {
@@ -176,6 +180,31 @@ func (st *runState) outputs() (map[string]any, map[string]string) {
 		out[name] = r
 	}
 	return out, errs
+}
+
+// recordOutputs is what the record shows of the outputs: redacted, and an
+// output over MaxResultBytes as a preview (listed with its size).
+func (st *runState) recordOutputs(outputs map[string]any) (map[string]any, map[string]int) {
+	if outputs == nil {
+		return nil, nil
+	}
+	red := redactMap(outputs, nil)
+	var truncated map[string]int
+	for _, name := range sortedKeys(red) {
+		raw, err := json.Marshal(red[name])
+		if err != nil || len(raw) <= st.h.budget.limits.MaxResultBytes {
+			continue
+		}
+		st.mu.Lock()
+		k := st.h.budget.store(red[name], len(raw))
+		st.mu.Unlock()
+		red[name] = k.stored
+		if truncated == nil {
+			truncated = map[string]int{}
+		}
+		truncated[name] = len(raw)
+	}
+	return red, truncated
 }
 
 // lookup implements resolver over the run's records and inputs.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/internal/redact"
 	"github.com/weft-dev/weft/source"
 )
 
@@ -33,12 +34,9 @@ func (st *runState) exec(cs *cstep) {
 	skipped := false
 	switch {
 	case cs.when != nil && !(cs.Foreach != nil && cs.when.useItem):
-		ok, err := cs.when.eval(st.conditionVars(cs.when, nil, 0))
-		if err != nil {
-			serr = &StepError{Code: CodeCondition, Message: err.Error()}
-		} else if !ok {
-			skipped = true
-		}
+		var ok bool
+		ok, serr = st.evalWhen(cs, nil, 0)
+		skipped = serr == nil && !ok
 	}
 	if serr == nil && !skipped {
 		if cs.Foreach != nil {
@@ -47,9 +45,12 @@ func (st *runState) exec(cs *cstep) {
 			result, serr = st.once(cs, rec, st, cs.ID, "")
 		}
 	}
+	// A foreach step's list repeats its elements' results: not counted twice.
+	result, kept, serr := st.keep(result, serr, cs.Foreach == nil)
 
 	st.mu.Lock()
 	rec.Finished, rec.Result, rec.Error = time.Now(), result, serr
+	rec.kept = st.h.budget.store(kept.stored, kept.size)
 	switch {
 	case skipped:
 		rec.Status, rec.Reason, rec.outcome = StepSkipped, ReasonCondition, outcomeOK
@@ -78,6 +79,10 @@ func (st *runState) foreach(cs *cstep, rec *StepRecord) (any, *StepError) {
 	list, ok := v.([]any)
 	if !ok {
 		return nil, &StepError{Code: CodeReference, Message: fmt.Sprintf("foreach: want a list, got %s", kindOf(v))}
+	}
+	if b := st.h.budget; !b.takeElements(len(list)) {
+		return nil, &StepError{Code: CodeLimit, Message: fmt.Sprintf("foreach over %d elements: the run has run %d foreach elements already; a run may run at most %d (plans.max_foreach_items)",
+			len(list), b.elements.Load(), b.limits.MaxForeachItems)}
 	}
 	items := make([]*StepRecord, len(list))
 	for i := range list {
@@ -147,17 +152,17 @@ func (st *runState) element(cs *cstep, rec *StepRecord, item any, i int) (any, *
 	var serr *StepError
 	skipped := false
 	if cs.when != nil && cs.when.useItem {
-		ok, err := cs.when.eval(st.conditionVars(cs.when, item, i))
-		if err != nil {
-			serr = &StepError{Code: CodeCondition, Message: err.Error()}
-		}
-		skipped = err == nil && !ok
+		var ok bool
+		ok, serr = st.evalWhen(cs, item, i)
+		skipped = serr == nil && !ok
 	}
 	if serr == nil && !skipped {
 		result, serr = st.once(cs, rec, scope, rec.ID, "["+strconv.Itoa(i)+"]")
 	}
+	result, kept, serr := st.keep(result, serr, true)
 	st.mu.Lock()
 	rec.Finished, rec.Result, rec.Error = time.Now(), result, serr
+	rec.kept = st.h.budget.store(kept.stored, kept.size)
 	switch {
 	case skipped:
 		rec.Status, rec.Reason = StepSkipped, ReasonCondition
@@ -185,7 +190,7 @@ func (st *runState) once(cs *cstep, rec *StepRecord, res resolver, label, keySuf
 	if err != nil {
 		return nil, &StepError{Code: CodeReference, Message: "idempotency_key: " + err.Error()}
 	}
-	key := "plan:idem:" + interpolate(k) + keySuffix
+	key := idempotencyKey(st.h.owner, interpolate(k)+keySuffix)
 	cache := st.x.opts.Cache
 	if raw, ok, err := cache.Get(st.ctx, key); err == nil && ok {
 		if v, err := decodeValue(raw); err == nil {
@@ -307,7 +312,9 @@ func (st *runState) limited(cs *cstep, call func(ctx context.Context) (any, *Ste
 	if serr != nil && st.ctx.Err() == nil && ctx.Err() == context.DeadlineExceeded && serr.Code != string(engine.CodeTimeout) {
 		serr = &StepError{Code: string(engine.CodeTimeout), Message: fmt.Sprintf("no result within %s (%s)", cs.Timeout.D(), serr.Message)}
 	}
-	return v, serr
+	// Tool and program errors echo what they were given: records and
+	// events keep them redacted.
+	return v, redactError(serr)
 }
 
 func (st *runState) callTool(ctx context.Context, cs *cstep, args json.RawMessage) (any, *StepError) {
@@ -378,6 +385,10 @@ func (st *runState) runNested(cs *cstep, rec *StepRecord, inputs map[string]any,
 	if len(probs) > 0 {
 		return nil, &StepError{Code: CodeInvalidInputs, Message: (&ProblemsError{Problems: probs}).Error()}
 	}
+	if b := st.h.budget; !b.takeSteps(len(cs.sub.steps)) {
+		return nil, &StepError{Code: CodeLimit, Message: fmt.Sprintf("nested plan of %d steps: the run has %d step records already; a run may have at most %d (plans.max_steps)",
+			len(cs.sub.steps), b.steps.Load(), b.limits.MaxSteps)}
+	}
 	child := &runState{x: st.x, h: st.h, mu: st.mu, c: cs.sub, ctx: st.ctx, inputs: in, sem: st.sem, onEvent: st.onEvent, prefix: st.prefix + label + "/"}
 	recs := child.initRecords()
 	st.mu.Lock()
@@ -404,6 +415,47 @@ func (st *runState) runNested(cs *cstep, rec *StepRecord, inputs map[string]any,
 		return result, &StepError{Code: CodeReference, Message: fmt.Sprintf("output %q: %s", names[0], outErrs[names[0]])}
 	}
 	return result, nil
+}
+
+// evalWhen evaluates a step's condition within the step's timeout (and the
+// run's cancellation) and the condition cost limit.
+func (st *runState) evalWhen(cs *cstep, item any, i int) (bool, *StepError) {
+	ctx := st.ctx
+	if t := cs.Timeout.D(); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	ok, err := cs.when.eval(ctx, st.conditionVars(cs.when, item, i))
+	if err != nil {
+		var ce *conditionError
+		if errors.As(err, &ce) {
+			return false, redactError(&StepError{Code: ce.code, Message: ce.msg})
+		}
+		return false, redactError(&StepError{Code: CodeCondition, Message: err.Error()})
+	}
+	return ok, nil
+}
+
+// keep measures a finished step's (or element's) result against the run's
+// limits and prepares what its record stores: the redacted result and its
+// size. A result that takes the run past MaxRunBytes fails the step; count
+// is false for results that only repeat others' (a foreach step's list).
+func (st *runState) keep(result any, serr *StepError, count bool) (any, sized, *StepError) {
+	if result == nil {
+		return nil, sized{}, redactError(serr)
+	}
+	n, lerr := st.h.budget.measure(result, count)
+	if lerr != nil {
+		return nil, sized{}, lerr
+	}
+	return result, sized{size: n, stored: redact.Value(result, nil)}, redactError(serr)
+}
+
+// idempotencyKey scopes an idempotency key to the run's owner: one
+// client's key never reuses or shares another's result.
+func idempotencyKey(owner, key string) string {
+	return "plan:idem:" + strconv.Itoa(len(owner)) + ":" + owner + ":" + key
 }
 
 // ResultValue is what a tool step's result is: the structuredContent if

@@ -7,17 +7,34 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/weft-dev/weft/engine"
 )
 
 // Store keeps run records in a SQLite file (WAL mode, busy timeout), so
-// runs survive a restart as records. It is safe for concurrent use by one
-// process; runs still marked running when a store is opened (their process
-// ended mid-run) are marked interrupted.
+// runs survive a restart as records, and the results of steps with an
+// idempotency key, so a re-run in another process reuses them (Store
+// implements Cache). It is safe for concurrent use, also by several
+// processes sharing the file; runs still marked running when a store is
+// opened (their process ended mid-run) are marked interrupted.
+//
+// Every run has an owner, the client that started it
+// (engine.ClientFrom). Get and List answer as the client on their context
+// sees the store: its own runs only, except for the local operator (the
+// empty client), who sees every run (Visible).
+//
+// The file holds tool inputs and results: it is created 0600 (an existing
+// one is tightened to 0600) and its directory, when the store creates it,
+// 0700.
 type Store struct {
-	db *sql.DB
+	db  *sql.DB
+	now func() time.Time
 }
 
 // ErrNotFound is returned by Store.Get for an unknown run id.
@@ -37,10 +54,24 @@ CREATE TABLE IF NOT EXISTS plan_runs (
 );
 CREATE INDEX IF NOT EXISTS plan_runs_started ON plan_runs(started_at);
 CREATE INDEX IF NOT EXISTS plan_runs_status ON plan_runs(status);
+CREATE TABLE IF NOT EXISTS plan_idempotency (
+	key        TEXT PRIMARY KEY,
+	value      BLOB NOT NULL,
+	expires_at INTEGER NOT NULL DEFAULT 0
+);
 `
+
+// storeMigrations bring a store created by an earlier version up to date;
+// each runs when its column is missing.
+var storeMigrations = []struct{ table, column, ddl string }{
+	{"plan_runs", "owner", `ALTER TABLE plan_runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''`},
+}
 
 // OpenStore opens (creating if needed) the run store at path.
 func OpenStore(ctx context.Context, path string) (*Store, error) {
+	if err := prepareStoreFile(path); err != nil {
+		return nil, fmt.Errorf("plan: open run store %s: %w", path, err)
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -51,7 +82,15 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("plan: open run store %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("plan: open run store %s: %w", path, err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS plan_runs_owner ON plan_runs(owner, started_at)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("plan: open run store %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now}
 	if err := s.markInterrupted(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -59,23 +98,66 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// prepareStoreFile creates the store's directory (0700) and file (0600) if
+// missing, and tightens an existing file readable by others to 0600.
+func prepareStoreFile(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Mode().Perm()&0o077 != 0 {
+		err = f.Chmod(0o600)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// migrate applies the migrations a store needs.
+func migrate(ctx context.Context, db *sql.DB) error {
+	for _, m := range storeMigrations {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, m.table, m.column).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("migrate %s.%s: %w", m.table, m.column, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, m.ddl); err != nil {
+			return fmt.Errorf("migrate %s.%s: %w", m.table, m.column, err)
+		}
+	}
+	return nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
 // markInterrupted marks runs left running by a previous process.
 func (s *Store) markInterrupted(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT record FROM plan_runs WHERE status = ?`, string(RunRunning))
+	rows, err := s.db.QueryContext(ctx, `SELECT owner, record FROM plan_runs WHERE status = ?`, string(RunRunning))
 	if err != nil {
 		return fmt.Errorf("plan: run store: %w", err)
 	}
 	var runs []*Run
 	for rows.Next() {
 		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		var owner string
+		if err := rows.Scan(&owner, &b); err != nil {
 			rows.Close()
 			return fmt.Errorf("plan: run store: %w", err)
 		}
 		if r, err := decodeRun(b); err == nil {
+			r.Owner = owner
 			runs = append(runs, r)
 		}
 	}
@@ -120,21 +202,32 @@ func (s *Store) Save(ctx context.Context, r *Run) error {
 	if !r.Finished.IsZero() {
 		fin = r.Finished.UnixNano()
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO plan_runs (id, name, status, started_at, finished_at, steps, failed, error, record)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// The owner of an existing record never changes: a run id another
+	// client picked cannot take a record over.
+	res, err := s.db.ExecContext(ctx, `INSERT INTO plan_runs (id, owner, name, status, started_at, finished_at, steps, failed, error, record)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET name=excluded.name, status=excluded.status, started_at=excluded.started_at,
-			finished_at=excluded.finished_at, steps=excluded.steps, failed=excluded.failed, error=excluded.error, record=excluded.record`,
-		r.ID, r.Name, string(r.Status), r.Started.UnixNano(), fin, len(r.Steps), failed, r.Error, b)
+			finished_at=excluded.finished_at, steps=excluded.steps, failed=excluded.failed, error=excluded.error, record=excluded.record
+		WHERE plan_runs.owner = excluded.owner`,
+		r.ID, r.Owner, r.Name, string(r.Status), r.Started.UnixNano(), fin, len(r.Steps), failed, r.Error, b)
 	if err != nil {
 		return fmt.Errorf("plan: save run %s: %w", r.ID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("plan: save run %s: the id is taken by another client's run", r.ID)
 	}
 	return nil
 }
 
-// Get returns the full record of a run (ErrNotFound if there is none).
+// Get returns the full record of a run (ErrNotFound if there is none, or
+// if it belongs to another client than the one on ctx: see Visible).
 func (s *Store) Get(ctx context.Context, id string) (*Run, error) {
 	var b []byte
-	err := s.db.QueryRowContext(ctx, `SELECT record FROM plan_runs WHERE id = ?`, id).Scan(&b)
+	var owner string
+	err := s.db.QueryRowContext(ctx, `SELECT owner, record FROM plan_runs WHERE id = ?`, id).Scan(&owner, &b)
+	if err == nil && !Visible(owner, engine.ClientFrom(ctx)) {
+		err = sql.ErrNoRows
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -145,6 +238,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: decode run %s: %w", id, err)
 	}
+	r.Owner = owner
 	return r, nil
 }
 
@@ -180,13 +274,17 @@ type ListOptions struct {
 	Before time.Time
 }
 
-// List returns runs, newest first.
+// List returns the runs the client on ctx may see (Visible), newest first.
 func (s *Store) List(ctx context.Context, o ListOptions) ([]RunSummary, error) {
 	if o.Limit <= 0 {
 		o.Limit = 50
 	}
 	q := `SELECT id, name, status, started_at, finished_at, steps, failed, error FROM plan_runs WHERE 1=1`
 	var args []any
+	if client := engine.ClientFrom(ctx); client != "" {
+		q += ` AND owner = ?`
+		args = append(args, client)
+	}
 	if o.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, string(o.Status))
@@ -248,5 +346,61 @@ func (s *Store) Prune(ctx context.Context, r Retention) (int, error) {
 		n, _ := res.RowsAffected()
 		total += n
 	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM plan_idempotency WHERE expires_at > 0 AND expires_at <= ?`, s.now().UnixNano()); err != nil {
+		return 0, fmt.Errorf("plan: prune idempotency results: %w", err)
+	}
 	return int(total), nil
 }
+
+// getCached is the stored result of an idempotency key, if it has
+// not expired. Keys are scoped by the executor (owner and key).
+func (s *Store) getCached(ctx context.Context, key string) (json.RawMessage, bool, error) {
+	var b []byte
+	var exp int64
+	err := s.db.QueryRowContext(ctx, `SELECT value, expires_at FROM plan_idempotency WHERE key = ?`, key).Scan(&b, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("plan: idempotency result: %w", err)
+	}
+	if exp > 0 && exp <= s.now().UnixNano() {
+		return nil, false, nil
+	}
+	return b, true, nil
+}
+
+// setCached stores an idempotency result for ttl (0: no expiry).
+func (s *Store) setCached(ctx context.Context, key string, value json.RawMessage, ttl time.Duration) error {
+	var exp int64
+	if ttl > 0 {
+		exp = s.now().Add(ttl).UnixNano()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO plan_idempotency (key, value, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT(key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at`, key, []byte(value), exp)
+	if err != nil {
+		return fmt.Errorf("plan: store idempotency result: %w", err)
+	}
+	return nil
+}
+
+// Results returns the store as a Cache of idempotency results, shared by
+// every process using the store's file and kept across restarts (expired
+// entries are dropped by Prune).
+func (s *Store) Results() Cache { return storeCache{s} }
+
+type storeCache struct{ s *Store }
+
+func (c storeCache) Get(ctx context.Context, key string) (json.RawMessage, bool, error) {
+	return c.s.getCached(ctx, key)
+}
+
+func (c storeCache) Set(ctx context.Context, key string, value json.RawMessage, ttl time.Duration) error {
+	return c.s.setCached(ctx, key, value, ttl)
+}
+
+// Visible reports whether a run owned by owner is visible to client: a
+// client sees the runs it started; the local operator (the empty client:
+// the CLI, the Go API, a server without API keys) sees every run. Runs of
+// other clients do not exist for it.
+func Visible(owner, client string) bool { return client == "" || owner == client }

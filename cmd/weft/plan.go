@@ -105,7 +105,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			var opts plan.RunOptions
 			start := time.Now()
 			if watch {
-				opts.OnEvent = func(e plan.Event) { fmt.Fprintln(errw, plan.FormatEvent(e, start)) }
+				opts.OnEvent = func(e plan.Event) { fmt.Fprintln(errw, formatEvent(e, start)) }
 			}
 			run, err := o.RunPlan(ctx, p, inputs, opts)
 			if err != nil && run == nil {
@@ -125,7 +125,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			if watch {
 				fmt.Fprintln(errw)
-				plan.RenderTimeline(errw, run, 60)
+				renderTimeline(errw, run, 60)
 			}
 			if run.Status != plan.RunSucceeded {
 				return failure("run %s %s: %s", run.ID, run.Status, run.Error)
@@ -212,7 +212,7 @@ func newRunsCmd(g *globals) *cobra.Command {
 				return writeJSON(cmd.OutOrStdout(), run)
 			}
 			printRun(cmd.OutOrStdout(), run)
-			return plan.RenderTimeline(cmd.OutOrStdout(), run, 60)
+			return renderTimeline(cmd.OutOrStdout(), run, 60)
 		},
 	}
 	show.Flags().BoolVar(&showJSON, "json", false, "print the run record as JSON")
