@@ -12,4 +12,7 @@ var (
 	ErrUnknownTool = errors.New("unknown tool")
 	// ErrProtocol: the upstream broke the protocol (malformed JSON-RPC, bad result).
 	ErrProtocol = errors.New("protocol error")
+	// ErrTooLarge: the upstream's answer exceeded the size limit for one
+	// message; the call failed, the connection is kept.
+	ErrTooLarge = errors.New("answer too large")
 )

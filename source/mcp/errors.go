@@ -54,6 +54,8 @@ func (u *Upstream) callError(ctx context.Context, s *session, op, tool string, e
 		switch {
 		case we.Code == jsonrpc.CodeParseError || we.Code == jsonrpc.CodeInvalidRequest:
 			return fmt.Errorf("mcp %s: %s: %w: %s", name, op, source.ErrProtocol, msg)
+		case we.Code == codeTooLarge: // put in place of the answer by frameGuard
+			return fmt.Errorf("mcp %s: %s: %w: %s", name, op, source.ErrTooLarge, we.Message)
 		case tool != "" && isUnknownTool(we, tool):
 			return fmt.Errorf("mcp %s: %s: %w: %s", name, op, source.ErrUnknownTool, u.red.redact(we.Message))
 		}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -102,6 +103,23 @@ func serveTestMode(mode string) int {
 	addBaseTools(s)
 	switch mode {
 	case "normal", "hang", "wedge":
+	case "big":
+		sdk.AddTool(s, &sdk.Tool{Name: "big", Description: "Returns a text of the given size."},
+			func(_ context.Context, _ *sdk.CallToolRequest, in struct {
+				Size int `json:"size"`
+			}) (*sdk.CallToolResult, any, error) {
+				return text(strings.Repeat("b", in.Size)), nil, nil
+			})
+		sdk.AddTool(s, &sdk.Tool{Name: "await_go", Description: "Returns once the marker file says go."},
+			func(ctx context.Context, _ *sdk.CallToolRequest, _ noIn) (*sdk.CallToolResult, any, error) {
+				for ctx.Err() == nil {
+					if b, _ := os.ReadFile(os.Getenv(envMarker)); string(b) == "go" {
+						return text("went"), nil, nil
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				return nil, nil, ctx.Err()
+			})
 	case "crashstart":
 		// Crashes at start, as a server with a bad configuration does: a
 		// secret-laden message on stderr, stdout closed, exit a moment later.

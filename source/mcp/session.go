@@ -160,7 +160,9 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 		u.setPID(p.pid)
 		u.setStarting(fmt.Sprintf("process %d started, waiting for its initialize answer (up to %s; a first start through npx or uvx installs the package)",
 			p.pid, u.cfg.StartTimeout))
-		pt = &pipeTransport{inner: &sdk.IOTransport{Reader: p.stdout, Writer: p.stdin}}
+		// weft bounds each message itself (frame.go), so the SDK's cap,
+		// which would end the whole session, is off.
+		pt = &pipeTransport{inner: &sdk.IOTransport{Reader: newFrameGuard(p.stdout, MaxMessageBytes, u.log), Writer: p.stdin, MaxLineLength: -1}}
 		tr = pt
 		// A process that dies during initialize must fail the attempt now,
 		// not when the connect timeout expires.
