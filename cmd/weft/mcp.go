@@ -8,12 +8,11 @@ import (
 	"strings"
 	"syscall"
 
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
-	"github.com/weft-dev/weft/server"
+	"github.com/weft-dev/weft/server/mcpgw"
 )
 
 func newMCPCmd(g *globals) *cobra.Command {
@@ -50,13 +49,13 @@ resource and prompt.`,
 			if err := o.Start(ctx); err != nil && ctx.Err() == nil {
 				return failure("start: %v", err)
 			}
-			m, err := server.NewMCP(o, ep, server.MCPOptions{Logger: log})
+			m, err := mcpgw.New(o, ep, mcpgw.Options{Logger: log})
 			if err != nil {
 				return usageErr("%v", err)
 			}
 			defer m.Close()
 			log.Info("serving MCP over stdio", "mode", ep.Mode, "tools", o.Snapshot().Len())
-			err = m.Server().Run(ctx, &sdk.StdioTransport{})
+			err = m.ServeStdio(ctx, os.Stdin, os.Stdout)
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) && !isEOF(err) {
 				return failure("mcp: %v", err)
 			}
@@ -71,7 +70,7 @@ resource and prompt.`,
 
 // pickEndpoint selects and adjusts the endpoint settings weft mcp serves.
 func pickEndpoint(cfg *config.Config, path, mode string, servers []string) (config.Endpoint, error) {
-	ep := config.Endpoint{Path: "/mcp", Mode: server.ModeMeta}
+	ep := config.Endpoint{Path: "/mcp", Mode: mcpgw.ModeMeta}
 	if eps := cfg.Gateway.Endpoints; len(eps) > 0 {
 		ep = eps[0]
 	}
@@ -90,7 +89,7 @@ func pickEndpoint(cfg *config.Config, path, mode string, servers []string) (conf
 	}
 	switch mode {
 	case "":
-	case server.ModeMeta, server.ModePassthrough:
+	case mcpgw.ModeMeta, mcpgw.ModePassthrough:
 		ep.Mode = mode
 	default:
 		return ep, usageErr("--mode: %q: must be meta or passthrough", mode)
@@ -104,7 +103,7 @@ func pickEndpoint(cfg *config.Config, path, mode string, servers []string) (conf
 		ep.Servers = servers
 	}
 	if ep.Mode == "" {
-		ep.Mode = server.ModeMeta
+		ep.Mode = mcpgw.ModeMeta
 	}
 	return ep, nil
 }

@@ -1,20 +1,32 @@
-package server
+// Package mcpgw is weft's MCP gateway: one MCP server per configured
+// gateway endpoint, in meta mode (search_tools, describe_tools, call_tool,
+// run_code, run_plan) or passthrough mode (every upstream tool, resource
+// and prompt the caller may see), served over Streamable HTTP (mounted by
+// package server) and stdio (weft mcp).
+//
+// The gateway reaches upstreams only through the facade (weft.Orchestrator).
+// Who may see and call what is the one policy on the request context: the
+// API key's scope and client identity, attached by package server's
+// middleware, and the endpoint's own filter, attached here once for every
+// request the endpoint serves (Endpoint.scope). Nothing in this package
+// filters tools itself.
+package mcpgw
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path"
-	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/weft-dev/weft"
-	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/engine"
 )
 
 // Endpoint modes (config.Endpoint.Mode).
@@ -27,40 +39,37 @@ const (
 // every request carries its protocol version and any replica can answer it.
 const statelessVersion = "2026-07-28"
 
-// mcpSessionTimeout closes session-based (2025-xx) sessions idle this long.
-const mcpSessionTimeout = 30 * time.Minute
+// sessionTimeout closes session-based (2025-xx) sessions idle this long.
+const sessionTimeout = 30 * time.Minute
 
 // implementation is what weft reports as serverInfo.
 var implementation = &sdk.Implementation{Name: "weft", Title: "weft tool orchestrator", Version: "0.1.0"}
 
-// MCPOptions configure an MCP endpoint.
-type MCPOptions struct {
+// Options configure an Endpoint.
+type Options struct {
 	// Logger receives the endpoint's logs (discarded if nil). For a stdio
 	// server it must not write to stdout.
 	Logger *slog.Logger
 }
 
-// MCP is one MCP endpoint over an orchestrator: an MCP server in meta mode
-// (search_tools, describe_tools, call_tool, run_code, run_plan) or
-// passthrough mode (every upstream tool, resource and prompt). The same
-// value serves Streamable HTTP (Handler) and stdio (Server().Run).
-type MCP struct {
+// Endpoint is one MCP endpoint over an orchestrator. The same value serves
+// Streamable HTTP (Handler) and stdio (ServeStdio).
+type Endpoint struct {
 	o      *weft.Orchestrator
 	ep     config.Endpoint
+	scope  weft.Scope // the endpoint's filter, attached to every request
 	log    *slog.Logger
 	sdkLog *slog.Logger
 	srv    *sdk.Server
-	filter toolFilter
-	meta   *metaTools   // meta mode
 	pt     *passthrough // passthrough mode
 
 	handlerOnce sync.Once
 	handler     http.Handler
 }
 
-// NewMCP builds the MCP server of endpoint ep (ep.Path is used only by
+// New builds the MCP server of endpoint ep (ep.Path is used only by
 // Handler's caller). The mode defaults to meta.
-func NewMCP(o *weft.Orchestrator, ep config.Endpoint, opts MCPOptions) (*MCP, error) {
+func New(o *weft.Orchestrator, ep config.Endpoint, opts Options) (*Endpoint, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -68,30 +77,38 @@ func NewMCP(o *weft.Orchestrator, ep config.Endpoint, opts MCPOptions) (*MCP, er
 	if ep.Mode == "" {
 		ep.Mode = ModeMeta
 	}
-	m := &MCP{o: o, ep: ep, log: log.With("endpoint", ep.Path, "mode", ep.Mode), filter: toolFilter{servers: ep.Servers, tools: ep.Tools}}
+	e := &Endpoint{o: o, ep: ep, scope: weft.Scope{Servers: ep.Servers, Tools: ep.Tools},
+		log: log.With("endpoint", ep.Path, "mode", ep.Mode)}
 	// The SDK logs every session's start and end at info; keep warnings.
-	m.sdkLog = slog.New(minLevel{Handler: m.log.Handler(), min: slog.LevelWarn})
+	e.sdkLog = slog.New(minLevel{Handler: e.log.Handler(), min: slog.LevelWarn})
 	switch ep.Mode {
 	case ModeMeta:
-		m.srv = sdk.NewServer(implementation, &sdk.ServerOptions{
-			Logger:       m.sdkLog,
+		e.srv = sdk.NewServer(implementation, &sdk.ServerOptions{
+			Logger:       e.sdkLog,
 			Instructions: metaInstructions,
 			Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}},
 		})
-		m.meta = &metaTools{m: m}
-		m.meta.register()
+		e.srv.AddReceivingMiddleware(e.policyMiddleware)
+		registerMeta(e)
 	case ModePassthrough:
-		m.pt = newPassthrough(m)
-		m.srv = m.pt.server()
-		m.pt.start()
+		e.pt = newPassthrough(e)
+		e.srv = e.pt.server()
+		e.pt.start()
 	default:
-		return nil, fmt.Errorf("server: endpoint %s: unknown mode %q (want meta or passthrough)", ep.Path, ep.Mode)
+		return nil, fmt.Errorf("mcpgw: endpoint %s: unknown mode %q (want meta or passthrough)", ep.Path, ep.Mode)
 	}
-	return m, nil
+	return e, nil
 }
 
-// Server returns the underlying MCP server (e.g. to Run it over stdio).
-func (m *MCP) Server() *sdk.Server { return m.srv }
+// Server returns the underlying MCP server.
+func (e *Endpoint) Server() *sdk.Server { return e.srv }
+
+// Close stops following the catalog and the upstreams for this endpoint.
+func (e *Endpoint) Close() {
+	if e.pt != nil {
+		e.pt.close()
+	}
+}
 
 // Handler serves the endpoint over Streamable HTTP, for both protocol
 // generations: requests of a 2026-07-28 (or later) client — recognised by
@@ -99,29 +116,29 @@ func (m *MCP) Server() *sdk.Server { return m.srv }
 // answered statelessly, so any replica over the same configuration can
 // answer them; everything else goes through the session-based handler
 // (2025-03-26 to 2025-11-25), whose sessions live in this process.
-func (m *MCP) Handler() http.Handler {
-	m.handlerOnce.Do(func() {
-		get := func(*http.Request) *sdk.Server { return m.srv }
-		m.handler = &versionRouter{
+//
+// The request's context carries the caller's policy and identity (package
+// server's middleware). The SDK runs a session's handlers on the context of
+// the request that created the session, so each request's own context is
+// carried to its handlers (see requestContext), and a session is bound to
+// the client that created it: a request of another API key naming the
+// session is refused (403), so no key acts with another key's scope.
+func (e *Endpoint) Handler() http.Handler {
+	e.handlerOnce.Do(func() {
+		get := func(*http.Request) *sdk.Server { return e.srv }
+		e.handler = carryRequest(&versionRouter{
 			stateful: sdk.NewStreamableHTTPHandler(get, &sdk.StreamableHTTPOptions{
-				Logger:         m.sdkLog,
-				SessionTimeout: mcpSessionTimeout,
+				Logger:         e.sdkLog,
+				SessionTimeout: sessionTimeout,
 			}),
 			stateless: sdk.NewStreamableHTTPHandler(get, &sdk.StreamableHTTPOptions{
-				Logger:                       m.sdkLog,
+				Logger:                       e.sdkLog,
 				Stateless:                    true,
 				PropagateRequestCancellation: true,
 			}),
-		}
+		})
 	})
-	return m.handler
-}
-
-// Close stops forwarding upstream notifications to this endpoint.
-func (m *MCP) Close() {
-	if m.pt != nil {
-		m.pt.close()
-	}
+	return e.handler
 }
 
 // versionRouter sends each request to the handler of its protocol generation.
@@ -138,59 +155,69 @@ func (v *versionRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v.stateful.ServeHTTP(w, r)
 }
 
-// mountMCP mounts one MCP endpoint per configured gateway endpoint.
-func (s *Server) mountMCP() {
-	for _, ep := range s.o.Config().Gateway.Endpoints {
-		m, err := NewMCP(s.o, ep, MCPOptions{Logger: s.log})
-		if err != nil {
-			// config validation rejects unknown modes; this is a programming error.
-			s.log.Error("MCP endpoint not mounted", "path", ep.Path, "err", err)
-			continue
+// requestCtxKey is the auth.TokenInfo.Extra key holding the HTTP request's context.
+const requestCtxKey = "weft/request-context"
+
+// carryRequest hands each HTTP request's context to the SDK as the
+// request's auth.TokenInfo, which the SDK passes to that request's
+// handlers (RequestExtra.TokenInfo) and whose UserID — the authenticated
+// client, set when API keys are configured — binds a session to the
+// client that created it (the SDK answers 403 to any other). package
+// server authenticated the request already; the "verifier" only reads the
+// identity it attached.
+func carryRequest(next http.Handler) http.Handler {
+	withInfo := auth.RequireBearerToken(func(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
+		return &auth.TokenInfo{UserID: engine.ClientFrom(ctx), Extra: map[string]any{requestCtxKey: ctx}}, nil
+	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Without API keys there is one tenant and possibly no bearer token.
+		if f := strings.Fields(r.Header.Get("Authorization")); len(f) != 2 || !strings.EqualFold(f[0], "bearer") {
+			next.ServeHTTP(w, r)
+			return
 		}
-		s.mux.Handle(ep.Path, m.Handler())
-	}
+		withInfo.ServeHTTP(w, r)
+	})
 }
 
-// toolFilter is an endpoint's restriction to some servers and tools.
-type toolFilter struct {
-	servers []string
-	tools   []string // catalog names or path.Match patterns
+// requestContext returns the context a request's handler runs with: the
+// values of the HTTP request that carried it (when it came over HTTP with
+// a token: its policy and client), and the handler context's cancellation,
+// deadline and SDK values.
+func requestContext(ctx context.Context, req sdk.Request) context.Context {
+	extra := req.GetExtra()
+	if extra == nil || extra.TokenInfo == nil {
+		return ctx
+	}
+	rc, ok := extra.TokenInfo.Extra[requestCtxKey].(context.Context)
+	if !ok {
+		return ctx
+	}
+	return requestValues{Context: ctx, req: rc}
 }
 
-// empty reports whether the filter lets every tool through.
-func (f toolFilter) empty() bool { return len(f.servers) == 0 && len(f.tools) == 0 }
-
-// allowServer reports whether the server's tools, resources and prompts may appear.
-func (f toolFilter) allowServer(server string) bool {
-	return len(f.servers) == 0 || slices.Contains(f.servers, server)
+// requestValues is a handler context whose values are looked up in the
+// HTTP request's context first.
+type requestValues struct {
+	context.Context
+	req context.Context
 }
 
-// allows reports whether t may be seen and called through the endpoint.
-func (f toolFilter) allows(t *catalog.Tool) bool {
-	if !f.allowServer(t.Server) {
-		return false
+// Value implements context.Context.
+func (c requestValues) Value(key any) any {
+	if v := c.req.Value(key); v != nil {
+		return v
 	}
-	if len(f.tools) == 0 {
-		return true
-	}
-	for _, p := range f.tools {
-		if ok, _ := path.Match(p, t.Name); ok || p == t.Name {
-			return true
-		}
-	}
-	return false
+	return c.Context.Value(key)
 }
 
-// allowed returns the tools of snap the filter lets through, in catalog order.
-func (f toolFilter) allowed(snap *catalog.Snapshot) []*catalog.Tool {
-	all := snap.Tools()
-	out := make([]*catalog.Tool, 0, len(all))
-	for i := range all {
-		if f.allows(&all[i]) {
-			out = append(out, &all[i])
-		}
+// policyMiddleware attaches, once per request, the request's own context
+// values and the endpoint's filter to the context every handler of the
+// endpoint runs with.
+func (e *Endpoint) policyMiddleware(next sdk.MethodHandler) sdk.MethodHandler {
+	return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
+		ctx = weft.WithScope(requestContext(ctx, req), e.scope)
+		return next(ctx, method, req)
 	}
-	return out
 }
 
 // minLevel drops records below min.

@@ -1,4 +1,4 @@
-package server_test
+package mcpgw_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package server_test
+package mcpgw_test
 
 import (
 	"context"
@@ -36,6 +36,11 @@ func startWeft(t *testing.T, cfg *config.Config, sources ...source.Source) (*wef
 	hs := httptest.NewServer(server.New(o, server.Options{}))
 	t.Cleanup(hs.Close)
 	return o, hs.URL
+}
+
+type echoIn struct {
+	Message string `json:"message" jsonschema:"text to echo"`
+	Count   int    `json:"count,omitempty" jsonschema:"repeat count"`
 }
 
 // fnSource is a Go function source "fn" with echo and fail.
@@ -95,14 +100,25 @@ func structured(t *testing.T, r *mcp.CallToolResult) map[string]any {
 	return m
 }
 
+// errorCode returns the code of an isError result of weft's: no
+// structuredContent, and {"error": {"code", "message"}} as text.
 func errorCode(t *testing.T, r *mcp.CallToolResult) string {
 	t.Helper()
 	if !r.IsError {
 		t.Fatalf("want an isError result, got %s", text(r))
 	}
-	e, _ := structured(t, r)["error"].(map[string]any)
-	code, _ := e["code"].(string)
-	return code
+	if r.StructuredContent != nil {
+		t.Fatalf("an error result carries structuredContent %v; clients validate it against the output schema", r.StructuredContent)
+	}
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(text(r)), &e); err != nil {
+		t.Fatalf("error result text %q: %v", text(r), err)
+	}
+	return e.Error.Code
 }
 
 func metaConfig() *config.Config {
@@ -182,8 +198,8 @@ func TestMCPMetaTools(t *testing.T) {
 				t.Fatalf("call_tool fail = %v %q", r.IsError, text(r))
 			}
 			r = call(t, cs, "call_tool", map[string]any{})
-			if code := errorCode(t, r); code != "invalid_arguments" || !strings.Contains(text(r), "name") {
-				t.Fatalf("missing name: %q %s", code, text(r))
+			if !r.IsError || r.StructuredContent != nil || !strings.Contains(text(r), "name") {
+				t.Fatalf("missing name: %v %s", r.IsError, text(r))
 			}
 
 			r = call(t, cs, "run_code", map[string]any{"code": `const [a, b] = await Promise.all([tools.fn.echo({message: "x"}), tools.fn.echo({message: "y", count: 2})]); return a + b;`})
@@ -232,8 +248,8 @@ func TestMCPMetaFilter(t *testing.T) {
 		t.Fatalf("run_code of a filtered tool = %v", m)
 	}
 	r = call(t, cs, "run_plan", map[string]any{"plan": map[string]any{"steps": []any{map[string]any{"id": "a", "tool": "fn__fail"}}}})
-	if code := errorCode(t, r); code != "unknown_tool" {
-		t.Fatalf("run_plan of a filtered tool: %q", code)
+	if code := errorCode(t, r); code != "invalid_plan" || !strings.Contains(text(r), `unknown tool`) {
+		t.Fatalf("run_plan of a filtered tool: %q %s", code, text(r))
 	}
 }
 

@@ -1,43 +1,32 @@
-package server
+package mcpgw
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/catalog"
-	"github.com/weft-dev/weft/source/mcp"
 )
 
-// forwarder is an upstream that can relay more of MCP than tools
-// (*mcp.Upstream implements it).
-type forwarder interface {
-	Capabilities() *sdk.ServerCapabilities
-	ListResources(ctx context.Context) ([]*sdk.Resource, error)
-	ListResourceTemplates(ctx context.Context) ([]*sdk.ResourceTemplate, error)
-	ReadResource(ctx context.Context, p *sdk.ReadResourceParams) (*sdk.ReadResourceResult, error)
-	ListPrompts(ctx context.Context) ([]*sdk.Prompt, error)
-	GetPrompt(ctx context.Context, p *sdk.GetPromptParams) (*sdk.GetPromptResult, error)
-	Complete(ctx context.Context, p *sdk.CompleteParams) (*sdk.CompleteResult, error)
-	Subscribe(ctx context.Context, uri string) error
-	Unsubscribe(ctx context.Context, uri string) error
-	SetLoggingLevel(ctx context.Context, level sdk.LoggingLevel) error
-	OnResourcesChanged(func())
-	OnPromptsChanged(func())
-	OnResourceUpdated(func(uri string))
-	OnLog(func(*sdk.LoggingMessageParams))
-}
-
-var _ forwarder = (*mcp.Upstream)(nil)
-
-// passthrough is a passthrough endpoint: every allowed upstream tool under
-// its catalog name, and the upstreams' resources, resource templates and
-// prompts, kept in step with the catalog and the upstreams' list_changed
-// notifications (the SDK server then tells clients with list_changed).
+// passthrough is a passthrough endpoint: every upstream tool the caller may
+// see under its catalog name, and the upstreams' resources, resource
+// templates and prompts.
+//
+// The SDK server holds what the endpoint's filter lets through, kept in
+// step with the live catalog and the upstreams (catalog snapshots, upstream
+// (re)connections and their list_changed notifications; the SDK then tells
+// clients with list_changed). Each request is answered for its caller: the
+// listings keep only what the caller's policy lets it see, and reads, gets,
+// completions, subscriptions and calls go through the facade, which
+// enforces that policy.
 //
 // Naming (see docs/mcp.md): an endpoint limited to exactly one server is
 // transparent — tools, prompts and resource URIs keep their upstream names.
@@ -47,39 +36,51 @@ var _ forwarder = (*mcp.Upstream)(nil)
 // exposed as "weft://<server>/<url-escaped URI>". A resource template's
 // reads are routed to the upstream that listed the template.
 type passthrough struct {
-	m      *MCP
-	single string // the one server of a transparent endpoint, else ""
+	e      *Endpoint
+	single string          // the one server of a transparent endpoint, else ""
+	ctx    context.Context // the endpoint's own view: its filter, no caller
 
+	toolsMu   sync.Mutex // one tools sync at a time
 	mu        sync.Mutex
 	closed    bool
-	tools     map[string]string // exposed name → tool hash
+	tools     map[string]toolRoute // exposed name → catalog tool
+	toolsAt   string               // catalog version tools mirror
 	resources map[string]resourceRoute
 	templates map[string]string // URI template → server
 	prompts   map[string]promptRoute
 	subs      map[string]int // exposed URI → subscriber count
-	hooked    map[string]bool
 
-	syncMu sync.Mutex    // one resync at a time
-	ready  chan struct{} // closed after the first full sync
-	once   sync.Once
+	// Synchronisation: every event bumps want; the sync loop mirrors the
+	// upstreams and then stores in done the want it started from. A list
+	// request waits until done reaches the want it saw, so it answers from
+	// a mirror at least as fresh as every event received before it.
+	want   atomic.Uint64
+	kick   chan struct{}
+	doneMu sync.Mutex
+	done   uint64
+	synced *sync.Cond
+	stop   context.CancelFunc
 }
 
+type toolRoute struct{ name, hash string }
 type resourceRoute struct{ server, uri string }
 type promptRoute struct{ server, name string }
 
-func newPassthrough(m *MCP) *passthrough {
-	p := &passthrough{m: m, tools: map[string]string{}, resources: map[string]resourceRoute{},
-		templates: map[string]string{}, prompts: map[string]promptRoute{}, subs: map[string]int{}, hooked: map[string]bool{}, ready: make(chan struct{})}
-	if len(m.ep.Servers) == 1 {
-		p.single = m.ep.Servers[0]
+func newPassthrough(e *Endpoint) *passthrough {
+	p := &passthrough{e: e, tools: map[string]toolRoute{}, resources: map[string]resourceRoute{},
+		templates: map[string]string{}, prompts: map[string]promptRoute{}, subs: map[string]int{}, kick: make(chan struct{}, 1)}
+	p.synced = sync.NewCond(&p.doneMu)
+	if len(e.ep.Servers) == 1 {
+		p.single = e.ep.Servers[0]
 	}
+	p.ctx = weft.WithScope(context.Background(), e.scope)
 	return p
 }
 
 // server builds the SDK server with passthrough's handlers.
 func (p *passthrough) server() *sdk.Server {
 	srv := sdk.NewServer(implementation, &sdk.ServerOptions{
-		Logger: p.m.sdkLog,
+		Logger: p.e.sdkLog,
 		Capabilities: &sdk.ServerCapabilities{
 			Tools:       &sdk.ToolCapabilities{ListChanged: true},
 			Resources:   &sdk.ResourceCapabilities{ListChanged: true, Subscribe: true},
@@ -91,63 +92,89 @@ func (p *passthrough) server() *sdk.Server {
 		SubscribeHandler:   p.subscribe,
 		UnsubscribeHandler: p.unsubscribe,
 	})
-	srv.AddReceivingMiddleware(p.setLevelMiddleware)
+	// Outermost first: the caller's context, then the caller's view of it.
+	srv.AddReceivingMiddleware(p.e.policyMiddleware, p.callerMiddleware)
 	return srv
 }
 
-// start mirrors the current catalog's tools at once, and the upstreams'
-// resources and prompts in the background (listing them waits for the
-// upstreams to connect), then follows every change.
+// start mirrors the catalog's tools at once and everything in the
+// background, then follows the catalog and the upstreams.
 func (p *passthrough) start() {
-	p.syncMu.Lock()
-	p.syncTools(p.m.o.Snapshot())
-	p.syncMu.Unlock()
-	p.m.o.Subscribe(func(*catalog.Snapshot) { go p.sync() })
-	go p.sync()
+	lctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	p.syncTools()
+	o := p.e.o
+	o.Subscribe(func(*catalog.Snapshot) { p.changed() })
+	o.WatchUpstreams(weft.UpstreamEvents{
+		Connected:        func(string) { p.changed() },
+		ResourcesChanged: func(string) { p.changed() },
+		PromptsChanged:   func(string) { p.changed() },
+		ResourceUpdated:  p.resourceUpdated,
+		Log:              p.operatorLog,
+	})
+	p.changed()
+	go p.loop(lctx)
 }
 
 func (p *passthrough) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+	if p.stop != nil {
+		p.stop()
+	}
 }
 
-// servers lists the upstreams the endpoint exposes.
-func (p *passthrough) servers() []string {
-	var out []string
-	for _, s := range p.m.o.Sources() {
-		if p.m.filter.allowServer(s) {
-			out = append(out, s)
+// changed records an event and wakes the sync loop. It never blocks.
+func (p *passthrough) changed() {
+	p.want.Add(1)
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// loop mirrors the catalog and the upstreams after every event.
+func (p *passthrough) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			p.doneMu.Lock()
+			p.done = ^uint64(0) // release waiters
+			p.synced.Broadcast()
+			p.doneMu.Unlock()
+			return
+		case <-p.kick:
 		}
+		target := p.want.Load()
+		p.syncTools()
+		p.syncResources(ctx)
+		p.syncPrompts(ctx)
+		p.doneMu.Lock()
+		p.done = max(p.done, target)
+		p.synced.Broadcast()
+		p.doneMu.Unlock()
 	}
-	return out
 }
 
-func (p *passthrough) forwarder(server string) (forwarder, bool) {
-	src, ok := p.m.o.Source(server)
-	if !ok {
-		return nil, false
+// await waits until the mirror covers every event seen so far, or ctx ends.
+func (p *passthrough) await(ctx context.Context) error {
+	want := p.want.Load()
+	stop := context.AfterFunc(ctx, func() {
+		p.doneMu.Lock()
+		p.synced.Broadcast()
+		p.doneMu.Unlock()
+	})
+	defer stop()
+	p.doneMu.Lock()
+	defer p.doneMu.Unlock()
+	for p.done < want {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.synced.Wait()
 	}
-	f, ok := src.(forwarder)
-	return f, ok
-}
-
-// sync brings tools, resources and prompts in line with the current
-// catalog and the upstreams.
-func (p *passthrough) sync() {
-	p.syncMu.Lock()
-	defer p.syncMu.Unlock()
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
-		return
-	}
-	p.syncTools(p.m.o.Snapshot())
-	p.hookUpstreams()
-	p.syncResources()
-	p.syncPrompts()
-	p.once.Do(func() { close(p.ready) })
+	return nil
 }
 
 // exposedName is the name a tool has on this endpoint.
@@ -158,33 +185,50 @@ func (p *passthrough) exposedName(t *catalog.Tool) string {
 	return t.Name
 }
 
-func (p *passthrough) syncTools(snap *catalog.Snapshot) {
+// syncTools mirrors the tools of the current catalog that the endpoint's
+// filter lets through (one sync at a time: the sync loop, or a request that
+// found the mirror behind the catalog).
+func (p *passthrough) syncTools() {
+	p.toolsMu.Lock()
+	defer p.toolsMu.Unlock()
+	p.mu.Lock()
+	closed, at := p.closed, p.toolsAt
+	p.mu.Unlock()
+	view := p.e.o.View(p.ctx)
+	if closed || (at != "" && view.Version() == at) {
+		return
+	}
 	want := map[string]*catalog.Tool{}
-	for _, t := range p.m.filter.allowed(snap) {
+	for _, t := range view.Tools() {
 		want[p.exposedName(t)] = t
 	}
 	var gone []string
+	var added []string
+	p.mu.Lock()
 	for name := range p.tools {
 		if _, ok := want[name]; !ok {
 			gone = append(gone, name)
-		}
-	}
-	if len(gone) > 0 {
-		slices.Sort(gone)
-		p.m.srv.RemoveTools(gone...)
-		for _, n := range gone {
-			delete(p.tools, n)
+			delete(p.tools, name)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		t := want[name]
-		if p.tools[name] == t.Hash {
+		if p.tools[name].hash == t.Hash {
 			continue
 		}
-		p.tools[name] = t.Hash
-		catalogName := t.Name
-		p.m.srv.AddTool(sdkTool(name, t), func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-			return p.m.forwardCall(ctx, req, catalogName, req.Params.Arguments), nil
+		p.tools[name] = toolRoute{name: t.Name, hash: t.Hash}
+		added = append(added, name)
+	}
+	p.toolsAt = view.Version()
+	p.mu.Unlock()
+	if len(gone) > 0 {
+		slices.Sort(gone)
+		p.e.srv.RemoveTools(gone...)
+	}
+	for _, name := range added {
+		catalogName := want[name].Name
+		p.e.srv.AddTool(sdkTool(name, want[name]), func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return p.e.forwardCall(ctx, req, catalogName, req.Params.Arguments), nil
 		})
 	}
 }
@@ -214,21 +258,106 @@ func sdkTool(name string, t *catalog.Tool) *sdk.Tool {
 	return st
 }
 
-// hookUpstreams registers the notification callbacks of each upstream once.
-func (p *passthrough) hookUpstreams() {
-	for _, server := range p.servers() {
-		if p.hooked[server] {
-			continue
+// callerMiddleware answers each request for its caller: tool requests see
+// the live catalog, list requests wait for the mirror to cover every event
+// seen so far and keep only what the caller may see, and logging/setLevel
+// is forwarded to the upstreams the caller may see.
+func (p *passthrough) callerMiddleware(next sdk.MethodHandler) sdk.MethodHandler {
+	return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
+		switch method {
+		case "tools/list", "tools/call":
+			p.syncTools() // no-op unless the catalog moved on
 		}
-		f, ok := p.forwarder(server)
-		if !ok {
-			continue
+		switch method {
+		case "tools/list", "resources/list", "resources/templates/list", "prompts/list",
+			"resources/read", "prompts/get", "completion/complete", "resources/subscribe":
+			if err := p.await(ctx); err != nil {
+				return nil, err
+			}
 		}
-		p.hooked[server] = true
-		resync := func() { go p.sync() }
-		f.OnResourcesChanged(resync)
-		f.OnPromptsChanged(resync)
-		f.OnResourceUpdated(func(uri string) { p.resourceUpdated(server, uri) })
-		f.OnLog(func(lp *sdk.LoggingMessageParams) { p.broadcastLog(server, lp) })
+		if r, ok := req.(*sdk.CallToolRequest); ok && r.Params != nil {
+			// A tool the caller may not see does not exist for it: the
+			// SDK's own answer for an unknown tool, not an engine error.
+			if rt, ok := p.toolRoute(r.Params.Name); ok {
+				if _, visible := p.e.o.View(ctx).Get(rt.name); !visible {
+					return nil, unknownTool(r.Params.Name)
+				}
+			}
+		}
+		res, err := next(ctx, method, req)
+		if err != nil {
+			return res, err
+		}
+		switch r := res.(type) {
+		case *sdk.ListToolsResult:
+			view := p.e.o.View(ctx)
+			r.Tools = slices.DeleteFunc(slices.Clone(r.Tools), func(t *sdk.Tool) bool {
+				rt, ok := p.toolRoute(t.Name)
+				if !ok {
+					return true
+				}
+				_, visible := view.Get(rt.name)
+				return !visible
+			})
+		case *sdk.ListResourcesResult:
+			r.Resources = slices.DeleteFunc(slices.Clone(r.Resources), func(x *sdk.Resource) bool {
+				rt, ok := p.resourceRoute(x.URI)
+				return !ok || !p.e.o.ServerVisible(ctx, rt.server)
+			})
+		case *sdk.ListResourceTemplatesResult:
+			r.ResourceTemplates = slices.DeleteFunc(slices.Clone(r.ResourceTemplates), func(x *sdk.ResourceTemplate) bool {
+				p.mu.Lock()
+				server, ok := p.templates[x.URITemplate]
+				p.mu.Unlock()
+				return !ok || !p.e.o.ServerVisible(ctx, server)
+			})
+		case *sdk.ListPromptsResult:
+			r.Prompts = slices.DeleteFunc(slices.Clone(r.Prompts), func(x *sdk.Prompt) bool {
+				p.mu.Lock()
+				rt, ok := p.prompts[x.Name]
+				p.mu.Unlock()
+				return !ok || !p.e.o.ServerVisible(ctx, rt.server)
+			})
+		}
+		if method == "logging/setLevel" {
+			if r, ok := req.(*sdk.ServerRequest[*sdk.SetLoggingLevelParams]); ok && r.Params != nil {
+				for _, server := range p.e.o.MCPServers(ctx) {
+					if caps := p.e.o.UpstreamCapabilities(ctx, server); caps == nil || caps.Logging == nil {
+						continue
+					}
+					if ferr := p.e.o.SetUpstreamLogLevel(ctx, server, r.Params.Level); ferr != nil {
+						p.e.log.Warn("forwarding logging/setLevel", "server", server, "err", ferr)
+					}
+				}
+			}
+		}
+		return res, nil
 	}
+}
+
+// unknownTool is the SDK's answer to a call of a tool it does not have.
+func unknownTool(name string) error {
+	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
+}
+
+func (p *passthrough) toolRoute(exposed string) (toolRoute, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rt, ok := p.tools[exposed]
+	return rt, ok
+}
+
+func (p *passthrough) resourceRoute(exposed string) (resourceRoute, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rt, ok := p.resources[exposed]
+	return rt, ok
+}
+
+// operatorLog writes an upstream's log message that no call could be
+// identified as the cause of to the endpoint's log: it belongs to no
+// client, and relaying it to every session would leak it across tenants.
+func (p *passthrough) operatorLog(server string, lp *sdk.LoggingMessageParams) {
+	data, _ := json.Marshal(lp.Data)
+	p.e.log.Info("upstream log message", "server", server, "level", lp.Level, "logger", lp.Logger, "data", string(data))
 }

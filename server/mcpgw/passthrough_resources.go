@@ -1,7 +1,8 @@
-package server
+package mcpgw
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -12,8 +13,8 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/yosida95/uritemplate/v3"
 
+	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/catalog"
-	"github.com/weft-dev/weft/source/mcp"
 )
 
 // namespacedScheme prefixes resource URIs that more than one upstream lists.
@@ -24,10 +25,19 @@ func namespacedURI(server, uri string) string {
 	return namespacedScheme + server + "/" + url.PathEscape(uri)
 }
 
-// syncResources mirrors the upstreams' resources and resource templates.
-// An upstream that cannot be listed keeps its previous entries.
-func (p *passthrough) syncResources() {
-	ctx := context.Background()
+// listCtx bounds one upstream listing of a sync.
+func (p *passthrough) listCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx = weft.WithScope(ctx, p.e.scope)
+	if d := p.e.o.Config().Limits.DiscoveryTimeout.D(); d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return context.WithCancel(ctx)
+}
+
+// syncResources mirrors the resources and resource templates of the
+// upstreams the endpoint's filter lets through. An upstream that cannot be
+// listed keeps its previous entries.
+func (p *passthrough) syncResources(ctx context.Context) {
 	type listed struct {
 		server string
 		res    []*sdk.Resource
@@ -37,14 +47,17 @@ func (p *passthrough) syncResources() {
 	wantTemplates := map[string]*sdk.ResourceTemplate{}
 	templateServer := map[string]string{}
 	keep := map[string]bool{} // servers whose list failed
-	for _, server := range p.servers() {
-		f, ok := p.forwarder(server)
-		if !ok || !hasResources(f.Capabilities()) {
+	o := p.e.o
+	for _, server := range o.MCPServers(p.ctx) {
+		caps := o.UpstreamCapabilities(p.ctx, server)
+		if caps == nil || caps.Resources == nil {
 			continue
 		}
-		res, err := f.ListResources(ctx)
+		lctx, cancel := p.listCtx(ctx)
+		res, err := o.ListResources(lctx, server)
 		if err != nil {
-			p.m.log.Warn("listing upstream resources", "server", server, "err", err)
+			cancel()
+			p.e.log.Warn("listing upstream resources", "server", server, "err", err)
 			keep[server] = true
 			continue
 		}
@@ -52,14 +65,15 @@ func (p *passthrough) syncResources() {
 		for _, r := range res {
 			byURI[r.URI]++
 		}
-		tmpls, err := f.ListResourceTemplates(ctx)
+		tmpls, err := o.ListResourceTemplates(lctx, server)
+		cancel()
 		if err != nil {
-			p.m.log.Warn("listing upstream resource templates", "server", server, "err", err)
+			p.e.log.Warn("listing upstream resource templates", "server", server, "err", err)
 			continue
 		}
 		for _, t := range tmpls {
 			if _, dup := wantTemplates[t.URITemplate]; dup {
-				p.m.log.Warn("resource template listed by two upstreams; keeping the first", "template", t.URITemplate, "server", server)
+				p.e.log.Warn("resource template listed by two upstreams; keeping the first", "template", t.URITemplate, "server", server)
 				continue
 			}
 			wantTemplates[t.URITemplate], templateServer[t.URITemplate] = t, server
@@ -79,6 +93,10 @@ func (p *passthrough) syncResources() {
 		}
 	}
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
 	var gone []string
 	for uri, rt := range p.resources {
 		if _, ok := want[uri]; !ok && !keep[rt.server] {
@@ -97,21 +115,22 @@ func (p *passthrough) syncResources() {
 	maps.Copy(p.templates, templateServer)
 	p.mu.Unlock()
 	if len(gone) > 0 {
-		p.m.srv.RemoveResources(gone...)
+		p.e.srv.RemoveResources(gone...)
 	}
 	if len(goneT) > 0 {
-		p.m.srv.RemoveResourceTemplates(goneT...)
+		p.e.srv.RemoveResourceTemplates(goneT...)
 	}
 	for _, uri := range slices.Sorted(maps.Keys(wantRes)) {
-		p.m.srv.AddResource(wantRes[uri], p.readResource)
+		p.e.srv.AddResource(wantRes[uri], p.readResource)
 	}
 	for _, t := range slices.Sorted(maps.Keys(wantTemplates)) {
-		p.m.srv.AddResourceTemplate(wantTemplates[t], p.readResource)
+		p.e.srv.AddResourceTemplate(wantTemplates[t], p.readResource)
 	}
 }
 
 // route finds the upstream of an exposed resource URI: a listed resource,
 // a namespaced URI, a template match, or the endpoint's single server.
+// Whether the caller may read it is the facade's decision.
 func (p *passthrough) route(uri string) (resourceRoute, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -120,7 +139,7 @@ func (p *passthrough) route(uri string) (resourceRoute, bool) {
 	}
 	if rest, ok := strings.CutPrefix(uri, namespacedScheme); ok {
 		if server, esc, ok := strings.Cut(rest, "/"); ok {
-			if orig, err := url.PathUnescape(esc); err == nil && p.m.filter.allowServer(server) {
+			if orig, err := url.PathUnescape(esc); err == nil {
 				return resourceRoute{server: server, uri: orig}, true
 			}
 		}
@@ -136,20 +155,24 @@ func (p *passthrough) route(uri string) (resourceRoute, bool) {
 	return resourceRoute{}, false
 }
 
+// hidden reports whether err says the server does not exist for the caller.
+func hidden(err error) bool {
+	return errors.Is(err, weft.ErrNotFound) || errors.Is(err, weft.ErrNotMCP)
+}
+
 func (p *passthrough) readResource(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
 	exposed := req.Params.URI
 	rt, ok := p.route(exposed)
 	if !ok {
 		return nil, sdk.ResourceNotFoundError(exposed)
 	}
-	f, ok := p.forwarder(rt.server)
-	if !ok {
-		return nil, sdk.ResourceNotFoundError(exposed)
-	}
 	params := *req.Params
 	params.URI = rt.uri
 	params.Meta = forwardMeta(params.Meta)
-	res, err := f.ReadResource(ctx, &params)
+	res, err := p.e.o.ReadResource(ctx, rt.server, &params)
+	if hidden(err) {
+		return nil, sdk.ResourceNotFoundError(exposed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,20 +191,23 @@ func (p *passthrough) readResource(ctx context.Context, req *sdk.ReadResourceReq
 	return res, nil
 }
 
-// syncPrompts mirrors the upstreams' prompts.
-func (p *passthrough) syncPrompts() {
-	ctx := context.Background()
+// syncPrompts mirrors the prompts of the upstreams the endpoint's filter
+// lets through.
+func (p *passthrough) syncPrompts(ctx context.Context) {
 	want := map[string]promptRoute{}
 	wantPrompts := map[string]*sdk.Prompt{}
 	keep := map[string]bool{}
-	for _, server := range p.servers() {
-		f, ok := p.forwarder(server)
-		if !ok || f.Capabilities() == nil || f.Capabilities().Prompts == nil {
+	o := p.e.o
+	for _, server := range o.MCPServers(p.ctx) {
+		caps := o.UpstreamCapabilities(p.ctx, server)
+		if caps == nil || caps.Prompts == nil {
 			continue
 		}
-		prompts, err := f.ListPrompts(ctx)
+		lctx, cancel := p.listCtx(ctx)
+		prompts, err := o.ListPrompts(lctx, server)
+		cancel()
 		if err != nil {
-			p.m.log.Warn("listing upstream prompts", "server", server, "err", err)
+			p.e.log.Warn("listing upstream prompts", "server", server, "err", err)
 			keep[server] = true
 			continue
 		}
@@ -196,6 +222,10 @@ func (p *passthrough) syncPrompts() {
 		}
 	}
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
 	var gone []string
 	for name, rt := range p.prompts {
 		if _, ok := want[name]; !ok && !keep[rt.server] {
@@ -206,24 +236,23 @@ func (p *passthrough) syncPrompts() {
 	maps.Copy(p.prompts, want)
 	p.mu.Unlock()
 	if len(gone) > 0 {
-		p.m.srv.RemovePrompts(gone...)
+		p.e.srv.RemovePrompts(gone...)
 	}
 	for _, name := range slices.Sorted(maps.Keys(wantPrompts)) {
 		rt := want[name]
-		p.m.srv.AddPrompt(wantPrompts[name], func(ctx context.Context, req *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
-			f, ok := p.forwarder(rt.server)
-			if !ok {
-				return nil, fmt.Errorf("prompt %q: upstream %s is gone", name, rt.server)
-			}
+		p.e.srv.AddPrompt(wantPrompts[name], func(ctx context.Context, req *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
 			params := *req.Params
 			params.Name = rt.name
 			params.Meta = forwardMeta(params.Meta)
-			return f.GetPrompt(ctx, &params)
+			res, err := p.e.o.GetPrompt(ctx, rt.server, &params)
+			if hidden(err) {
+				// The SDK's own answer for a prompt it does not have.
+				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown prompt %q", req.Params.Name)}
+			}
+			return res, err
 		})
 	}
 }
-
-func hasResources(c *sdk.ServerCapabilities) bool { return c != nil && c.Resources != nil }
 
 // complete routes completion/complete by the prompt or resource template it refers to.
 func (p *passthrough) complete(ctx context.Context, req *sdk.CompleteRequest) (*sdk.CompleteResult, error) {
@@ -255,18 +284,22 @@ func (p *passthrough) complete(ctx context.Context, req *sdk.CompleteRequest) (*
 	if server == "" {
 		server = p.single
 	}
-	f, ok := p.forwarder(server)
-	if !ok {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "completion: unknown prompt or resource reference"}
+	unknown := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "completion: unknown prompt or resource reference"}
+	if server == "" {
+		return nil, unknown
 	}
-	return f.Complete(ctx, &params)
+	res, err := p.e.o.Complete(ctx, server, &params)
+	if hidden(err) {
+		return nil, unknown
+	}
+	return res, err
 }
 
 // subscribe forwards the first subscription to a resource upstream.
 func (p *passthrough) subscribe(ctx context.Context, req *sdk.SubscribeRequest) error {
 	uri := req.Params.URI
 	rt, ok := p.route(uri)
-	if !ok {
+	if !ok || !p.e.o.ServerVisible(ctx, rt.server) {
 		return sdk.ResourceNotFoundError(uri)
 	}
 	p.mu.Lock()
@@ -276,14 +309,13 @@ func (p *passthrough) subscribe(ctx context.Context, req *sdk.SubscribeRequest) 
 	if !first {
 		return nil
 	}
-	f, ok := p.forwarder(rt.server)
-	if !ok {
-		return sdk.ResourceNotFoundError(uri)
-	}
-	if err := f.Subscribe(ctx, rt.uri); err != nil {
+	if err := p.e.o.SubscribeResource(ctx, rt.server, rt.uri); err != nil {
 		p.mu.Lock()
 		p.subs[uri]--
 		p.mu.Unlock()
+		if hidden(err) {
+			return sdk.ResourceNotFoundError(uri)
+		}
 		return err
 	}
 	return nil
@@ -292,6 +324,10 @@ func (p *passthrough) subscribe(ctx context.Context, req *sdk.SubscribeRequest) 
 // unsubscribe forwards the last unsubscription from a resource upstream.
 func (p *passthrough) unsubscribe(ctx context.Context, req *sdk.UnsubscribeRequest) error {
 	uri := req.Params.URI
+	rt, ok := p.route(uri)
+	if !ok || !p.e.o.ServerVisible(ctx, rt.server) {
+		return sdk.ResourceNotFoundError(uri)
+	}
 	p.mu.Lock()
 	if p.subs[uri] > 0 {
 		p.subs[uri]--
@@ -301,18 +337,16 @@ func (p *passthrough) unsubscribe(ctx context.Context, req *sdk.UnsubscribeReque
 		delete(p.subs, uri)
 	}
 	p.mu.Unlock()
-	rt, ok := p.route(uri)
-	if !last || !ok {
+	if !last {
 		return nil
 	}
-	if f, ok := p.forwarder(rt.server); ok {
-		return f.Unsubscribe(ctx, rt.uri)
-	}
-	return nil
+	// The endpoint, not the caller, held the upstream subscription.
+	return p.e.o.UnsubscribeResource(p.ctx, rt.server, rt.uri)
 }
 
 // resourceUpdated relays an upstream's notifications/resources/updated to
-// the clients subscribed to the exposed URI.
+// the sessions subscribed to the exposed URI (each passed the policy check
+// of subscribe).
 func (p *passthrough) resourceUpdated(server, uri string) {
 	exposed := uri
 	p.mu.Lock()
@@ -322,111 +356,5 @@ func (p *passthrough) resourceUpdated(server, uri string) {
 		}
 	}
 	p.mu.Unlock()
-	_ = p.m.srv.ResourceUpdated(context.Background(), &sdk.ResourceUpdatedNotificationParams{URI: exposed})
-}
-
-// broadcastLog sends an upstream's log message (outside any call) to every
-// session of the endpoint; the SDK drops it for sessions whose level is higher.
-func (p *passthrough) broadcastLog(server string, lp *sdk.LoggingMessageParams) {
-	cp := *lp
-	if cp.Logger == "" {
-		cp.Logger = server
-	}
-	for ss := range p.m.srv.Sessions() {
-		_ = ss.Log(context.Background(), &cp)
-	}
-}
-
-// setLevelMiddleware forwards logging/setLevel to the endpoint's upstreams
-// (the last level set wins: one upstream session serves every client), and
-// makes list requests wait for the first mirror of resources and prompts.
-func (p *passthrough) setLevelMiddleware(next sdk.MethodHandler) sdk.MethodHandler {
-	return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
-		switch method {
-		case "resources/list", "resources/templates/list", "prompts/list", "resources/read", "prompts/get":
-			select {
-			case <-p.ready:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		res, err := next(ctx, method, req)
-		if method == "logging/setLevel" && err == nil {
-			if r, ok := req.(*sdk.ServerRequest[*sdk.SetLoggingLevelParams]); ok && r.Params != nil {
-				for _, server := range p.servers() {
-					if f, ok := p.forwarder(server); ok && f.Capabilities() != nil && f.Capabilities().Logging != nil {
-						if ferr := f.SetLoggingLevel(ctx, r.Params.Level); ferr != nil {
-							p.m.log.Warn("forwarding logging/setLevel", "server", server, "err", ferr)
-						}
-					}
-				}
-			}
-		}
-		return res, err
-	}
-}
-
-// sessionDownstream relays upstream traffic of one forwarded call to the
-// client session that made it, on the calling request's context (so that
-// Streamable HTTP sends it on that request's stream).
-type sessionDownstream struct {
-	ss  *sdk.ServerSession
-	ctx context.Context
-}
-
-func (d *sessionDownstream) NotifyProgress(_ context.Context, p *sdk.ProgressNotificationParams) error {
-	return d.ss.NotifyProgress(d.ctx, p)
-}
-
-func (d *sessionDownstream) Log(_ context.Context, p *sdk.LoggingMessageParams) error {
-	return d.ss.Log(d.ctx, p)
-}
-
-func (d *sessionDownstream) CreateMessage(ctx context.Context, p *sdk.CreateMessageParams) (*sdk.CreateMessageResult, error) {
-	ctx, stop := bindCtx(d.ctx, ctx)
-	defer stop()
-	return d.ss.CreateMessage(ctx, p)
-}
-
-func (d *sessionDownstream) Elicit(ctx context.Context, p *sdk.ElicitParams) (*sdk.ElicitResult, error) {
-	ctx, stop := bindCtx(d.ctx, ctx)
-	defer stop()
-	return d.ss.Elicit(ctx, p)
-}
-
-// bindCtx returns ctx, also cancelled when other ends.
-func bindCtx(ctx, other context.Context) (context.Context, context.CancelFunc) {
-	c, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(other, cancel)
-	return c, func() { stop(); cancel() }
-}
-
-// withDownstream binds the calling client to ctx for the upstream call.
-func withDownstream(ctx context.Context, req *sdk.CallToolRequest) context.Context {
-	if req == nil || req.Session == nil {
-		return ctx
-	}
-	return mcp.WithDownstream(ctx, &sessionDownstream{ss: req.Session, ctx: ctx}, req.Params.GetProgressToken())
-}
-
-// forwardMeta is the _meta of a request forwarded upstream: without the
-// per-request protocol fields of the client's own connection
-// ("io.modelcontextprotocol/..." keys: protocol version, client info and
-// capabilities) and without its progress token, which belong to the hop
-// between the client and weft.
-func forwardMeta(m sdk.Meta) sdk.Meta {
-	if len(m) == 0 {
-		return m
-	}
-	out := sdk.Meta{}
-	for k, v := range m {
-		if strings.HasPrefix(k, "io.modelcontextprotocol/") || k == "progressToken" {
-			continue
-		}
-		out[k] = v
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+	_ = p.e.srv.ResourceUpdated(context.Background(), &sdk.ResourceUpdatedNotificationParams{URI: exposed})
 }

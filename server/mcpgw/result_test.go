@@ -1,4 +1,4 @@
-package server
+package mcpgw
 
 import (
 	"encoding/json"

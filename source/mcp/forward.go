@@ -17,17 +17,25 @@ import (
 // logging, progress, sampling and elicitation — so that a gateway can
 // forward them between its own clients ("downstreams") and the upstream.
 //
-// One upstream session is shared by every downstream client. What the
-// upstream sends in the course of a tool call is routed to the client that
-// made the call: progress notifications by progress token (each forwarded
-// call gets a token of its own), and log messages and sampling/elicitation
-// requests to the client of the most recent call still in flight. Log
-// messages outside any call go to the OnLog callbacks.
+// One upstream session is shared by every downstream client, so what the
+// upstream sends must be attributed to the call that caused it, never
+// guessed: another client may be another tenant. Progress notifications
+// are routed by progress token (each forwarded call gets a token of its
+// own). Log messages and sampling/elicitation requests go to the call whose
+// token they carry in _meta.progressToken; without one, to the client
+// whose calls are the only ones in flight on the upstream (then no other
+// client can be their cause). When calls of several clients are in flight
+// (or none), a sampling or elicitation request is refused with
+// ErrNoDownstream and a log message goes to the OnLog callbacks (the
+// operator's log), not to a client.
 
 // Downstream is the client on whose behalf a tool call is made. A
 // *sdk.ServerSession has these methods; a gateway usually wraps one to bind
 // the calling request's context.
 type Downstream interface {
+	// Origin identifies the client (e.g. its *sdk.ServerSession): calls
+	// with equal origins belong to the same client. It must be comparable.
+	Origin() any
 	NotifyProgress(ctx context.Context, p *sdk.ProgressNotificationParams) error
 	Log(ctx context.Context, p *sdk.LoggingMessageParams) error
 	CreateMessage(ctx context.Context, p *sdk.CreateMessageParams) (*sdk.CreateMessageResult, error)
@@ -85,8 +93,10 @@ func downstreamFrom(ctx context.Context) *downstreamCall {
 }
 
 // ErrNoDownstream is returned to an upstream's sampling or elicitation
-// request when no client call is in flight to relay it to.
-var ErrNoDownstream = errors.New("no client call in flight to relay the request to")
+// request that cannot be attributed to one client's call: none is in
+// flight, or calls of several clients are and the request names none of
+// them (by progress token).
+var ErrNoDownstream = errors.New("cannot tell which client's call the request belongs to; refusing to relay it")
 
 // relay tracks the downstream calls in flight and the upstream's
 // notification callbacks.
@@ -99,6 +109,7 @@ type relay struct {
 	onPrompts []func()
 	onUpdated []func(uri string)
 	onLog     []func(*sdk.LoggingMessageParams)
+	onSession []func()
 }
 
 // begin registers a forwarded call; it returns the progress token to send
@@ -128,12 +139,26 @@ func (r *relay) begin(dc *downstreamCall) (string, func()) {
 	}
 }
 
-// latest returns the downstream of the most recent call in flight.
-func (r *relay) latest() Downstream {
+// owner returns the downstream an upstream message with meta belongs to:
+// the call whose upstream progress token it carries, else the client whose
+// calls are the only ones in flight (its most recent call). nil when that
+// cannot be told.
+func (r *relay) owner(meta sdk.Meta) Downstream {
+	if tok, ok := meta["progressToken"]; ok {
+		if dc := r.progressFor(tok); dc != nil {
+			return dc.d
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.active) == 0 {
 		return nil
+	}
+	origin := r.active[0].d.Origin()
+	for _, dc := range r.active[1:] {
+		if dc.d.Origin() != origin {
+			return nil // several clients: any of them may be the cause
+		}
 	}
 	return r.active[len(r.active)-1].d
 }
@@ -164,7 +189,7 @@ func (u *Upstream) clientHandlers(o *sdk.ClientOptions) {
 		dc.mu.Unlock()
 	}
 	o.LoggingMessageHandler = func(ctx context.Context, req *sdk.LoggingMessageRequest) {
-		if d := r.latest(); d != nil {
+		if d := r.owner(req.Params.Meta); d != nil {
 			_ = d.Log(ctx, req.Params)
 			return
 		}
@@ -176,14 +201,14 @@ func (u *Upstream) clientHandlers(o *sdk.ClientOptions) {
 		}
 	}
 	o.CreateMessageHandler = func(ctx context.Context, req *sdk.CreateMessageRequest) (*sdk.CreateMessageResult, error) {
-		d := r.latest()
+		d := r.owner(req.Params.Meta)
 		if d == nil {
 			return nil, fmt.Errorf("mcp %s: sampling: %w", u.cfg.Name, ErrNoDownstream)
 		}
 		return d.CreateMessage(ctx, req.Params)
 	}
 	o.ElicitationHandler = func(ctx context.Context, req *sdk.ElicitRequest) (*sdk.ElicitResult, error) {
-		d := r.latest()
+		d := r.owner(req.Params.Meta)
 		if d == nil {
 			return nil, fmt.Errorf("mcp %s: elicitation: %w", u.cfg.Name, ErrNoDownstream)
 		}
@@ -209,6 +234,19 @@ func (r *relay) fire(list *[]func()) {
 		f()
 	}
 }
+
+// OnSession registers f to be called whenever a session with the upstream
+// becomes current (the first connection and every reconnection): its
+// capabilities, resources and prompts may have changed.
+func (u *Upstream) OnSession(f func()) {
+	u.relay.mu.Lock()
+	defer u.relay.mu.Unlock()
+	u.relay.onSession = append(u.relay.onSession, f)
+}
+
+// sessionReady runs the OnSession callbacks in the background (it is called
+// with the upstream's lock held).
+func (r *relay) sessionReady() { go r.fire(&r.onSession) }
 
 // OnResourcesChanged registers f for the upstream's notifications/resources/list_changed.
 func (u *Upstream) OnResourcesChanged(f func()) {
