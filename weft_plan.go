@@ -2,47 +2,101 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/weft-dev/weft/plan"
 )
 
-// plans holds the plan executor and its run-record store, opened on first use.
+// plans holds the plan executor and its run-record store. Start opens
+// them; a facade method called before Start (or after a failed open)
+// opens them on first use. A failed open is not remembered: the next call
+// tries again, and no request's context is involved.
 type plans struct {
-	once  sync.Once
-	exec  *plan.Executor
-	store *plan.Store
-	err   error
+	mu     sync.Mutex
+	exec   *plan.Executor
+	store  *plan.Store
+	closed bool
 }
 
 // PlanStorePath is where run records are kept: the cache directory's runs.db.
 func (o *Orchestrator) PlanStorePath() string { return filepath.Join(o.cfg.Cache.Dir, "runs.db") }
 
-func (o *Orchestrator) planExecutor(ctx context.Context) (*plan.Executor, *plan.Store, error) {
-	o.plans.once.Do(func() {
-		o.plans.store, o.plans.err = plan.OpenStore(ctx, o.PlanStorePath())
-		if o.plans.err != nil {
-			return
-		}
-		pc := o.cfg.Plans
-		o.plans.exec = plan.NewExecutor(plan.ExecutorOptions{
-			Caller:         o.engine,
-			Code:           codeRunner{o},
-			Records:        o.plans.store,
-			MaxConcurrency: pc.MaxConcurrency,
-			IdempotencyTTL: pc.IdempotencyTTL.D(),
-		})
-		// Keep the store bounded.
-		if _, err := o.plans.store.Prune(ctx, plan.Retention{MaxAge: pc.Retention.D(), MaxCount: pc.MaxRuns}); err != nil {
-			o.log.Warn("pruning run records", "err", err)
-		}
+// planStoreOpenTimeout bounds opening the run store (SQLite waits up to its
+// busy timeout for a file another process holds).
+const planStoreOpenTimeout = 30 * time.Second
+
+// errClosed is returned by plan methods after Close.
+var errClosed = errors.New("weft: plans: the orchestrator is closed")
+
+// planLimits are the plan limits of the configuration.
+func (o *Orchestrator) planLimits() plan.Limits {
+	pc := o.cfg.Plans
+	return plan.Limits{
+		MaxSteps: pc.MaxSteps, MaxDepth: pc.MaxDepth, MaxForeachItems: pc.MaxForeachItems,
+		MaxResultBytes: pc.MaxResultBytes, MaxRecordBytes: pc.MaxRecordBytes, MaxRunBytes: int64(pc.MaxRunBytes),
+		MaxConditionCost: uint64(max(pc.MaxConditionCost, 0)),
+	}
+}
+
+// openPlans opens the run store and builds the executor if that has not
+// happened yet. It uses no caller's context: a canceled request cannot
+// leave plans unusable.
+func (o *Orchestrator) openPlans() (*plan.Executor, *plan.Store, error) {
+	o.plans.mu.Lock()
+	defer o.plans.mu.Unlock()
+	if o.plans.closed {
+		return nil, nil, errClosed
+	}
+	if o.plans.exec != nil {
+		return o.plans.exec, o.plans.store, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), planStoreOpenTimeout)
+	defer cancel()
+	st, err := plan.OpenStore(ctx, o.PlanStorePath())
+	if err != nil {
+		return nil, nil, fmt.Errorf("weft: plans: %w", err)
+	}
+	pc := o.cfg.Plans
+	o.plans.store = st
+	o.plans.exec = plan.NewExecutor(plan.ExecutorOptions{
+		Caller:         o.engine,
+		Code:           codeRunner{o},
+		Records:        st,
+		Cache:          st.Results(),
+		MaxConcurrency: pc.MaxConcurrency,
+		IdempotencyTTL: pc.IdempotencyTTL.D(),
+		Limits:         o.planLimits(),
 	})
-	if o.plans.err != nil {
-		return nil, nil, fmt.Errorf("weft: plans: %w", o.plans.err)
+	// Keep the store bounded.
+	if _, err := st.Prune(ctx, plan.Retention{MaxAge: pc.Retention.D(), MaxCount: pc.MaxRuns}); err != nil {
+		o.log.Warn("pruning run records", "err", err)
 	}
 	return o.plans.exec, o.plans.store, nil
+}
+
+// closePlans shuts the executor down — running runs are canceled and their
+// records saved as interrupted — and then closes the run store.
+func (o *Orchestrator) closePlans(timeout time.Duration) error {
+	o.plans.mu.Lock()
+	defer o.plans.mu.Unlock()
+	o.plans.closed = true
+	if o.plans.exec == nil {
+		return nil
+	}
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := o.plans.exec.Shutdown(ctx)
+	if cerr := o.plans.store.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("weft: plans: close run store: %w", cerr)
+	}
+	return err
 }
 
 // ParsePlan parses a plan document (weft's format or the legacy format,
@@ -50,17 +104,19 @@ func (o *Orchestrator) planExecutor(ctx context.Context) (*plan.Executor, *plan.
 func (o *Orchestrator) ParsePlan(data []byte) (*plan.Plan, error) { return plan.Parse(data) }
 
 // CheckPlan validates a plan against the catalog as the caller on ctx sees
-// it and returns every problem found (none: the plan can run). A step
-// naming a tool outside the caller's policy is reported as an unknown tool.
+// it, and against the plan limits, and returns every problem found (none:
+// the plan can run). A step naming a tool outside the caller's policy is
+// reported as an unknown tool, and nothing of that tool is revealed.
 func (o *Orchestrator) CheckPlan(ctx context.Context, p *plan.Plan) []plan.Problem {
-	return plan.Check(o.View(ctx), p)
+	return plan.CheckWithin(o.View(ctx), p, o.planLimits())
 }
 
 // RunPlan validates and runs a plan and waits for it. It fails with
 // *plan.ProblemsError when the plan or inputs are invalid; otherwise the
-// run's outcome is in the returned Run.
+// run's outcome is in the returned Run (its record). The run belongs to
+// the client on ctx and runs with its policy.
 func (o *Orchestrator) RunPlan(ctx context.Context, p *plan.Plan, inputs map[string]any, opts plan.RunOptions) (*plan.Run, error) {
-	x, _, err := o.planExecutor(ctx)
+	x, _, err := o.openPlans()
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +125,12 @@ func (o *Orchestrator) RunPlan(ctx context.Context, p *plan.Plan, inputs map[str
 }
 
 // StartPlan validates a plan and starts it in the background; the run is
-// independent of ctx (cancel it with Handle.Cancel or CancelRun).
+// independent of ctx's cancellation (cancel it with Handle.Cancel or
+// CancelRun) but keeps its values: it belongs to the client on ctx, and
+// every tool call, code step and nested plan of it runs with the caller's
+// policy.
 func (o *Orchestrator) StartPlan(ctx context.Context, p *plan.Plan, inputs map[string]any, opts plan.RunOptions) (*plan.Handle, error) {
-	x, _, err := o.planExecutor(ctx)
+	x, _, err := o.openPlans()
 	if err != nil {
 		return nil, err
 	}
@@ -79,32 +138,57 @@ func (o *Orchestrator) StartPlan(ctx context.Context, p *plan.Plan, inputs map[s
 	return x.Start(context.WithoutCancel(ctx), p, inputs, opts)
 }
 
-// ActiveRun returns a run still executing in this process.
+// ActiveRun returns a run still executing in this process, if the client
+// on ctx may see it (its own runs; every run for the local operator).
 func (o *Orchestrator) ActiveRun(ctx context.Context, id string) (*plan.Handle, bool) {
-	x, _, err := o.planExecutor(ctx)
+	x, _, err := o.openPlans()
 	if err != nil {
 		return nil, false
 	}
-	return x.Lookup(id)
+	return x.Lookup(ctx, id)
 }
 
 // GetRun returns a run: the live state of an active run, else its record.
+// A run of another client than the one on ctx is plan.ErrNotFound, exactly
+// like a run that does not exist.
 func (o *Orchestrator) GetRun(ctx context.Context, id string) (*plan.Run, error) {
 	if h, ok := o.ActiveRun(ctx, id); ok {
 		return h.Snapshot(), nil
 	}
-	_, st, err := o.planExecutor(ctx)
+	_, st, err := o.openPlans()
 	if err != nil {
 		return nil, err
 	}
 	return st.Get(ctx, id)
 }
 
-// ListRuns lists run records, newest first.
+// ListRuns lists the records of the runs the client on ctx may see,
+// newest first.
 func (o *Orchestrator) ListRuns(ctx context.Context, opts plan.ListOptions) ([]plan.RunSummary, error) {
-	_, st, err := o.planExecutor(ctx)
+	_, st, err := o.openPlans()
 	if err != nil {
 		return nil, err
 	}
 	return st.List(ctx, opts)
+}
+
+// ErrRunFinished is returned by CancelRun for a run that is no longer running.
+var ErrRunFinished = errors.New("the run is not running")
+
+// CancelRun cancels a running run of the client on ctx. It fails with
+// plan.ErrNotFound for a run that does not exist or belongs to another
+// client, and with ErrRunFinished for a run that already finished.
+func (o *Orchestrator) CancelRun(ctx context.Context, id string) error {
+	h, ok := o.ActiveRun(ctx, id)
+	if ok && h.Snapshot().Status != plan.RunRunning {
+		ok = false // finished (its record is being saved)
+	}
+	if !ok {
+		if _, err := o.GetRun(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("run %q: %w", id, ErrRunFinished)
+	}
+	h.Cancel()
+	return nil
 }

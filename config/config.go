@@ -113,6 +113,27 @@ type Limits struct {
 	RedisURL string `yaml:"redis_url" json:"redis_url,omitempty"`
 	// QueueTimeout bounds how long a call waits for a concurrency slot. Default 10s.
 	QueueTimeout Duration `yaml:"queue_timeout" json:"queue_timeout"`
+	// MaxConcurrentToolsPerClient bounds the concurrent tool calls of one
+	// client (an API key; the local operator and every caller of a server
+	// without API keys are one client), so that one client cannot take
+	// every slot of max_concurrent_tools. A client at its bound queues on
+	// its own slots. Env: MAX_CONCURRENT_TOOLS_PER_CLIENT. Default (0):
+	// half of max_concurrent_tools, rounded up.
+	MaxConcurrentToolsPerClient int `yaml:"max_concurrent_tools_per_client" json:"max_concurrent_tools_per_client"`
+	// RedisFailMode says what happens to a request whose rate limit cannot
+	// be checked because Redis (limits.redis_url) is unreachable: "closed"
+	// refuses it (503), "open" lets it through. Either way the failure is
+	// counted (weft_rate_limiter_failures_total) and logged. Default closed.
+	RedisFailMode string `yaml:"redis_fail_mode" json:"redis_fail_mode"`
+}
+
+// ToolsPerClient returns the effective MaxConcurrentToolsPerClient: the
+// configured value, or half of MaxConcurrentTools (rounded up) when 0.
+func (l Limits) ToolsPerClient() int {
+	if l.MaxConcurrentToolsPerClient > 0 {
+		return l.MaxConcurrentToolsPerClient
+	}
+	return (l.MaxConcurrentTools + 1) / 2
 }
 
 // Catalog settings.
@@ -148,6 +169,16 @@ type HTTP struct {
 	GCPercent int `yaml:"gc_percent" json:"gc_percent"`
 	// MaxBodyBytes bounds request bodies. Default 4 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes" json:"max_body_bytes"`
+	// ReadTimeout bounds reading one request, headers and body: a client
+	// that sends its body slower ends with 408. Responses (streams of
+	// server-sent events included) are not bounded by it. Default 30s.
+	ReadTimeout Duration `yaml:"read_timeout" json:"read_timeout"`
+	// AllowedHosts are the host names (Host header, port ignored) the
+	// server answers besides IP addresses and, on a loopback address,
+	// localhost: the defence against DNS rebinding. Needed when a server
+	// without API keys (--insecure) is reached by name; with API keys and
+	// no list, any name is accepted. Default: none.
+	AllowedHosts []string `yaml:"allowed_hosts,omitempty" json:"allowed_hosts,omitempty"`
 }
 
 // Search settings.
@@ -227,6 +258,26 @@ type Plans struct {
 	MaxRuns int `yaml:"max_runs" json:"max_runs"`
 	// IdempotencyTTL is how long a step's result is reused for its idempotency key. Default 24h.
 	IdempotencyTTL Duration `yaml:"idempotency_ttl" json:"idempotency_ttl"`
+	// MaxSteps bounds the steps of a plan (nested plans included) and the
+	// step records of a run. Default 1000.
+	MaxSteps int `yaml:"max_steps" json:"max_steps"`
+	// MaxDepth bounds how deeply plans nest. Default 8.
+	MaxDepth int `yaml:"max_depth" json:"max_depth"`
+	// MaxForeachItems bounds the foreach elements of one run, over all its
+	// foreach steps. Default 10000.
+	MaxForeachItems int `yaml:"max_foreach_items" json:"max_foreach_items"`
+	// MaxResultBytes bounds one result as a run record stores it; a larger
+	// result is stored as a preview with its size. Default 1048576 (1 MiB).
+	MaxResultBytes int `yaml:"max_result_bytes" json:"max_result_bytes"`
+	// MaxRecordBytes bounds the results one run record stores in all.
+	// Default 8388608 (8 MiB).
+	MaxRecordBytes int `yaml:"max_record_bytes" json:"max_record_bytes"`
+	// MaxRunBytes bounds the result bytes a run holds in memory; the step
+	// that goes past it fails. Default 67108864 (64 MiB).
+	MaxRunBytes int `yaml:"max_run_bytes" json:"max_run_bytes"`
+	// MaxConditionCost bounds the CEL cost of evaluating one when
+	// condition. Default 1000000.
+	MaxConditionCost int `yaml:"max_condition_cost" json:"max_condition_cost"`
 }
 
 // Gateway holds the MCP endpoints and client authentication of weft serve.

@@ -16,6 +16,8 @@ const (
 	DefaultDiscoveryTimeout   = 10 * time.Second
 	DefaultStartTimeout       = 2 * time.Minute
 	DefaultQueueTimeout       = 10 * time.Second
+	DefaultRedisFailMode      = "closed"
+	DefaultReadTimeout        = 30 * time.Second
 	DefaultCatalogCacheTTL    = 24 * time.Hour
 	DefaultAnalyticsBackend   = "memory"
 	DefaultAddr               = "127.0.0.1:8080"
@@ -34,6 +36,13 @@ const (
 	DefaultPlanRetention      = 30 * 24 * time.Hour
 	DefaultPlanMaxRuns        = 10000
 	DefaultIdempotencyTTL     = 24 * time.Hour
+	DefaultPlanMaxSteps       = 1000
+	DefaultPlanMaxDepth       = 8
+	DefaultPlanForeachItems   = 10000
+	DefaultPlanResultBytes    = 1 << 20
+	DefaultPlanRecordBytes    = 8 << 20
+	DefaultPlanRunBytes       = 64 << 20
+	DefaultPlanConditionCost  = 1_000_000
 	DefaultMaxPerClient       = 32
 	DefaultDenseWeight        = 0.3
 	DefaultEmbedderAPIVersion = "2024-10-21"
@@ -55,6 +64,7 @@ func Default() *Config {
 			DiscoveryTimeout:   Duration(DefaultDiscoveryTimeout),
 			StartTimeout:       Duration(DefaultStartTimeout),
 			QueueTimeout:       Duration(DefaultQueueTimeout),
+			RedisFailMode:      DefaultRedisFailMode,
 		},
 		Catalog:   Catalog{CacheTTL: Duration(DefaultCatalogCacheTTL)},
 		Cache:     Cache{Dir: DefaultCacheDir()},
@@ -63,6 +73,7 @@ func Default() *Config {
 			Addr:            DefaultAddr,
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
 			MaxBodyBytes:    DefaultMaxBodyBytes,
+			ReadTimeout:     Duration(DefaultReadTimeout),
 			GCPercent:       DefaultGCPercent,
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
@@ -74,7 +85,10 @@ func Default() *Config {
 		Code: Code{Timeout: Duration(DefaultCodeTimeout), MaxTimeout: Duration(DefaultCodeMaxTimeout),
 			MemoryMB: DefaultCodeMemoryMB, MaxCalls: DefaultCodeMaxCalls},
 		Plans: Plans{MaxConcurrency: DefaultPlanConcurrency, Retention: Duration(DefaultPlanRetention),
-			MaxRuns: DefaultPlanMaxRuns, IdempotencyTTL: Duration(DefaultIdempotencyTTL)},
+			MaxRuns: DefaultPlanMaxRuns, IdempotencyTTL: Duration(DefaultIdempotencyTTL),
+			MaxSteps: DefaultPlanMaxSteps, MaxDepth: DefaultPlanMaxDepth, MaxForeachItems: DefaultPlanForeachItems,
+			MaxResultBytes: DefaultPlanResultBytes, MaxRecordBytes: DefaultPlanRecordBytes, MaxRunBytes: DefaultPlanRunBytes,
+			MaxConditionCost: DefaultPlanConditionCost},
 		Gateway: Gateway{MaxConcurrentPerClient: DefaultMaxPerClient,
 			Endpoints: []Endpoint{{Path: "/mcp", Mode: "meta"}}},
 	}

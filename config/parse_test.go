@@ -77,6 +77,8 @@ func TestParseFull(t *testing.T) {
 		"  discovery_timeout: 5s",
 		"  start_timeout: 3m",
 		"  queue_timeout: 2s",
+		"  max_concurrent_tools_per_client: 4",
+		"  redis_fail_mode: open",
 		"catalog: {cache_ttl: 1h}",
 		"cache: {dir: /var/cache/weft}",
 		"analytics: {backend: prometheus}",
@@ -85,6 +87,8 @@ func TestParseFull(t *testing.T) {
 		"  shutdown_timeout: 5s",
 		"  max_body_bytes: 1024",
 		"  gc_percent: 200",
+		"  read_timeout: 1m",
+		"  allowed_hosts: [weft.internal.example]",
 		"log: {level: debug, format: json}",
 		"search:",
 		"  auto_max_tools: 5",
@@ -104,7 +108,8 @@ func TestParseFull(t *testing.T) {
 		"    timeout: 10s",
 		"    cache_ttl: 24h",
 		"code: {timeout: 10s, max_timeout: 1m, memory_mb: 32, max_calls: 7, max_concurrent_runs: 3}",
-		"plans: {max_concurrency: 4, retention: 48h, max_runs: 9, idempotency_ttl: 1h}",
+		"plans: {max_concurrency: 4, retention: 48h, max_runs: 9, idempotency_ttl: 1h, max_steps: 50, max_depth: 2,",
+		"  max_foreach_items: 60, max_result_bytes: 1000, max_record_bytes: 5000, max_run_bytes: 9000, max_condition_cost: 70}",
 		"gateway:",
 		"  endpoints:",
 		"    - {path: /mcp, mode: meta}",
@@ -125,12 +130,14 @@ func TestParseFull(t *testing.T) {
 		Limits: Limits{
 			ToolTimeout: Duration(45 * time.Second), MaxConcurrentTools: 20, RequestsPerMinute: 120,
 			DiscoveryTimeout: Duration(5 * time.Second), StartTimeout: Duration(3 * time.Minute), QueueTimeout: Duration(2 * time.Second),
+			MaxConcurrentToolsPerClient: 4, RedisFailMode: "open",
 		},
 		Catalog:   Catalog{CacheTTL: Duration(time.Hour)},
 		Cache:     Cache{Dir: "/var/cache/weft"},
 		Analytics: Analytics{Backend: "prometheus"},
-		Server:    HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024, GCPercent: 200},
-		Log:       Log{Level: "debug", Format: "json"},
+		Server: HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024, GCPercent: 200,
+			ReadTimeout: Duration(time.Minute), AllowedHosts: []string{"weft.internal.example"}},
+		Log: Log{Level: "debug", Format: "json"},
 		Search: Search{AutoMaxTools: 5, AutoMaxTokens: 100, Warm: true, DenseWeight: 0.45, Embedder: Embedder{
 			URL: "https://res.openai.azure.com", Model: "text-embedding-3-small", APIKey: "k-1", AzureDeployment: "emb",
 			APIVersion: "2025-01-01", Auth: "key", Dimensions: 512, SendDimensions: true, BatchSize: 16,
@@ -138,7 +145,8 @@ func TestParseFull(t *testing.T) {
 		}},
 		Code: Code{Timeout: Duration(10 * time.Second), MaxTimeout: Duration(time.Minute), MemoryMB: 32, MaxCalls: 7,
 			MaxConcurrentRuns: 3},
-		Plans: Plans{MaxConcurrency: 4, Retention: Duration(48 * time.Hour), MaxRuns: 9, IdempotencyTTL: Duration(time.Hour)},
+		Plans: Plans{MaxConcurrency: 4, Retention: Duration(48 * time.Hour), MaxRuns: 9, IdempotencyTTL: Duration(time.Hour),
+			MaxSteps: 50, MaxDepth: 2, MaxForeachItems: 60, MaxResultBytes: 1000, MaxRecordBytes: 5000, MaxRunBytes: 9000, MaxConditionCost: 70},
 		Gateway: Gateway{
 			Endpoints:      []Endpoint{{Path: "/mcp", Mode: "meta"}, {Path: "/mcp/all", Mode: "passthrough", Servers: []string{"fs"}, Tools: []string{"fs__*"}}},
 			APIKeys:        []APIKey{{Name: "ci", Hash: "sha256:" + strings.Repeat("ab", 32), Servers: []string{"fs"}, RequestsPerMinute: 10}},
@@ -177,7 +185,7 @@ func TestStructureProblems(t *testing.T) {
 			"  colour: true",
 		), `weft.yaml:3: servers.gh.comand: unknown field; did you mean "command"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags)
 weft.yaml:4: servers.gh.urll: unknown field; did you mean "url"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags)
-weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, start_timeout, queue_timeout, redis_url)
+weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, start_timeout, queue_timeout, redis_url, max_concurrent_tools_per_client, redis_fail_mode)
 weft.yaml:8: log.colour: unknown field (allowed: level, format)`},
 		{"duplicate keys", doc(
 			"log:",

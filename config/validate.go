@@ -108,6 +108,15 @@ func validate(c *Config, orig *origins, probs *problems) {
 	v.positiveDuration("limits.discovery_timeout", l.DiscoveryTimeout)
 	v.positiveDuration("limits.start_timeout", l.StartTimeout)
 	v.positiveDuration("limits.queue_timeout", l.QueueTimeout)
+	switch {
+	case l.MaxConcurrentToolsPerClient < 0:
+		v.value("limits.max_concurrent_tools_per_client", strconv.Itoa(l.MaxConcurrentToolsPerClient),
+			"must not be negative (0: half of limits.max_concurrent_tools)")
+	case l.MaxConcurrentToolsPerClient > l.MaxConcurrentTools && l.MaxConcurrentTools > 0 && !v.broken("limits.max_concurrent_tools"):
+		v.value("limits.max_concurrent_tools_per_client", strconv.Itoa(l.MaxConcurrentToolsPerClient),
+			"must not exceed limits.max_concurrent_tools ("+strconv.Itoa(l.MaxConcurrentTools)+"): a client's share of the slots")
+	}
+	v.oneOf("limits.redis_fail_mode", l.RedisFailMode, "a Redis failure mode", "closed", "open")
 	if l.RedisURL != "" && !v.broken("limits.redis_url") {
 		if u, err := url.Parse(l.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			v.value("limits.redis_url", l.RedisURL, "not a Redis URL (e.g. redis://127.0.0.1:6379/0, rediss:// for TLS)")
@@ -127,6 +136,12 @@ func validate(c *Config, orig *origins, probs *problems) {
 	}
 	v.positiveDuration("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	v.positiveInt("server.max_body_bytes", c.Server.MaxBodyBytes)
+	v.positiveDuration("server.read_timeout", c.Server.ReadTimeout)
+	for i, h := range c.Server.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/:@ *") {
+			v.value(fmt.Sprintf("server.allowed_hosts[%d]", i), h, "must be a host name without scheme, port or wildcard (e.g. weft.internal.example)")
+		}
+	}
 	if c.Server.GCPercent < 0 {
 		v.value("server.gc_percent", strconv.Itoa(c.Server.GCPercent), "must not be negative (0 leaves Go's default)")
 	}
@@ -153,6 +168,16 @@ func validate(c *Config, orig *origins, probs *problems) {
 	v.positiveDuration("plans.retention", c.Plans.Retention)
 	v.positiveInt("plans.max_runs", int64(c.Plans.MaxRuns))
 	v.positiveDuration("plans.idempotency_ttl", c.Plans.IdempotencyTTL)
+	v.positiveInt("plans.max_steps", int64(c.Plans.MaxSteps))
+	v.positiveInt("plans.max_depth", int64(c.Plans.MaxDepth))
+	v.positiveInt("plans.max_foreach_items", int64(c.Plans.MaxForeachItems))
+	v.positiveInt("plans.max_result_bytes", int64(c.Plans.MaxResultBytes))
+	v.positiveInt("plans.max_record_bytes", int64(c.Plans.MaxRecordBytes))
+	v.positiveInt("plans.max_run_bytes", int64(c.Plans.MaxRunBytes))
+	v.positiveInt("plans.max_condition_cost", int64(c.Plans.MaxConditionCost))
+	if c.Plans.MaxResultBytes > c.Plans.MaxRecordBytes && !v.broken("plans.max_result_bytes") && !v.broken("plans.max_record_bytes") {
+		v.value("plans.max_result_bytes", strconv.Itoa(c.Plans.MaxResultBytes), "must not exceed plans.max_record_bytes ("+strconv.Itoa(c.Plans.MaxRecordBytes)+")")
+	}
 	v.gateway(&c.Gateway)
 	v.oneOf("log.level", c.Log.Level, "a log level", "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "a log format", "text", "json")

@@ -15,6 +15,23 @@ func TestValidationProblems(t *testing.T) {
 			"limits:",
 			"  redis_url: http://user:hunter2@cache:6379",
 		), nil, `weft.yaml:2: limits.redis_url: "http://user:****@cache:6379": not a Redis URL (e.g. redis://127.0.0.1:6379/0, rediss:// for TLS)`},
+		{"per-client slots, redis fail mode, read timeout, allowed hosts", doc(
+			"limits:",
+			"  max_concurrent_tools: 4",
+			"  max_concurrent_tools_per_client: 5",
+			"  redis_fail_mode: maybe",
+			"server:",
+			"  read_timeout: 0s",
+			"  allowed_hosts: [weft.example, \"http://x.example\", \"*.example\"]",
+		), nil, `weft.yaml:3: limits.max_concurrent_tools_per_client: "5": must not exceed limits.max_concurrent_tools (4): a client's share of the slots
+weft.yaml:4: limits.redis_fail_mode: "maybe": not a Redis failure mode (allowed: closed, open)
+weft.yaml:6: server.read_timeout: "0s": must be positive (e.g. 30s, 2m)
+weft.yaml:7: server.allowed_hosts[1]: "http://x.example": must be a host name without scheme, port or wildcard (e.g. weft.internal.example)
+weft.yaml:7: server.allowed_hosts[2]: "*.example": must be a host name without scheme, port or wildcard (e.g. weft.internal.example)`},
+		{"per-client slots negative", doc(
+			"limits:",
+			"  max_concurrent_tools_per_client: -1",
+		), nil, `weft.yaml:2: limits.max_concurrent_tools_per_client: "-1": must not be negative (0: half of limits.max_concurrent_tools)`},
 		{"code and plans", doc(
 			"code:",
 			"  timeout: 10m",
@@ -27,6 +44,13 @@ func TestValidationProblems(t *testing.T) {
 weft.yaml:4: code.memory_mb: "9000": must be at most 512 (MiB)
 weft.yaml:5: code.max_concurrent_runs: "-1": must not be negative (0 = 4 per CPU)
 weft.yaml:7: plans.max_runs: "0": must be a positive integer`},
+		{"plan limits", doc(
+			"plans:",
+			"  max_steps: 0",
+			"  max_result_bytes: 2000000",
+			"  max_record_bytes: 1000000",
+		), nil, `weft.yaml:2: plans.max_steps: "0": must be a positive integer
+weft.yaml:3: plans.max_result_bytes: "2000000": must not exceed plans.max_record_bytes (1000000)`},
 		{"gateway endpoints", doc(
 			"gateway:",
 			"  endpoints:",

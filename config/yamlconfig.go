@@ -67,6 +67,10 @@ func (d *decoder) limits(n *node, p fpath, l *Limits) {
 		{"start_timeout", func(v *node) { d.duration(v, f("start_timeout"), &l.StartTimeout) }},
 		{"queue_timeout", func(v *node) { d.duration(v, f("queue_timeout"), &l.QueueTimeout) }},
 		{"redis_url", func(v *node) { d.str(v, f("redis_url"), &l.RedisURL) }},
+		{"max_concurrent_tools_per_client", func(v *node) {
+			d.integer(v, f("max_concurrent_tools_per_client"), &l.MaxConcurrentToolsPerClient)
+		}},
+		{"redis_fail_mode", func(v *node) { d.str(v, f("redis_fail_mode"), &l.RedisFailMode) }},
 	}, "")
 }
 
@@ -117,6 +121,8 @@ func (d *decoder) http(n *node, p fpath, h *HTTP) {
 		{"shutdown_timeout", func(v *node) { d.duration(v, f("shutdown_timeout"), &h.ShutdownTimeout) }},
 		{"max_body_bytes", func(v *node) { d.int64(v, f("max_body_bytes"), &h.MaxBodyBytes) }},
 		{"gc_percent", func(v *node) { d.integer(v, f("gc_percent"), &h.GCPercent) }},
+		{"read_timeout", func(v *node) { d.duration(v, f("read_timeout"), &h.ReadTimeout) }},
+		{"allowed_hosts", func(v *node) { d.strList(v, f("allowed_hosts"), &h.AllowedHosts) }},
 	}, "")
 }
 
@@ -138,6 +144,13 @@ func (d *decoder) plans(n *node, p fpath, c *Plans) {
 		{"retention", func(v *node) { d.duration(v, f("retention"), &c.Retention) }},
 		{"max_runs", func(v *node) { d.integer(v, f("max_runs"), &c.MaxRuns) }},
 		{"idempotency_ttl", func(v *node) { d.duration(v, f("idempotency_ttl"), &c.IdempotencyTTL) }},
+		{"max_steps", func(v *node) { d.integer(v, f("max_steps"), &c.MaxSteps) }},
+		{"max_depth", func(v *node) { d.integer(v, f("max_depth"), &c.MaxDepth) }},
+		{"max_foreach_items", func(v *node) { d.integer(v, f("max_foreach_items"), &c.MaxForeachItems) }},
+		{"max_result_bytes", func(v *node) { d.integer(v, f("max_result_bytes"), &c.MaxResultBytes) }},
+		{"max_record_bytes", func(v *node) { d.integer(v, f("max_record_bytes"), &c.MaxRecordBytes) }},
+		{"max_run_bytes", func(v *node) { d.integer(v, f("max_run_bytes"), &c.MaxRunBytes) }},
+		{"max_condition_cost", func(v *node) { d.integer(v, f("max_condition_cost"), &c.MaxConditionCost) }},
 	}, "")
 }
 

@@ -27,10 +27,20 @@ import (
 //     fields it does not have, and types that do not fit the consuming
 //     tool's input schema.
 //
-// snap may be nil: then only the checks that need no catalog run.
+// snap may be nil: then only the checks that need no catalog run. The
+// plan is also held to the default Limits (see CheckWithin).
 func Check(snap *catalog.View, p *Plan) []Problem {
+	return CheckWithin(snap, p, Limits{})
+}
+
+// CheckWithin is Check with the limits an executor holds runs to: a plan
+// with more steps, deeper nesting or longer literal foreach lists than
+// they allow, or a condition that always costs more than the limit, is
+// reported (code limit_exceeded) before it runs.
+func CheckWithin(snap *catalog.View, p *Plan, l Limits) []Problem {
 	c, probs := compile(p, "")
 	probs = append(probs, checkCatalog(snap, c)...)
+	probs = append(probs, l.withDefaults().check(c)...)
 	return finishProblems(p, probs)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/plan"
 )
 
@@ -151,36 +152,38 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
-// cancelRun: POST /v1/runs/{id}/cancel
+// cancelRun: POST /v1/runs/{id}/cancel. Another client's run is a 404,
+// exactly like a run that does not exist.
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	h, ok := s.o.ActiveRun(r.Context(), id)
-	if ok && h.Snapshot().Status != plan.RunRunning {
-		ok = false // finished (its record is being saved)
-	}
-	if !ok {
-		if _, err := s.o.GetRun(r.Context(), id); err != nil {
-			writeProblem(w, r, http.StatusNotFound, "unknown_run", fmt.Sprintf("no run %q", id))
-			return
-		}
+	err := s.o.CancelRun(r.Context(), id)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": "canceling"})
+	case errors.Is(err, plan.ErrNotFound):
+		writeProblem(w, r, http.StatusNotFound, "unknown_run", fmt.Sprintf("no run %q", id))
+	case errors.Is(err, weft.ErrRunFinished):
 		writeProblem(w, r, http.StatusConflict, "run_finished", fmt.Sprintf("run %q is not running", id))
-		return
+	default:
+		s.writeError(w, r, err)
 	}
-	h.Cancel()
-	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": "canceling"})
 }
 
 // runEvents: GET /v1/runs/{id}/events — server-sent events: every event so
 // far, then live ones, until run_finished. A finished run's stream is one
-// run_finished event with the final status.
+// run_finished event with the final status. Another client's run is a 404.
 func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	h, active := s.o.ActiveRun(r.Context(), id)
 	var final *plan.Run
 	if !active {
 		run, err := s.o.GetRun(r.Context(), id)
-		if err != nil {
+		if errors.Is(err, plan.ErrNotFound) {
 			writeProblem(w, r, http.StatusNotFound, "unknown_run", fmt.Sprintf("no run %q", id))
+			return
+		}
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		final = run
