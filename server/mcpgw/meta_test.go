@@ -244,11 +244,11 @@ func TestMCPMetaFilter(t *testing.T) {
 		}
 	}
 	r = call(t, cs, "run_code", map[string]any{"code": `return await tools.fn.fail({});`})
-	if m := structured(t, r); !r.IsError || !strings.Contains(m["error"].(map[string]any)["message"].(string), "not a function") {
+	if m := structured(t, r); !r.IsError || m["error"].(map[string]any)["code"] != "unknown_tool" {
 		t.Fatalf("run_code of a filtered tool = %v", m)
 	}
 	r = call(t, cs, "run_plan", map[string]any{"plan": map[string]any{"steps": []any{map[string]any{"id": "a", "tool": "fn__fail"}}}})
-	if code := errorCode(t, r); code != "invalid_plan" || !strings.Contains(text(r), `unknown tool`) {
+	if code := errorCode(t, r); code != "invalid_plan" || !strings.Contains(text(r), `"code":"unknown_tool"`) {
 		t.Fatalf("run_plan of a filtered tool: %q %s", code, text(r))
 	}
 }
