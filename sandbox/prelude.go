@@ -27,6 +27,7 @@ const JSONparse = JSON.parse, JSONstringify = JSON.stringify;
 const PromiseC = Promise, promiseThen = Promise.prototype.then;
 const StringC = String, TypeErrorC = TypeError, ErrorC = Error;
 const arrayJoin = Array.prototype.join, arrayMap = Array.prototype.map;
+const fnToString = Function.prototype.toString;
 
 // No code generation from strings: eval and every Function constructor
 // (also reachable as (async () => {}).constructor and the like) throw.
@@ -197,5 +198,11 @@ function fire(id) {
   }
 }
 
-return { start: start, settle: settle, fire: fire, recheck: recheck };
+// source returns the source text of the program's function, which the Go
+// side compares with the whole wrapper (a program must not close it early).
+function source(fn) {
+  return typeof fn === "function" ? apply(fnToString, fn, []) : "";
+}
+
+return { start: start, settle: settle, fire: fire, recheck: recheck, source: source };
 })`

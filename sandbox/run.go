@@ -49,8 +49,10 @@ type run struct {
 	prog     *compiled
 
 	vm                *quickjs.VM
+	wd                *watchdog
 	startFn, settleFn quickjs.Value
 	fireFn, recheckFn quickjs.Value
+	sourceFn          quickjs.Value
 	rechecked         bool
 
 	snap    *catalog.Snapshot
@@ -108,11 +110,12 @@ func (r *run) execute() (res *RunResult) {
 			t.Stop()
 		}
 		if r.vm != nil {
-			for _, v := range []*quickjs.Value{&r.startFn, &r.settleFn, &r.fireFn, &r.recheckFn} {
+			for _, v := range []*quickjs.Value{&r.startFn, &r.settleFn, &r.fireFn, &r.recheckFn, &r.sourceFn} {
 				if v.VM() != nil {
 					v.Free()
 				}
 			}
+			r.wd.stop()
 			r.vm.Close()
 		}
 		r.mu.Lock()
@@ -121,7 +124,7 @@ func (r *run) execute() (res *RunResult) {
 		res.Console = r.console
 	}()
 
-	prog, perr := compile(r.req.Code, r.req.Language)
+	prog, perr := r.compile()
 	if perr != nil {
 		res.Error = perr
 		return res
@@ -131,7 +134,10 @@ func (r *run) execute() (res *RunResult) {
 		res.Error = r.classify(err)
 		return res
 	}
-	stop := context.AfterFunc(r.ctx, r.vm.Interrupt)
+	stop := context.AfterFunc(r.ctx, func() {
+		r.vm.Interrupt()
+		r.wd.kick()
+	})
 	defer stop()
 
 	if rerr := r.startProgram(); rerr != nil {
@@ -146,6 +152,28 @@ func (r *run) execute() (res *RunResult) {
 	return res
 }
 
+// compile transforms the program in a goroutine, so that the time it takes
+// counts against the run's deadline: when the deadline passes first, the run
+// ends with a timeout (the transform, bounded by the source limits, finishes
+// on its own and is dropped).
+func (r *run) compile() (*compiled, *RunError) {
+	type out struct {
+		p *compiled
+		e *RunError
+	}
+	ch := make(chan out, 1)
+	go func() {
+		p, e := compile(r.req.Code, r.req.Language)
+		ch <- out{p, e}
+	}()
+	select {
+	case o := <-ch:
+		return o.p, o.e
+	case <-r.ctx.Done():
+		return nil, r.classify(errTimeout)
+	}
+}
+
 // setup creates the VM, registers the host functions and runs the prelude.
 func (r *run) setup() error {
 	vm, err := quickjs.NewVM()
@@ -153,6 +181,7 @@ func (r *run) setup() error {
 		return fmt.Errorf("new VM: %w", err)
 	}
 	r.vm = vm
+	r.wd = newWatchdog(vm)
 	vm.SetMemoryLimit(uintptr(r.lim.MemoryBytes))
 	vm.SetCanBlock(false)
 	vm.SetModuleLoader(func(*quickjs.VM, string) (string, error) {
@@ -199,7 +228,7 @@ func (r *run) setup() error {
 		return fmt.Errorf("prelude: %w", err)
 	}
 	defer entry.Free()
-	for name, dst := range map[string]*quickjs.Value{"start": &r.startFn, "settle": &r.settleFn, "fire": &r.fireFn, "recheck": &r.recheckFn} {
+	for name, dst := range map[string]*quickjs.Value{"start": &r.startFn, "settle": &r.settleFn, "fire": &r.fireFn, "recheck": &r.recheckFn, "source": &r.sourceFn} {
 		atom, err := vm.NewAtom(name)
 		if err != nil {
 			return err
@@ -253,6 +282,16 @@ func (r *run) startProgram() *RunError {
 		return r.classify(err)
 	}
 	defer fn.Free()
+	if !r.arm() {
+		return r.classify(errTimeout)
+	}
+	text, err := r.sourceFn.Call(quickjs.UndefinedValue, fn)
+	if err != nil {
+		return r.classify(err)
+	}
+	if t, _ := text.(string); t != r.prog.fnText {
+		return &RunError{Kind: KindSyntax, Message: "the program closes the function it is the body of; write it as a function body (statements, top-level await and return)"}
+	}
 	if !r.arm() {
 		return r.classify(errTimeout)
 	}

@@ -61,7 +61,22 @@ type Options struct {
 	Defaults Limits
 	// Max caps what a request may ask for (zero fields: MaxLimits).
 	Max Limits
+	// MaxSourceBytes bounds the size of a program's source (default
+	// DefaultMaxSourceBytes); a larger program fails with kind source_limit
+	// before any parser sees it.
+	MaxSourceBytes int
+	// MaxNesting bounds how deeply a program may nest (default
+	// DefaultMaxNesting), as measured by a pre-scan before parsing: brackets,
+	// template substitutions, arrow functions, prefix operators, conditional
+	// and assignment chains, if/for/while/else bodies.
+	MaxNesting int
 }
+
+// Defaults of the source limits.
+const (
+	DefaultMaxSourceBytes = 256 << 10
+	DefaultMaxNesting     = 1000
+)
 
 // Sandbox runs programs. It is safe for concurrent use.
 type Sandbox struct {
@@ -71,6 +86,8 @@ type Sandbox struct {
 	max      Limits
 	slots    chan struct{}
 	prelude  []byte // the prelude's bytecode, compiled once
+
+	maxSource, maxNesting int
 
 	namesMu      sync.Mutex
 	namesVersion string
@@ -99,7 +116,17 @@ func New(opts Options) (*Sandbox, error) {
 		max:      max,
 		defaults: opts.Defaults.resolve(DefaultLimits, max),
 		slots:    make(chan struct{}, n),
+
+		maxSource:  positiveOr(opts.MaxSourceBytes, DefaultMaxSourceBytes),
+		maxNesting: positiveOr(opts.MaxNesting, DefaultMaxNesting),
 	}, nil
+}
+
+func positiveOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // compilePrelude compiles the prelude to QuickJS bytecode once, so a run
@@ -137,6 +164,9 @@ func (s *Sandbox) Run(ctx context.Context, req Request) (*RunResult, error) {
 	default:
 		return nil, fmt.Errorf("sandbox: unknown language %q (allowed: \"ts\", \"js\")", req.Language)
 	}
+	if rerr := s.checkSource(req.Code); rerr != nil {
+		return &RunResult{Error: rerr}, nil
+	}
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -149,6 +179,15 @@ func (s *Sandbox) Run(ctx context.Context, req Request) (*RunResult, error) {
 	res := r.execute()
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// checkSource applies the source limits: size, then the nesting pre-scan
+// (which also rejects a program that closes more brackets than it opens).
+func (s *Sandbox) checkSource(code string) *RunError {
+	if len(code) > s.maxSource {
+		return &RunError{Kind: KindSourceLimit, Message: fmt.Sprintf("the program is %d bytes, more than the limit of %d bytes (code.max_source_kb)", len(code), s.maxSource)}
+	}
+	return scanSource(code, s.maxNesting)
 }
 
 // names returns the code-mode identifiers of the snapshot's tools, computed

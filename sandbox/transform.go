@@ -23,8 +23,11 @@ const (
 
 // compiled is a program ready for QuickJS.
 type compiled struct {
-	js  string     // the script to evaluate (with the blank-line prefix)
-	src *sourceMap // maps esbuild's output back to the TypeScript source; nil for JS
+	js string // the script to evaluate (with the blank-line prefix)
+	// fnText is the source text the script's function must have: the
+	// whole wrapper, so that a program cannot have closed it early.
+	fnText string
+	src    *sourceMap // maps esbuild's output back to the TypeScript source; nil for JS
 	// lines and endCol locate the end of the original program: errors
 	// reported in the wrapper's closing (an unterminated expression) are
 	// placed there.
@@ -53,7 +56,8 @@ func compile(code string, lang Language) (*compiled, *RunError) {
 	prefix := strings.Repeat("\n", programLine)
 	lines, endCol := programEnd(code)
 	if lang == JavaScript {
-		return &compiled{js: prefix + wrapperHead + code + wrapperTail, lines: lines, endCol: endCol}, nil
+		w := wrapperHead + code + wrapperTail
+		return &compiled{js: prefix + w, fnText: w[1 : len(w)-1], lines: lines, endCol: endCol}, nil
 	}
 	res := api.Transform(wrapperHead+code+wrapperTail, api.TransformOptions{
 		Loader:    api.LoaderTS,
@@ -80,7 +84,12 @@ func compile(code string, lang Language) (*compiled, *RunError) {
 	if err != nil {
 		return nil, &RunError{Kind: KindInternal, Message: "source map: " + err.Error()}
 	}
-	return &compiled{js: prefix + string(res.Code), src: sm, lines: lines, endCol: endCol}, nil
+	out := string(res.Code) // "(async function() {\n…\n});\n"
+	fnText := ""
+	if strings.HasPrefix(out, "(") && strings.HasSuffix(out, ");\n") {
+		fnText = out[1 : len(out)-3]
+	}
+	return &compiled{js: prefix + out, fnText: fnText, src: sm, lines: lines, endCol: endCol}, nil
 }
 
 // columnOf converts a 0-based byte offset in line to a 1-based character column.

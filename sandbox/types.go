@@ -154,6 +154,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // Kinds of RunError.
 const (
 	KindSyntax       = "syntax"        // the program does not parse
+	KindSourceLimit  = "source_limit"  // the program is too large or nests too deeply to parse safely
 	KindRuntime      = "runtime"       // an uncaught exception (including a ToolError)
 	KindTimeout      = "timeout"       // the wall-clock limit passed
 	KindCanceled     = "canceled"      // the caller's context was canceled
