@@ -71,7 +71,6 @@ type Orchestrator struct {
 	log        *slog.Logger
 	set        *source.Set
 	engine     *engine.Engine
-	rec        engine.Recorder
 	metrics    *analytics.Prometheus
 	rate       limit.RateLimiter
 	closeRate  func() error
@@ -141,9 +140,14 @@ func New(opts Options) (*Orchestrator, error) {
 	}
 	rate, closeRate, err := rateLimiter(cfg)
 	if err != nil {
+		// Close what New opened so far: the embedding cache's file, the set.
+		if vectors != nil {
+			vectors.Close()
+		}
+		set.Close()
 		return nil, err
 	}
-	o := &Orchestrator{cfg: cfg, log: log, set: set, rec: recs, metrics: metrics, searchOpts: searchOpts, rate: rate, closeRate: closeRate}
+	o := &Orchestrator{cfg: cfg, log: log, set: set, metrics: metrics, searchOpts: searchOpts, rate: rate, closeRate: closeRate}
 	o.search.vectors = vectors
 	o.engine = engine.New(engine.Options{
 		Catalog: set,
@@ -156,9 +160,11 @@ func New(opts Options) (*Orchestrator, error) {
 		}),
 		Timeout:       cfg.Limits.ToolTimeout.D(),
 		MaxConcurrent: cfg.Limits.MaxConcurrentTools,
-		QueueTimeout:  cfg.Limits.QueueTimeout.D(),
-		Servers:       limits,
-		Recorder:      recs,
+		// One client cannot take every slot (issue 9 #11).
+		MaxConcurrentPerClient: cfg.Limits.ToolsPerClient(),
+		QueueTimeout:           cfg.Limits.QueueTimeout.D(),
+		Servers:                limits,
+		Recorder:               recs,
 	})
 	return o, nil
 }
@@ -197,6 +203,11 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	if err := o.set.Start(ctx); err != nil {
 		return err
 	}
+	// The run store opens here, with no request's context; if it fails,
+	// plan calls try again (and say why).
+	if _, _, err := o.openPlans(); err != nil {
+		o.log.Warn("plans unavailable until the run store opens", "err", err)
+	}
 	o.started.Store(true)
 	if o.cfg.Search.Warm {
 		o.warmSearch()
@@ -205,15 +216,16 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 }
 
 // Close stops every upstream (ending their processes) and background work.
+// Runs still in progress are canceled first and their records saved as
+// interrupted (waiting at most server.shutdown_timeout); then the run
+// store is closed.
 func (o *Orchestrator) Close() error {
-	err := o.closeSearch()
-	if cerr := o.set.Close(); err == nil {
+	err := o.closePlans(o.cfg.Server.ShutdownTimeout.D())
+	if cerr := o.closeSearch(); err == nil {
 		err = cerr
 	}
-	if o.plans.store != nil {
-		if cerr := o.plans.store.Close(); err == nil {
-			err = cerr
-		}
+	if cerr := o.set.Close(); err == nil {
+		err = cerr
 	}
 	if cerr := o.closeRate(); err == nil {
 		err = cerr
@@ -230,12 +242,6 @@ func (o *Orchestrator) Snapshot() *catalog.Snapshot { return o.set.Snapshot() }
 // Subscribe calls fn with each new catalog snapshot.
 func (o *Orchestrator) Subscribe(fn func(*catalog.Snapshot)) { o.set.Subscribe(fn) }
 
-// Engine returns the call engine (the one call path).
-func (o *Orchestrator) Engine() *engine.Engine { return o.engine }
-
-// Recorder returns the call event recorder.
-func (o *Orchestrator) Recorder() engine.Recorder { return o.rec }
-
 // Metrics returns the Prometheus metrics (tool calls, HTTP requests, Go
 // runtime and process), served by weft serve at /metrics.
 func (o *Orchestrator) Metrics() *analytics.Prometheus { return o.metrics }
@@ -243,34 +249,22 @@ func (o *Orchestrator) Metrics() *analytics.Prometheus { return o.metrics }
 // ErrNotFound is wrapped by lookups of unknown tools.
 var ErrNotFound = errors.New("not found")
 
-// ToolFilter selects tools in Tools.
-type ToolFilter struct {
-	// Server keeps only tools of this server.
-	Server string
-	// Policy keeps only tools it allows (nil: all); surfaces pass the
-	// caller's, engine.PolicyFrom(ctx).
-	Policy engine.Policy
-}
-
-// Tools lists the catalog's tools (in catalog order) matching f.
-func (o *Orchestrator) Tools(f ToolFilter) []catalog.Tool {
-	all := o.Snapshot().Tools()
-	if f.Server == "" && f.Policy == nil {
-		return all
-	}
-	var out []catalog.Tool
-	for i := range all {
-		t := &all[i]
-		if (f.Server == "" || t.Server == f.Server) && (f.Policy == nil || f.Policy.Allows(t)) {
-			out = append(out, *t)
+// Tools lists the tools the caller on ctx may see (in catalog order); a
+// non-empty server keeps only that server's.
+func (o *Orchestrator) Tools(ctx context.Context, server string) []*catalog.Tool {
+	var out []*catalog.Tool
+	for _, t := range o.View(ctx).Tools() {
+		if server == "" || t.Server == server {
+			out = append(out, t)
 		}
 	}
 	return out
 }
 
-// Tool returns one tool by catalog name.
-func (o *Orchestrator) Tool(name string) (*catalog.Tool, error) {
-	t, ok := o.Snapshot().Get(name)
+// Tool returns one tool by catalog name; a tool outside the caller's policy
+// is not found, exactly like a tool no upstream has.
+func (o *Orchestrator) Tool(ctx context.Context, name string) (*catalog.Tool, error) {
+	t, ok := o.View(ctx).Get(name)
 	if !ok {
 		return nil, fmt.Errorf("tool %q: %w", name, ErrNotFound)
 	}

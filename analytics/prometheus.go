@@ -6,6 +6,8 @@ package analytics
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,13 +20,37 @@ import (
 // Prometheus records engine events as Prometheus metrics and HTTP request
 // metrics, in a registry of its own (plus the Go and process collectors).
 // It implements engine.Recorder.
+//
+// Label values are bounded whatever clients send: tools are labelled by
+// catalog name only (a call whose name matched no tool the caller may see
+// is labelled UnknownTool), at most MaxToolLabels distinct tools (further
+// ones are labelled OtherTools), HTTP requests by route pattern and by
+// standard method (others are labelled "OTHER").
 type Prometheus struct {
-	reg      *prometheus.Registry
-	calls    *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	bytes    *prometheus.CounterVec
-	http     *prometheus.HistogramVec
+	reg          *prometheus.Registry
+	calls        *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	bytes        *prometheus.CounterVec
+	http         *prometheus.HistogramVec
+	rateFailures *prometheus.CounterVec
+	// searchDegraded counts searches answered without semantic retrieval.
+	searchDegraded prometheus.Counter
+
+	toolLabels sync.Map // catalog name -> struct{}: tools labelled so far
+	toolCount  atomic.Int64
 }
+
+// Tool label values that are not catalog names.
+const (
+	// UnknownTool labels calls whose name matched no tool the caller may see.
+	UnknownTool = "unknown"
+	// OtherTools labels calls of tools beyond MaxToolLabels.
+	OtherTools = "other"
+)
+
+// MaxToolLabels bounds the distinct tool label values (a catalog of this
+// many tools is far beyond any real one).
+const MaxToolLabels = 5000
 
 // NewPrometheus builds the metrics and their registry.
 func NewPrometheus() *Prometheus {
@@ -49,10 +75,21 @@ func NewPrometheus() *Prometheus {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "status"}),
 	}
-	p.reg.MustRegister(p.calls, p.duration, p.bytes, p.http,
+	p.rateFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "weft_rate_limiter_failures_total",
+		Help: "Rate-limit decisions the shared (Redis) limiter could not make, by what was done with the request (allowed: fail open; refused: fail closed).",
+	}, []string{"action"})
+	p.searchDegraded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "weft_search_degraded_total",
+		Help: "Searches answered from the lexical engine alone because semantic search (the embedder or the vector store) was unavailable.",
+	})
+	p.reg.MustRegister(p.calls, p.duration, p.bytes, p.http, p.rateFailures, p.searchDegraded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return p
 }
+
+// SearchDegraded counts one search answered without semantic retrieval.
+func (p *Prometheus) SearchDegraded() { p.searchDegraded.Inc() }
 
 // Record implements engine.Recorder.
 func (p *Prometheus) Record(e engine.Event) {
@@ -60,15 +97,54 @@ func (p *Prometheus) Record(e engine.Event) {
 	if server == "" {
 		server = "none"
 	}
-	p.calls.WithLabelValues(e.Tool, server, e.Caller, string(e.Outcome), string(e.Code)).Inc()
+	p.calls.WithLabelValues(p.toolLabel(e.Tool), server, e.Caller, string(e.Outcome), string(e.Code)).Inc()
 	p.duration.WithLabelValues(server, string(e.Outcome)).Observe(e.Duration.Seconds())
 	p.bytes.WithLabelValues(server).Add(float64(e.Bytes))
 }
 
+// toolLabel returns the label value of a tool: its catalog name while
+// fewer than MaxToolLabels tools are labelled.
+func (p *Prometheus) toolLabel(name string) string {
+	if name == "" {
+		return UnknownTool
+	}
+	if _, ok := p.toolLabels.Load(name); ok {
+		return name
+	}
+	if p.toolCount.Add(1) > MaxToolLabels {
+		p.toolCount.Add(-1)
+		return OtherTools
+	}
+	if _, dup := p.toolLabels.LoadOrStore(name, struct{}{}); dup {
+		p.toolCount.Add(-1)
+	}
+	return name
+}
+
 // ObserveHTTP records one served HTTP request. route is the matched
-// pattern (never the raw path, to keep label cardinality bounded).
+// pattern (never the raw path, to keep label cardinality bounded); a
+// method outside the standard ones is labelled "OTHER".
 func (p *Prometheus) ObserveHTTP(route, method string, status int, d time.Duration) {
-	p.http.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+	p.http.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// RateLimiterFailure counts one rate-limit decision the limiter could not
+// make; allowed says whether the request was let through (fail open).
+func (p *Prometheus) RateLimiterFailure(allowed bool) {
+	action := "refused"
+	if allowed {
+		action = "allowed"
+	}
+	p.rateFailures.WithLabelValues(action).Inc()
+}
+
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
 }
 
 // Handler serves the metrics in the Prometheus exposition format.

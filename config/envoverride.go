@@ -31,6 +31,9 @@ var envOverrides = []envOverride{
 	{"MAX_CONCURRENT_TOOLS", "limits.max_concurrent_tools", func(c *Config, v string) string {
 		return setEnvInt(&c.Limits.MaxConcurrentTools, v)
 	}},
+	{"MAX_CONCURRENT_TOOLS_PER_CLIENT", "limits.max_concurrent_tools_per_client", func(c *Config, v string) string {
+		return setEnvInt(&c.Limits.MaxConcurrentToolsPerClient, v)
+	}},
 	{"REQUESTS_PER_MINUTE", "limits.requests_per_minute", func(c *Config, v string) string {
 		return setEnvInt(&c.Limits.RequestsPerMinute, v)
 	}},

@@ -51,6 +51,7 @@ func TestEnvOverrideValues(t *testing.T) {
 		{"CATALOG_CACHE_TTL", "3600", func(c *Config) any { return c.Catalog.CacheTTL.D() }, time.Hour},
 		{"CATALOG_CACHE_TTL", "0", func(c *Config) any { return c.Catalog.CacheTTL.D() }, time.Duration(0)},
 		{"MAX_CONCURRENT_TOOLS", " 7 ", func(c *Config) any { return c.Limits.MaxConcurrentTools }, 7},
+		{"MAX_CONCURRENT_TOOLS_PER_CLIENT", "2", func(c *Config) any { return c.Limits.MaxConcurrentToolsPerClient }, 2},
 		{"GOGC", "50", func(c *Config) any { return c.Server.GCPercent }, 0},
 		{"EMBEDDING_CACHE_TTL", "3600", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, time.Hour},
 		{"EMBEDDING_CACHE_TTL", "0", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, time.Duration(0)},
@@ -111,7 +112,7 @@ TOOL_TIMEOUT: "abc": not a duration (e.g. 30s, 2m)`
 }
 
 func TestEnvOverridesList(t *testing.T) {
-	want := []string{"TOOL_TIMEOUT", "MAX_CONCURRENT_TOOLS", "REQUESTS_PER_MINUTE", "MCP_SERVERS_FILE",
+	want := []string{"TOOL_TIMEOUT", "MAX_CONCURRENT_TOOLS", "MAX_CONCURRENT_TOOLS_PER_CLIENT", "REQUESTS_PER_MINUTE", "MCP_SERVERS_FILE",
 		"CATALOG_CACHE_TTL", "WEFT_ADDR", "WEFT_CACHE_DIR", "WEFT_LOG_LEVEL", "ANALYTICS_BACKEND", "GOGC", "EMBEDDING_CACHE_TTL"}
 	if got := EnvOverrides(); !reflect.DeepEqual(got, want) {
 		t.Errorf("EnvOverrides() = %v, want %v", got, want)

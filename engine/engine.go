@@ -1,9 +1,9 @@
 // Package engine is weft's one call path. Every tool call — from the CLI,
 // REST, MCP, a code-mode program, a plan step or the agent — goes through
 // Engine.Call: resolve the tool in the current catalog snapshot, validate the
-// arguments against its input schema, acquire the global and per-upstream
-// concurrency slots, apply the per-call timeout, call the upstream, classify
-// the outcome and emit an Event.
+// arguments against its input schema, acquire the caller's own, the global
+// and the per-upstream concurrency slots, apply the per-call timeout, call
+// the upstream, classify the outcome and emit an Event.
 package engine
 
 import (
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/internal/clip"
 	"github.com/weft-dev/weft/limit"
 	"github.com/weft-dev/weft/source"
 )
@@ -49,6 +50,12 @@ type Options struct {
 	Timeout time.Duration
 	// MaxConcurrent bounds concurrent calls process-wide (MAX_CONCURRENT_TOOLS); 0 means unbounded.
 	MaxConcurrent int
+	// MaxConcurrentPerClient bounds the concurrent calls of one client
+	// (ClientFrom; "" — the local operator — is one client), so that one
+	// client cannot take every global slot (limits.max_concurrent_tools_per_client);
+	// 0 means only the global bound. A client at its bound queues on its
+	// own slots, not on the global ones.
+	MaxConcurrentPerClient int
 	// QueueTimeout bounds the wait for a concurrency slot; 0 means wait as long as the call's context allows.
 	QueueTimeout time.Duration
 	// Servers holds per-upstream limits by server name.
@@ -60,6 +67,7 @@ type Options struct {
 // Engine executes tool calls. It is safe for concurrent use.
 type Engine struct {
 	opts    Options
+	clients *limit.Keyed
 	global  *limit.Semaphore
 	servers map[string]*serverState
 }
@@ -71,7 +79,8 @@ type serverState struct {
 
 // New builds an engine.
 func New(opts Options) *Engine {
-	e := &Engine{opts: opts, global: limit.NewSemaphore(opts.MaxConcurrent), servers: map[string]*serverState{}}
+	e := &Engine{opts: opts, clients: limit.NewKeyed(opts.MaxConcurrentPerClient),
+		global: limit.NewSemaphore(opts.MaxConcurrent), servers: map[string]*serverState{}}
 	for name, l := range opts.Servers {
 		e.servers[name] = &serverState{timeout: l.Timeout, sem: limit.NewSemaphore(l.MaxConcurrency)}
 	}
@@ -105,8 +114,11 @@ func (e *Engine) CallWith(ctx context.Context, name string, args json.RawMessage
 	if !ok || !Allowed(ctx, tool) {
 		// A tool outside the caller's policy is indistinguishable from one
 		// that does not exist: same code, same message, no server named.
-		err := &Error{Code: CodeUnknownTool, Tool: name, Msg: "no such tool in the catalog"}
-		e.record(name, "", o.Caller, start, nil, len(args), err)
+		// The name is the caller's input: it is echoed clipped, and the
+		// event carries no name at all (metrics and per-tool totals stay
+		// bounded by the catalog whatever names callers send).
+		err := &Error{Code: CodeUnknownTool, Tool: clip.String(name), Msg: "no such tool in the catalog"}
+		e.record("", "", o.Caller, start, nil, len(args), err)
 		return nil, err
 	}
 	if !o.SkipValidation {
@@ -136,7 +148,8 @@ func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMe
 		timeout = o.Timeout
 	}
 
-	if err := e.acquire(ctx, tool, st); err != nil {
+	client := ClientFrom(ctx)
+	if err := e.acquire(ctx, tool, st, client); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -144,6 +157,7 @@ func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMe
 			st.sem.Release()
 		}
 		e.global.Release()
+		e.clients.Release(client)
 	}()
 
 	callCtx := ctx
@@ -167,13 +181,20 @@ func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMe
 
 var emptyObject = json.RawMessage("{}")
 
-func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverState) error {
+// acquire takes, in order, a slot of the client's own, a global slot and a
+// slot of the upstream. The client's slots come first: a client at its
+// bound waits there, holding nothing global, so other clients still get
+// through.
+func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverState, client string) error {
 	// Fast path: free slots, no timer.
-	if e.global.TryAcquire() {
-		if st == nil || st.sem.TryAcquire() {
-			return nil
+	if e.clients.TryAcquire(client) {
+		if e.global.TryAcquire() {
+			if st == nil || st.sem.TryAcquire() {
+				return nil
+			}
+			e.global.Release()
 		}
-		e.global.Release()
+		e.clients.Release(client)
 	}
 	qctx := ctx
 	if e.opts.QueueTimeout > 0 {
@@ -181,12 +202,17 @@ func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverStat
 		qctx, cancel = context.WithTimeout(ctx, e.opts.QueueTimeout)
 		defer cancel()
 	}
+	if err := e.clients.Acquire(qctx, client); err != nil {
+		return e.queueError(ctx, tool, "per-client (limits.max_concurrent_tools_per_client)", err)
+	}
 	if err := e.global.Acquire(qctx); err != nil {
-		return e.queueError(ctx, tool, "global", err)
+		e.clients.Release(client)
+		return e.queueError(ctx, tool, "global (limits.max_concurrent_tools)", err)
 	}
 	if st != nil {
 		if err := st.sem.Acquire(qctx); err != nil {
 			e.global.Release()
+			e.clients.Release(client)
 			return e.queueError(ctx, tool, "upstream "+tool.Server, err)
 		}
 	}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,30 +21,59 @@ type sleepIn struct {
 	Msg string `json:"msg,omitempty"`
 }
 
+type holdIn struct {
+	Client string `json:"client,omitempty"`
+}
+
 type fixture struct {
-	set      *source.Set
-	eng      *engine.Engine
-	rec      *engine.MemoryRecorder
-	inFlight atomic.Int32
-	maxSeen  atomic.Int32
+	set *source.Set
+	eng *engine.Engine
+	rec *engine.MemoryRecorder
+
+	// hold calls: each reports its start on started, then returns when
+	// it takes a token from release (or its context ends).
+	started chan string
+	release chan struct{}
+	mu      sync.Mutex
+	holding map[string]int // in flight, by the client named in the arguments
+	maxHeld map[string]int
+}
+
+// waitStarted waits for n hold calls to start and returns their clients.
+func (f *fixture) waitStarted(t *testing.T, n int) []string {
+	t.Helper()
+	var got []string
+	timeout := time.After(10 * time.Second) // a correctness bound, not a measurement
+	for len(got) < n {
+		select {
+		case c := <-f.started:
+			got = append(got, c)
+		case <-timeout:
+			t.Fatalf("only %d of %d calls started: %v", len(got), n, got)
+		}
+	}
+	return got
+}
+
+// noneStarted asserts that no further hold call has started so far.
+func (f *fixture) noneStarted(t *testing.T) {
+	t.Helper()
+	select {
+	case c := <-f.started:
+		t.Fatalf("a call of client %q started beyond the limit", c)
+	default:
+	}
 }
 
 // newFixture builds a real source.Set over two function sources and an
 // engine over it with the given options (Catalog, Upstreams, Recorder are filled in).
 func newFixture(t *testing.T, opts engine.Options) *fixture {
 	t.Helper()
-	f := &fixture{rec: engine.NewMemoryRecorder(0)}
+	f := &fixture{rec: engine.NewMemoryRecorder(0), started: make(chan string, 100), release: make(chan struct{}),
+		holding: map[string]int{}, maxHeld: map[string]int{}}
 	a := function.New("alpha", "test tools")
 	b := function.New("beta", "more test tools")
 	sleep := func(ctx context.Context, in sleepIn) (string, error) {
-		n := f.inFlight.Add(1)
-		defer f.inFlight.Add(-1)
-		for {
-			m := f.maxSeen.Load()
-			if n <= m || f.maxSeen.CompareAndSwap(m, n) {
-				break
-			}
-		}
 		select {
 		case <-time.After(time.Duration(in.Ms) * time.Millisecond):
 			return "slept " + in.Msg, nil
@@ -53,6 +83,26 @@ func newFixture(t *testing.T, opts engine.Options) *fixture {
 	}
 	function.Must(function.Add(a, "sleep", "Sleep for ms milliseconds", sleep))
 	function.Must(function.Add(b, "sleep", "Sleep for ms milliseconds", sleep))
+	hold := func(ctx context.Context, in holdIn) (string, error) {
+		f.mu.Lock()
+		f.holding[in.Client]++
+		f.maxHeld[in.Client] = max(f.maxHeld[in.Client], f.holding[in.Client])
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.holding[in.Client]--
+			f.mu.Unlock()
+		}()
+		f.started <- in.Client
+		select {
+		case <-f.release:
+			return "released", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	function.Must(function.Add(a, "hold", "Hold until released", hold))
+	function.Must(function.Add(b, "hold", "Hold until released", hold))
 	function.Must(function.Add(a, "fail", "Always reports a tool error", func(ctx context.Context, in struct{}) (string, error) {
 		return "", errors.New("boom")
 	}))
@@ -109,8 +159,8 @@ func TestUnknownTool(t *testing.T) {
 	f := newFixture(t, engine.Options{})
 	_, err := f.eng.Call(context.Background(), "alpha__nope", nil)
 	e := callErr(t, err, engine.CodeUnknownTool)
-	if e.HTTPStatus() != 404 || err.Error() != "alpha__nope: no such tool in the catalog" {
-		t.Fatalf("%d %q", e.HTTPStatus(), err)
+	if e.Tool != "alpha__nope" || e.Server != "" || err.Error() != "alpha__nope: no such tool in the catalog" {
+		t.Fatalf("%+v %q", e, err)
 	}
 }
 
@@ -118,7 +168,7 @@ func TestInvalidArguments(t *testing.T) {
 	f := newFixture(t, engine.Options{})
 	_, err := f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":"soon"}`))
 	e := callErr(t, err, engine.CodeInvalidArguments)
-	if len(e.Problems) != 1 || e.Problems[0].Path != "/ms" || e.HTTPStatus() != 400 {
+	if len(e.Problems) != 1 || e.Problems[0].Path != "/ms" {
 		t.Fatalf("%+v", e)
 	}
 	if err.Error() != "alpha__sleep: invalid arguments: /ms: type: got string, want integer" {
@@ -146,9 +196,9 @@ func TestToolErrorReturnedIntact(t *testing.T) {
 func TestTimeouts(t *testing.T) {
 	f := newFixture(t, engine.Options{Timeout: 50 * time.Millisecond, Servers: map[string]engine.ServerLimits{"beta": {Timeout: 10 * time.Second}}})
 	_, err := f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":5000}`))
-	e := callErr(t, err, engine.CodeTimeout)
-	if e.HTTPStatus() != 504 || !strings.Contains(err.Error(), "no result within 50ms") {
-		t.Fatalf("%d %v", e.HTTPStatus(), err)
+	callErr(t, err, engine.CodeTimeout)
+	if !strings.Contains(err.Error(), "no result within 50ms") {
+		t.Fatal(err)
 	}
 	// beta's own timeout is longer than the default: 100 ms succeeds there.
 	if _, err := f.eng.Call(context.Background(), "beta__sleep", json.RawMessage(`{"ms":100}`)); err != nil {
@@ -162,49 +212,158 @@ func TestTimeouts(t *testing.T) {
 func TestCanceled(t *testing.T) {
 	f := newFixture(t, engine.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	_, err := f.eng.Call(ctx, "alpha__sleep", json.RawMessage(`{"ms":5000}`))
+	go func() { f.waitStarted(t, 1); cancel() }() // cancel once the call is in flight
+	_, err := f.eng.Call(ctx, "alpha__hold", nil)
 	callErr(t, err, engine.CodeCanceled)
 }
 
+// TestConcurrencyLimits: held calls (released one at a time) never exceed
+// the global bound of 3, nor beta's bound of 1.
 func TestConcurrencyLimits(t *testing.T) {
 	f := newFixture(t, engine.Options{MaxConcurrent: 3, Servers: map[string]engine.ServerLimits{"beta": {MaxConcurrency: 1}}})
-	var wg sync.WaitGroup
-	for range 12 {
-		wg.Go(func() {
-			if _, err := f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":20}`)); err != nil {
-				t.Error(err)
+	run := func(tool string, calls, bound int) int {
+		var wg sync.WaitGroup
+		for range calls {
+			wg.Go(func() {
+				if _, err := f.eng.Call(context.Background(), tool, nil); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		// The bound fills; the rest wait. Then each release lets exactly
+		// one more call start.
+		f.waitStarted(t, bound)
+		for i := range calls {
+			f.release <- struct{}{}
+			if i < calls-bound {
+				f.waitStarted(t, 1)
 			}
-		})
+		}
+		wg.Wait()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.maxHeld[""]
 	}
-	wg.Wait()
-	if got := f.maxSeen.Load(); got != 3 {
+	if got := run("alpha__hold", 12, 3); got != 3 {
 		t.Fatalf("max concurrent = %d, want 3", got)
 	}
-	f.maxSeen.Store(0)
-	for range 4 {
-		wg.Go(func() {
-			if _, err := f.eng.Call(context.Background(), "beta__sleep", json.RawMessage(`{"ms":10}`)); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if got := f.maxSeen.Load(); got != 1 {
+	f.maxHeld[""] = 0
+	if got := run("beta__hold", 4, 1); got != 1 {
 		t.Fatalf("beta max concurrent = %d, want 1", got)
+	}
+}
+
+// TestPerClientSlots: one client holding every call it may make waits on
+// its own slots, so another client's calls still start; the local
+// operator ("") is one client with its own share.
+func TestPerClientSlots(t *testing.T) {
+	f := newFixture(t, engine.Options{MaxConcurrent: 4, MaxConcurrentPerClient: 2, QueueTimeout: time.Minute})
+	call := func(client string, errs chan<- error) {
+		ctx := context.Background()
+		if client != "" {
+			ctx = engine.WithClient(ctx, client)
+		}
+		_, err := f.eng.Call(ctx, "alpha__hold", json.RawMessage(`{"client":"`+client+`"}`))
+		errs <- err
+	}
+	errs := make(chan error, 16)
+	// Client a asks for 6 parallel calls: 2 run, 4 queue on a's slots.
+	for range 6 {
+		go call("a", errs)
+	}
+	if got := f.waitStarted(t, 2); got[0] != "a" || got[1] != "a" {
+		t.Fatalf("started %v", got)
+	}
+	// Client b and the local operator still get through: the global bound
+	// (4) is not taken by a's queue.
+	go call("b", errs)
+	go call("", errs)
+	got := f.waitStarted(t, 2)
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"", "b"}) {
+		t.Fatalf("started %v, want b and the local operator", got)
+	}
+	f.noneStarted(t)
+	// Release everything: a's queued calls run two at a time.
+	for range 8 {
+		f.release <- struct{}{}
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.maxHeld["a"] != 2 || f.maxHeld["b"] != 1 || f.maxHeld[""] != 1 {
+		t.Fatalf("max in flight per client: %v, want a:2 b:1 local:1", f.maxHeld)
+	}
+}
+
+// TestPerClientQueueTimeout: a client at its bound gets overloaded after the
+// queue timeout, naming the per-client limit, while another client's call
+// succeeds meanwhile.
+func TestPerClientQueueTimeout(t *testing.T) {
+	f := newFixture(t, engine.Options{MaxConcurrent: 4, MaxConcurrentPerClient: 1, QueueTimeout: 20 * time.Millisecond})
+	a := engine.WithClient(context.Background(), "a")
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.eng.Call(a, "alpha__hold", json.RawMessage(`{"client":"a"}`))
+		done <- err
+	}()
+	f.waitStarted(t, 1)
+	_, err := f.eng.Call(a, "beta__sleep", json.RawMessage(`{"ms":1}`))
+	if e := callErr(t, err, engine.CodeOverloaded); !strings.Contains(e.Msg, "per-client") {
+		t.Fatalf("message %q does not name the per-client limit", e.Msg)
+	}
+	if _, err := f.eng.Call(engine.WithClient(context.Background(), "b"), "beta__sleep", json.RawMessage(`{"ms":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	f.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
 func TestQueueTimeoutOverloaded(t *testing.T) {
 	f := newFixture(t, engine.Options{MaxConcurrent: 1, QueueTimeout: 20 * time.Millisecond})
-	go f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":2000}`))
-	for f.inFlight.Load() == 0 { // the first call holds the only slot
-		time.Sleep(time.Millisecond)
-	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.eng.Call(context.Background(), "alpha__hold", nil)
+		done <- err
+	}()
+	f.waitStarted(t, 1) // the first call holds the only slot
 	_, err := f.eng.Call(context.Background(), "beta__sleep", json.RawMessage(`{"ms":1}`))
-	e := callErr(t, err, engine.CodeOverloaded)
-	if e.HTTPStatus() != 503 {
-		t.Fatal(e.HTTPStatus())
+	if e := callErr(t, err, engine.CodeOverloaded); !strings.Contains(e.Msg, "global") {
+		t.Fatalf("message %q", e.Msg)
+	}
+	f.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnknownNamesStayOutOfTotals: names that match no tool are the
+// caller's input: the event has no tool name, the error echoes the name
+// clipped, and per-tool totals do not grow with them.
+func TestUnknownNamesStayOutOfTotals(t *testing.T) {
+	f := newFixture(t, engine.Options{})
+	long := strings.Repeat("x", 30_000)
+	for i := range 50 {
+		_, err := f.eng.Call(context.Background(), long+strconv.Itoa(i), nil)
+		e := callErr(t, err, engine.CodeUnknownTool)
+		if len(e.Tool) > 200 || len(err.Error()) > 300 {
+			t.Fatalf("error echoes %d bytes of the name: %.80q…", len(e.Tool), err.Error())
+		}
+	}
+	st := f.rec.Stats()
+	if len(st) != 1 || st[""].Calls != 50 || st[""].Failures != 50 {
+		t.Fatalf("totals %v, want one entry \"\" with 50 failed calls", st)
+	}
+	for _, ev := range f.rec.Events() {
+		if ev.Tool != "" || ev.Code != engine.CodeUnknownTool {
+			t.Fatalf("event %+v", ev)
+		}
 	}
 }
 

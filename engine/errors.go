@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/weft-dev/weft/catalog"
 )
@@ -11,15 +10,16 @@ import (
 // Code classifies why a call did not produce a result.
 type Code string
 
-// Error codes. Each maps to one HTTP status (see Error.HTTPStatus).
+// Error codes. Surfaces map them to their own terms (the REST server to
+// HTTP statuses).
 const (
-	CodeUnknownTool      Code = "unknown_tool"      // 404
-	CodeInvalidArguments Code = "invalid_arguments" // 400
-	CodeTimeout          Code = "timeout"           // 504
-	CodeCanceled         Code = "canceled"          // 499 (client closed request)
-	CodeUnavailable      Code = "unavailable"       // 503: upstream not connected
-	CodeOverloaded       Code = "overloaded"        // 503: no concurrency slot in time
-	CodeUpstream         Code = "upstream_error"    // 502: transport / protocol failure
+	CodeUnknownTool      Code = "unknown_tool"      // no such tool, or one the caller's policy hides
+	CodeInvalidArguments Code = "invalid_arguments" // the arguments violate the input schema
+	CodeTimeout          Code = "timeout"           // no result within the timeout
+	CodeCanceled         Code = "canceled"          // the caller gave up
+	CodeUnavailable      Code = "unavailable"       // upstream not connected
+	CodeOverloaded       Code = "overloaded"        // no concurrency slot in time
+	CodeUpstream         Code = "upstream_error"    // transport / protocol failure
 )
 
 // Error is the error every engine call fails with.
@@ -43,24 +43,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-// HTTPStatus maps the code to the status REST surfaces answer with.
-func (e *Error) HTTPStatus() int {
-	switch e.Code {
-	case CodeUnknownTool:
-		return http.StatusNotFound
-	case CodeInvalidArguments:
-		return http.StatusBadRequest
-	case CodeTimeout:
-		return http.StatusGatewayTimeout
-	case CodeCanceled:
-		return 499
-	case CodeUnavailable, CodeOverloaded:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusBadGateway
-	}
-}
 
 // AsError returns err as an *Error if it is one.
 func AsError(err error) (*Error, bool) {

@@ -17,6 +17,9 @@ const (
 
 // Event describes one finished call. Analytics and tracing consume it.
 type Event struct {
+	// Tool is the catalog name of the tool called; empty when the name the
+	// caller sent matched no tool it may see (the name is the caller's
+	// input, so it never reaches metrics or per-tool totals).
 	Tool     string
 	Server   string
 	Caller   string // who asked: "rest", "cli", "mcp", "sandbox", "plan", ...
@@ -35,7 +38,10 @@ type Recorder interface {
 }
 
 // MemoryRecorder keeps the most recent events in a ring and per-tool totals.
-// It is safe for concurrent use.
+// Totals are kept for at most MaxTotals tools (catalog names: events carry
+// no caller-chosen names); calls of further tools are totalled under
+// OtherTools, calls that matched no tool under "". It is safe for
+// concurrent use.
 type MemoryRecorder struct {
 	mu     sync.Mutex
 	ring   []Event
@@ -43,6 +49,12 @@ type MemoryRecorder struct {
 	full   bool
 	totals map[string]*ToolStats
 }
+
+// MaxTotals bounds the per-tool totals a MemoryRecorder keeps.
+const MaxTotals = 10000
+
+// OtherTools is the key of the totals of tools beyond MaxTotals.
+const OtherTools = "(other)"
 
 // ToolStats aggregates the calls of one tool.
 type ToolStats struct {
@@ -70,8 +82,14 @@ func (m *MemoryRecorder) Record(e Event) {
 	}
 	s := m.totals[e.Tool]
 	if s == nil {
-		s = &ToolStats{}
-		m.totals[e.Tool] = s
+		key := e.Tool
+		if len(m.totals) >= MaxTotals {
+			key = OtherTools
+		}
+		if s = m.totals[key]; s == nil {
+			s = &ToolStats{}
+			m.totals[key] = s
+		}
 	}
 	s.Calls++
 	if e.Outcome != OutcomeOK {

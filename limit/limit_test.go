@@ -57,44 +57,69 @@ func TestKeyed(t *testing.T) {
 	if !k.TryAcquire("b") {
 		t.Fatal("b refused")
 	}
+	// A waiter of a is not served by b's release, only by a's.
+	got := make(chan error, 1)
+	go func() { got <- k.Acquire(context.Background(), "a") }()
+	k.Release("b")
+	select {
+	case err := <-got:
+		t.Fatalf("a acquired (%v) while holding both its slots", err)
+	default:
+	}
 	k.Release("a")
-	if !k.TryAcquire("a") {
-		t.Fatal("released slot not reusable")
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if k.InUse("a") != 2 || k.InUse("b") != 0 {
+		t.Fatalf("in use a=%d b=%d", k.InUse("a"), k.InUse("b"))
+	}
+	// Acquire honours ctx; a waiter that gave up leaves nothing behind.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := k.Acquire(ctx, "a"); err != context.Canceled {
+		t.Fatalf("full key, canceled ctx: %v", err)
 	}
 	k.Release("a")
 	k.Release("a")
-	k.Release("b")
 	if len(k.sems) != 0 {
 		t.Fatalf("idle keys kept: %v", k.sems)
 	}
+	var unlimited *Keyed
+	if !unlimited.TryAcquire("x") || unlimited.Acquire(ctx, "x") != nil || NewKeyed(0).Cap() != 0 {
+		t.Fatal("nil or zero Keyed must be unlimited")
+	}
 }
 
+// TestSemaphore: 20 holders on 3 slots: 3 hold, the others wait until a
+// slot is released.
 func TestSemaphore(t *testing.T) {
 	s := NewSemaphore(3)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	in, max := 0, 0
+	held := make(chan struct{}, 20)
+	release := make(chan struct{})
 	for range 20 {
 		wg.Go(func() {
 			if err := s.Acquire(context.Background()); err != nil {
 				t.Error(err)
 				return
 			}
-			mu.Lock()
-			in++
-			max = maxInt(max, in)
-			mu.Unlock()
-			time.Sleep(time.Millisecond)
-			mu.Lock()
-			in--
-			mu.Unlock()
+			held <- struct{}{}
+			<-release
 			s.Release()
 		})
 	}
-	wg.Wait()
-	if max != 3 {
-		t.Fatalf("max concurrency %d, want 3", max)
+	for i := range 20 {
+		<-held // a slot is held...
+		if i >= 2 {
+			if s.TryAcquire() { // ...and the third one fills the semaphore
+				t.Fatalf("a 4th slot was free with %d holders", 3)
+			}
+			release <- struct{}{} // free one: exactly one waiter proceeds
+		}
 	}
+	release <- struct{}{}
+	release <- struct{}{}
+	wg.Wait()
 	// Acquire honours ctx.
 	for range 3 {
 		s.Acquire(context.Background())
@@ -108,11 +133,4 @@ func TestSemaphore(t *testing.T) {
 	if nilSem.Acquire(ctx) != nil || nilSem.Cap() != 0 {
 		t.Fatal("nil semaphore must be unlimited")
 	}
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }

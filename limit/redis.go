@@ -54,11 +54,20 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(cap / rate) + 1000)
 return {allowed, wait}
 `)
 
-// Allow implements RateLimiter. perMinute <= 0 means unlimited.
+// DecisionTimeout bounds one decision: a Redis that does not answer within
+// it counts as unreachable (the caller applies its failure mode) instead
+// of holding the request through the client's dial retries.
+const DecisionTimeout = time.Second
+
+// Allow implements RateLimiter. perMinute <= 0 means unlimited. It fails
+// (with an error, never silently) when Redis does not answer within
+// DecisionTimeout.
 func (r *Redis) Allow(ctx context.Context, key string, perMinute int) (bool, time.Duration, error) {
 	if perMinute <= 0 {
 		return true, 0, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, DecisionTimeout)
+	defer cancel()
 	rate := float64(perMinute) / 60000 // tokens per millisecond
 	res, err := tokenBucket.Run(ctx, r.c, []string{r.prefix + key}, perMinute, rate).Int64Slice()
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 
 // Client is the authenticated caller of a request.
 type Client struct {
-	// Name is the API key's name, or "addr:<ip>" without authentication.
+	// Name is the API key's name, or without authentication "addr:" and
+	// the client's address group (see addressGroup).
 	Name string
 	// RequestsPerMinute is the client's rate budget.
 	RequestsPerMinute int
@@ -47,7 +48,7 @@ func HashKey(key string) string {
 // authenticate returns the client for r, or ok=false with a reason.
 func (k *keyring) authenticate(r *http.Request) (Client, string, bool) {
 	if !k.enabled() {
-		return Client{Name: "addr:" + clientIP(r), RequestsPerMinute: k.rpm}, "", true
+		return Client{Name: "addr:" + addressGroup(r.RemoteAddr), RequestsPerMinute: k.rpm}, "", true
 	}
 	auth := r.Header.Get("Authorization")
 	scheme, token, found := strings.Cut(auth, " ")
@@ -66,10 +67,27 @@ func (k *keyring) authenticate(r *http.Request) (Client, string, bool) {
 	return Client{Name: key.Name, RequestsPerMinute: rpm, Scope: weft.Scope{Servers: key.Servers, Tools: key.Tools}}, "", true
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// addressGroup is the unit per-address limits count by, for servers
+// without API keys: a client can trivially pick another address of the
+// same machine or network, so every loopback address is one group
+// ("loopback"), an IPv6 address counts by its /64 (what one host or
+// subscriber is usually given), an IPv4 address by itself. Per-address
+// limits remain weak (a client with many IPv4 addresses or /64s has many
+// budgets): API keys are the real control (docs/security.md).
+func addressGroup(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		return r.RemoteAddr
+		host = remote
 	}
-	return host
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
+		return host
+	case ip.IsLoopback():
+		return "loopback"
+	case ip.To4() != nil:
+		return ip.To4().String()
+	default:
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
 }

@@ -9,17 +9,12 @@ import (
 	"net/http"
 )
 
-// readBody reads the whole (size-limited) body, answering 413 / 400 itself
-// when it cannot; ok is false then.
+// readBody reads the whole (size-limited) body, answering 413 / 408 / 400
+// itself when it cannot; ok is false then.
 func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeProblem(w, r, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
-			return nil, false
-		}
-		writeProblem(w, r, http.StatusBadRequest, "bad_body", "could not read request body: "+err.Error())
+		writeBodyError(w, r, err)
 		return nil, false
 	}
 	return body, true

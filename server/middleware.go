@@ -2,18 +2,22 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/internal/clip"
 )
 
 // public routes need no authentication and are not rate limited.
@@ -22,19 +26,12 @@ func public(path string) bool {
 }
 
 // protect applies, in order: Host and Origin checks (DNS rebinding, CSRF),
-// authentication, per-client rate and concurrency limits, and JSON body
-// limits. It returns the request to serve (carrying the client and its
-// scope) and a release func to call when it is served, or nil after
-// answering itself.
+// authentication, per-client rate and concurrency limits, and the JSON
+// body checks (read deadline, size, nesting, string length, UTF-8, number
+// range). It returns the request to serve (carrying the client's scope
+// and, with API keys, its identity) and a release func to call when it is
+// served, or nil after answering itself.
 func (s *Server) protect(w http.ResponseWriter, r *http.Request) (*http.Request, func()) {
-	r, release := s.admit(w, r)
-	if r == nil {
-		return nil, nil
-	}
-	return r, release
-}
-
-func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*http.Request, func()) {
 	noop := func() {}
 	if msg := s.checkHost(r); msg != "" {
 		writeProblem(w, r, http.StatusForbidden, "forbidden_host", msg)
@@ -53,15 +50,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*http.Request, f
 		writeProblem(w, r, http.StatusUnauthorized, "unauthorized", reason)
 		return nil, nil
 	}
-	allowed, wait, err := s.rate.Allow(r.Context(), client.Name, client.RequestsPerMinute)
-	if err != nil {
-		s.log.Warn("rate limiter failed; allowing request", "err", err)
-		allowed = true
-	}
-	if !allowed {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		writeProblem(w, r, http.StatusTooManyRequests, "rate_limited",
-			fmt.Sprintf("client %s exceeded %d requests per minute; retry in %s", client.Name, client.RequestsPerMinute, wait.Round(100*time.Millisecond)))
+	if !s.allowRate(w, r, client) {
 		return nil, nil
 	}
 	if !s.inflight.TryAcquire(client.Name) {
@@ -81,13 +70,13 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*http.Request, f
 	if r.Body != nil && r.ContentLength != 0 && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			// Let the handler report it (413 for too large).
-			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-			return r, release
-		}
-		if msg := jsonLimitProblem(body, s.opts.MaxJSONDepth, s.opts.MaxStringBytes); msg != "" {
 			release()
-			writeProblem(w, r, http.StatusBadRequest, "limit_exceeded", msg)
+			writeBodyError(w, r, err)
+			return nil, nil
+		}
+		if msg := jsonProblem(body, s.opts.MaxJSONDepth, s.opts.MaxStringBytes); msg != "" {
+			release()
+			writeProblem(w, r, http.StatusBadRequest, "invalid_json", msg)
 			return nil, nil
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -95,34 +84,119 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (*http.Request, f
 	return r, release
 }
 
-type errReader struct{ err error }
+// writeBodyError answers a request whose body could not be read: 413 when
+// it is larger than server.max_body_bytes, 408 when it did not arrive
+// within server.read_timeout, else 400.
+func writeBodyError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeProblem(w, r, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes (server.max_body_bytes)", mbe.Limit))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close")
+		writeProblem(w, r, http.StatusRequestTimeout, "body_timeout", "the request body did not arrive within server.read_timeout")
+	default:
+		writeProblem(w, r, http.StatusBadRequest, "bad_body", "could not read request body: "+err.Error())
+	}
+}
 
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+// allowRate takes one request from the client's budget, answering 429 (or
+// 503 when the shared limiter is down and limits.redis_fail_mode is
+// closed) itself when the request may not proceed.
+func (s *Server) allowRate(w http.ResponseWriter, r *http.Request, client Client) bool {
+	allowed, wait, err := s.rate.Allow(r.Context(), client.Name, client.RequestsPerMinute)
+	if err != nil {
+		open := s.opts.RedisFailMode == "open"
+		s.o.Metrics().RateLimiterFailure(open)
+		if n, log := s.rateErrLog.take(time.Now()); log {
+			action := "refusing requests (limits.redis_fail_mode: closed)"
+			if open {
+				action = "allowing requests unlimited (limits.redis_fail_mode: open)"
+			}
+			s.log.Error("rate limiter unavailable; "+action, "err", err, "failures_since_last_log", n)
+		}
+		if !open {
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, r, http.StatusServiceUnavailable, "rate_limiter_unavailable",
+				"the rate limiter cannot be reached; retry shortly")
+			return false
+		}
+		return true
+	}
+	if !allowed {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeProblem(w, r, http.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("client %s exceeded %d requests per minute; retry in %s", client.Name, client.RequestsPerMinute, wait.Round(100*time.Millisecond)))
+		return false
+	}
+	return true
+}
 
-// checkHost rejects requests that reached a loopback listener under a
-// foreign Host name: the signature of DNS rebinding.
+// everyLog lets one log line through per interval and counts the events
+// in between, so a failing dependency is logged loudly but not once per
+// request.
+type everyLog struct {
+	interval time.Duration
+	mu       sync.Mutex
+	last     time.Time
+	count    int
+}
+
+// take counts one event and reports whether to log it, with the number of
+// events since the last logged one (this one included).
+func (e *everyLog) take(now time.Time) (int, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.count++
+	if !e.last.IsZero() && now.Sub(e.last) < e.interval {
+		return 0, false
+	}
+	n := e.count
+	e.last, e.count = now, 0
+	return n, true
+}
+
+// checkHost is the defence against DNS rebinding: a page of the attacker's
+// domain, re-resolved to weft's address, reaches weft with the attacker's
+// name in Host. See hostProblem.
 func (s *Server) checkHost(r *http.Request) string {
-	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if local == nil {
+	var local net.IP
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+		local = a.IP
+	}
+	return hostProblem(r.Host, local, s.keys.enabled(), s.opts.AllowedHosts)
+}
+
+// hostProblem decides whether a request with Host host, received on the
+// local address local, may be served: names in allowed (server.allowed_hosts)
+// always; on a loopback address only loopback names; elsewhere IP
+// addresses, and any name when API keys authenticate clients and no
+// allowed list is configured (a rebinding page has no key). It returns ""
+// or why not.
+func hostProblem(host string, local net.IP, keyed bool, allowed []string) string {
+	name := host
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		name = h
+	}
+	name = strings.TrimSuffix(strings.ToLower(strings.Trim(name, "[]")), ".")
+	if slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(strings.TrimSuffix(a, "."), name) }) {
 		return ""
 	}
-	tcp, ok := local.(*net.TCPAddr)
-	if !ok || !tcp.IP.IsLoopback() {
+	ip := net.ParseIP(name)
+	if local != nil && local.IsLoopback() {
+		if name == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return ""
+		}
+		return fmt.Sprintf("Host %q is not a loopback name; weft on a loopback address only answers localhost, 127.0.0.1, [::1] and the names in server.allowed_hosts", clip.String(host))
+	}
+	if ip != nil || (keyed && len(allowed) == 0) {
 		return ""
 	}
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "localhost" || net.ParseIP(host).IsLoopback() {
-		return ""
-	}
-	return fmt.Sprintf("Host %q is not a loopback name; weft on a loopback address only answers localhost, 127.0.0.1 and [::1]", r.Host)
+	return fmt.Sprintf("Host %q is not in server.allowed_hosts; weft answers its IP addresses and the names listed there (DNS-rebinding protection)", clip.String(host))
 }
 
 // checkOrigin allows requests without Origin (non-browser clients), from
-// the same host, or from a configured origin.
+// the same host (whose Host passed checkHost), or from a configured origin.
 func (s *Server) checkOrigin(r *http.Request) string {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -135,5 +209,5 @@ func (s *Server) checkOrigin(r *http.Request) string {
 	if err == nil && u.Host == r.Host {
 		return ""
 	}
-	return fmt.Sprintf("Origin %q is not allowed (same-host requests and gateway.allowed_origins are)", origin)
+	return fmt.Sprintf("Origin %q is not allowed (same-host requests and gateway.allowed_origins are)", clip.String(origin))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/internal/clip"
 )
 
 // Problem is an RFC 9457 problem detail, the body of every error response
@@ -32,10 +33,13 @@ func writeProblemValue(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
-	if p.Title == "" && p.Status == 499 {
+	if p.Title == "" && p.Status == statusClientClosed {
 		p.Title = "Client Closed Request"
 	}
-	p.Instance = r.URL.Path
+	// Echoed input is clipped (internal/clip): a 100 KB tool name in the
+	// path comes back once, shortened, not three times in full.
+	p.Instance = clip.String(r.URL.Path)
+	p.Tool = clip.String(p.Tool)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
@@ -48,12 +52,33 @@ func writeProblemValue(w http.ResponseWriter, r *http.Request, p Problem) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ee *engine.Error
 	if errors.As(err, &ee) {
-		writeProblemValue(w, r, Problem{Type: problemBase + string(ee.Code), Status: ee.HTTPStatus(), Code: string(ee.Code), Detail: ee.Error(), Tool: ee.Tool, Problems: ee.Problems})
+		writeProblemValue(w, r, Problem{Type: problemBase + string(ee.Code), Status: httpStatus(ee.Code), Code: string(ee.Code), Detail: ee.Error(), Tool: ee.Tool, Problems: ee.Problems})
 		return
 	}
 	s.log.Error("request failed", "path", r.URL.Path, "err", err)
 	writeProblem(w, r, http.StatusInternalServerError, "internal", "internal error; see the server log")
 }
+
+// httpStatus maps an engine error code to the status REST answers with.
+func httpStatus(c engine.Code) int {
+	switch c {
+	case engine.CodeUnknownTool:
+		return http.StatusNotFound
+	case engine.CodeInvalidArguments:
+		return http.StatusBadRequest
+	case engine.CodeTimeout:
+		return http.StatusGatewayTimeout
+	case engine.CodeCanceled:
+		return statusClientClosed
+	case engine.CodeUnavailable, engine.CodeOverloaded:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusBadGateway
+	}
+}
+
+// statusClientClosed is nginx's 499: the client closed the request.
+const statusClientClosed = 499
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

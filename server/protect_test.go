@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,8 +19,33 @@ import (
 	"github.com/weft-dev/weft/source/function"
 )
 
-// slowStarted counts calls of priv__slow that have started.
-var slowStarted atomic.Int64
+// Calls of priv__hold report their start (with the client named in their
+// arguments) on holdStarted and return when they take a token from
+// holdRelease[client] ("", "admin" or "ops"). protectedServer makes them anew.
+var (
+	holdStarted chan string
+	holdRelease map[string]chan struct{}
+)
+
+type holdIn struct {
+	Client string `json:"client,omitempty"`
+}
+
+// waitHeld waits for n priv__hold calls to start and returns their clients.
+func waitHeld(t *testing.T, n int) []string {
+	t.Helper()
+	var got []string
+	timeout := time.After(10 * time.Second) // a correctness bound, not a measurement
+	for len(got) < n {
+		select {
+		case c := <-holdStarted:
+			got = append(got, c)
+		case <-timeout:
+			t.Fatalf("only %d of %d held calls started: %v", len(got), n, got)
+		}
+	}
+	return got
+}
 
 // protectedServer serves two function sources behind API keys: "admin"
 // may use everything, "reader" only the tools of server "pub".
@@ -31,11 +55,17 @@ func protectedServer(t *testing.T, opts server.Options, mutate ...func(*config.C
 	function.Must(function.Add(pub, "hello", "Say hello", func(ctx context.Context, in struct{}) (string, error) { return "hello", nil }))
 	priv := function.New("priv", "private tools")
 	function.Must(function.Add(priv, "secret", "Return a secret", func(ctx context.Context, in struct{}) (string, error) { return "s3cr3t", nil }))
-	slowStarted.Store(0)
-	function.Must(function.Add(priv, "slow", "Sleep", func(ctx context.Context, in struct{ Ms int }) (string, error) {
-		slowStarted.Add(1)
-		time.Sleep(time.Duration(in.Ms) * time.Millisecond)
-		return "ok", nil
+	started := make(chan string, 100)
+	release := map[string]chan struct{}{"": make(chan struct{}), "admin": make(chan struct{}), "ops": make(chan struct{})}
+	holdStarted, holdRelease = started, release
+	function.Must(function.Add(priv, "hold", "Hold until released", func(ctx context.Context, in holdIn) (string, error) {
+		started <- in.Client
+		select {
+		case <-release[in.Client]:
+			return "ok", nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
 	}))
 	cfg := config.Default()
 	cfg.Servers = nil
@@ -54,6 +84,7 @@ func protectedServer(t *testing.T, opts server.Options, mutate ...func(*config.C
 	if opts.APIKeys == nil {
 		opts.APIKeys = []config.APIKey{
 			{Name: "admin", Hash: server.HashKey("admin-key")},
+			{Name: "ops", Hash: server.HashKey("ops-key")},
 			{Name: "reader", Hash: server.HashKey("reader-key"), Servers: []string{"pub"}},
 		}
 	}
@@ -143,16 +174,15 @@ func TestRateLimitPerClient(t *testing.T) {
 
 func TestConcurrencyPerClient(t *testing.T) {
 	hs := protectedServer(t, server.Options{MaxConcurrentPerClient: 2, RequestsPerMinute: 1000})
-	// Two long calls hold the client's two slots...
+	// Two held calls hold the client's two request slots...
 	held := make(chan int, 2)
 	for range 2 {
 		go func() {
-			status, _, _ := req(t, "POST", hs.URL+"/v1/tools/priv__slow/call", "admin-key", `{"Ms":3000}`)
+			status, _, _ := req(t, "POST", hs.URL+"/v1/tools/priv__hold/call", "admin-key", `{}`)
 			held <- status
 		}()
 	}
-	// ...(wait until both are in flight, as the server's metrics show)...
-	waitInFlight(t, 2)
+	waitHeld(t, 2)
 	// ...so further requests of that client are refused at once, while
 	// another client is not affected.
 	for range 4 {
@@ -163,24 +193,63 @@ func TestConcurrencyPerClient(t *testing.T) {
 	if status, _, _ := req(t, "POST", hs.URL+"/v1/tools/pub__hello/call", "reader-key", `{}`); status != 200 {
 		t.Fatalf("another client: %d", status)
 	}
+	holdRelease[""] <- struct{}{}
+	holdRelease[""] <- struct{}{}
 	for range 2 {
-		if s := recv(t, held); s != 200 {
+		if s := <-held; s != 200 {
 			t.Fatalf("held call: %d", s)
 		}
 	}
 }
 
-// waitInFlight waits until n tool calls of priv__slow have started.
-func waitInFlight(t *testing.T, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if slowStarted.Load() >= int64(n) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+// TestToolSlotsPerClient (issue 9 #11): one code-mode request of one key
+// with 8 parallel long calls takes only its share of the engine's tool-call
+// slots; another key's call still starts at once instead of waiting for a
+// global slot (and getting 503 after queue_timeout).
+func TestToolSlotsPerClient(t *testing.T) {
+	hs := protectedServer(t, server.Options{RequestsPerMinute: 1000}, func(c *config.Config) {
+		c.Limits.MaxConcurrentTools = 4
+		c.Limits.MaxConcurrentToolsPerClient = 2
+		c.Limits.QueueTimeout = config.Duration(time.Minute)
+	})
+	program := `{"code":"await Promise.all(Array.from({length: 8}, () => callTool('priv__hold', {client: 'admin'}))); return 'all done'"}`
+	done := make(chan string, 1)
+	go func() {
+		status, _, body := req(t, "POST", hs.URL+"/v1/code", "admin-key", program)
+		done <- fmt.Sprint(status, " ", body)
+	}()
+	if got := waitHeld(t, 2); got[0] != "admin" || got[1] != "admin" {
+		t.Fatalf("started %v", got)
 	}
-	t.Fatalf("only %d calls in flight", slowStarted.Load())
+	// admin's other 6 calls wait on admin's own slots: a second key's call
+	// of the same tool starts while they wait.
+	other := make(chan int, 1)
+	go func() {
+		status, _, _ := req(t, "POST", hs.URL+"/v1/tools/priv__hold/call", "ops-key", `{"client":"ops"}`)
+		other <- status
+	}()
+	if got := waitHeld(t, 1); got[0] != "ops" {
+		t.Fatalf("a queued call of admin started (%v) before ops's: admin holds more than its share", got)
+	}
+	select {
+	case c := <-holdStarted:
+		t.Fatalf("a call of %s started beyond admin's share", c)
+	default:
+	}
+	holdRelease["ops"] <- struct{}{}
+	if s := <-other; s != 200 {
+		t.Fatalf("ops's call: %d", s)
+	}
+	// admin's 8 calls run, two at a time.
+	for i := range 8 {
+		holdRelease["admin"] <- struct{}{}
+		if i < 6 {
+			waitHeld(t, 1)
+		}
+	}
+	if got := <-done; !strings.HasPrefix(got, "200 ") || !strings.Contains(got, `"result":"all done"`) {
+		t.Fatalf("admin's program: %s", got)
+	}
 }
 
 func TestHostOriginAndBodyLimits(t *testing.T) {

@@ -5,18 +5,23 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/clip"
 	"github.com/weft-dev/weft/limit"
 )
 
@@ -39,6 +44,14 @@ type Options struct {
 	MaxConcurrentPerClient int
 	// AllowedOrigins are browser origins allowed besides same-host (gateway.allowed_origins).
 	AllowedOrigins []string
+	// AllowedHosts are the host names answered besides IP addresses and,
+	// on loopback, localhost (server.allowed_hosts; DNS-rebinding protection).
+	AllowedHosts []string
+	// ReadTimeout bounds reading a request, headers and body (server.read_timeout).
+	ReadTimeout time.Duration
+	// RedisFailMode is "closed" (refuse) or "open" (allow): what happens to
+	// a request whose rate limit cannot be checked (limits.redis_fail_mode).
+	RedisFailMode string
 	// RateLimiter enforces RequestsPerMinute (the orchestrator's if nil:
 	// in memory, or Redis with limits.redis_url).
 	RateLimiter limit.RateLimiter
@@ -70,6 +83,18 @@ func (o *Options) fill(cfg *config.Config, rl limit.RateLimiter) {
 	if o.AllowedOrigins == nil {
 		o.AllowedOrigins = cfg.Gateway.AllowedOrigins
 	}
+	if o.AllowedHosts == nil {
+		o.AllowedHosts = cfg.Server.AllowedHosts
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = cfg.Server.ReadTimeout.D()
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = config.DefaultReadTimeout
+	}
+	if o.RedisFailMode == "" {
+		o.RedisFailMode = cfg.Limits.RedisFailMode
+	}
 	if o.RateLimiter == nil {
 		o.RateLimiter = rl
 	}
@@ -88,6 +113,8 @@ type Server struct {
 	keys     *keyring
 	rate     limit.RateLimiter
 	inflight *limit.Keyed
+	// rateErrLog keeps rate-limiter failures loud but not once per request.
+	rateErrLog everyLog
 }
 
 // New builds the HTTP surface for o.
@@ -95,7 +122,7 @@ func New(o *weft.Orchestrator, opts Options) *Server {
 	opts.fill(o.Config(), o.RateLimiter())
 	s := &Server{o: o, opts: opts, log: opts.Logger, mux: http.NewServeMux(),
 		keys: newKeyring(opts.APIKeys, opts.RequestsPerMinute), rate: opts.RateLimiter,
-		inflight: limit.NewKeyed(opts.MaxConcurrentPerClient)}
+		inflight: limit.NewKeyed(opts.MaxConcurrentPerClient), rateErrLog: everyLog{interval: 10 * time.Second}}
 	s.routes()
 	return s
 }
@@ -120,11 +147,20 @@ func (s *Server) routes() {
 	s.mountMCP()
 }
 
-// ServeHTTP implements http.Handler with panic recovery and body limits.
+// ServeHTTP implements http.Handler with panic recovery, the protections
+// of protect, and one error shape: every error response is
+// application/problem+json, including the plain-text ones of handlers
+// that are not weft's own (the MCP SDK's transport errors).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	h, route := s.mux.Handler(r) // matched once; protect changes no routing input
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, r: r}
+	defer sw.finish()
+	var h http.Handler
+	route := ""
+	canonical := cleanPath(r.URL.Path)
+	if canonical == r.URL.Path {
+		h, route = s.mux.Handler(r) // matched once; protect changes no routing input
+	}
 	matched := route != ""
 	if !matched {
 		route = "unmatched"
@@ -152,22 +188,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	if !matched {
-		s.noRoute(sw, req, h)
+		s.noRoute(sw, req, h, canonical)
 		return
 	}
 	s.mux.ServeHTTP(sw, req) // sets path values
 }
 
-// noRoute renders the mux's 404 / 405 (with its Allow header) as a problem.
-func (s *Server) noRoute(w http.ResponseWriter, r *http.Request, h http.Handler) {
+// cleanPath is the canonical form of a URL path, as http.ServeMux would
+// redirect to: no empty, "." or ".." segments; a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+// noRoute renders the mux's 404 / 405 (with its Allow header) as a
+// problem. A path that is not canonical ("//v1//tools") is not redirected
+// (ServeMux would answer 301 text/html): it is a 404 naming the canonical
+// path.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request, h http.Handler, canonical string) {
+	if canonical != r.URL.Path {
+		writeProblem(w, r, http.StatusNotFound, "not_found",
+			fmt.Sprintf("no route for %s %s: the path is not canonical (empty, . or .. segments); did you mean %s?", r.Method, clip.String(r.URL.Path), clip.String(canonical)))
+		return
+	}
 	rec := &headerRecorder{header: http.Header{}}
 	h.ServeHTTP(rec, r)
 	if allow := rec.header.Get("Allow"); allow != "" {
 		w.Header().Set("Allow", allow)
-		writeProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
+		writeProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed on %s; allowed: %s", clip.String(r.Method), clip.String(r.URL.Path), allow))
 		return
 	}
-	writeProblem(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	writeProblem(w, r, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", clip.String(r.Method), clip.String(r.URL.Path)))
 }
 
 // headerRecorder captures what the mux's fallback handler would send.
@@ -180,25 +240,77 @@ func (h *headerRecorder) Header() http.Header         { return h.header }
 func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
 
+// statusWriter records the status of a response and turns plain-text
+// error responses (http.Error's, as the MCP SDK's transport errors are)
+// into problems: their text becomes the problem's detail.
 type statusWriter struct {
 	http.ResponseWriter
+	r      *http.Request
 	status int
 	wrote  bool
+	// plain holds the text of a plain-text error response being converted.
+	plain *bytes.Buffer
 }
 
+// maxPlainError bounds the text kept of a plain-text error response.
+const maxPlainError = 4 << 10
+
 func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
+	if w.wrote || code < 200 { // superfluous (net/http says so) or informational
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.status, w.wrote = code, true
+	ct := w.Header().Get("Content-Type")
+	if code >= 400 && (strings.HasPrefix(ct, "text/plain") || strings.HasPrefix(ct, "text/html")) {
+		w.plain = &bytes.Buffer{}
+		return
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.plain != nil {
+		if room := maxPlainError - w.plain.Len(); room > 0 {
+			w.plain.Write(b[:min(len(b), room)])
+		}
+		return len(b), nil
+	}
 	return w.ResponseWriter.Write(b)
 }
 
+// finish writes the problem a plain-text error response was turned into.
+func (w *statusWriter) finish() {
+	if w.plain == nil {
+		return
+	}
+	text, status := strings.TrimSpace(w.plain.String()), w.status
+	w.plain = nil
+	h := w.Header()
+	h.Del("Content-Length")
+	if text == "" {
+		text = http.StatusText(status)
+	}
+	writeProblemValue(w.ResponseWriter, w.r, Problem{Type: problemBase + statusCode(status), Status: status, Code: statusCode(status), Detail: clip.N(text, 1024)})
+}
+
+// statusCode is the problem code of an HTTP status: its text in snake
+// case ("Bad Request" → "bad_request").
+func statusCode(status int) string {
+	t := http.StatusText(status)
+	if t == "" {
+		return "http_" + strconv.Itoa(status)
+	}
+	return strings.NewReplacer(" ", "_", "-", "_", "'", "").Replace(strings.ToLower(t))
+}
+
 func (w *statusWriter) Flush() {
+	if w.plain != nil {
+		return
+	}
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -221,14 +333,20 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 // Serve is ListenAndServe on an existing listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
 	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: s,
+		// Slow clients end: headers within 10 s, the whole request (body
+		// included) within server.read_timeout; a slow body is answered
+		// 408 (see writeBodyError). There is no WriteTimeout: it would end
+		// server-sent event streams; net/http clears the read deadline
+		// once the body is read, so streams are not cut by ReadTimeout.
+		ReadHeaderTimeout: min(10*time.Second, s.opts.ReadTimeout),
+		ReadTimeout:       s.opts.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(problemListener{ln}) }()
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/internal/clip"
 )
 
 // toolView is a tool as the REST API shows it.
@@ -63,9 +64,11 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 
 // getTool: GET /v1/tools/{name}
 func (s *Server) getTool(w http.ResponseWriter, r *http.Request) {
-	t, err := s.o.Tool(r.Context(), r.PathValue("name"))
+	name := r.PathValue("name")
+	t, err := s.o.Tool(r.Context(), name)
 	if err != nil {
-		writeProblemValue(w, r, Problem{Type: problemBase + "unknown_tool", Status: http.StatusNotFound, Code: "unknown_tool", Tool: r.PathValue("name"), Detail: err.Error()})
+		writeProblemValue(w, r, Problem{Type: problemBase + "unknown_tool", Status: http.StatusNotFound, Code: "unknown_tool", Tool: name,
+			Detail: clip.String(name) + ": no such tool in the catalog"})
 		return
 	}
 	writeJSON(w, http.StatusOK, toolView{Tool: *t, Signature: catalog.TypeScriptSignature(t)})
@@ -93,24 +96,19 @@ func (s *Server) callTool(w http.ResponseWriter, r *http.Request) {
 }
 
 // jsonSyntaxProblem returns "" for valid JSON, else a message with the
-// byte offset, line and column of the error.
+// line, column and byte offset of the error. (Invalid UTF-8 and numbers out
+// of range were refused, with their position, before the handler ran: see
+// jsonProblem.)
 func jsonSyntaxProblem(b []byte) string {
-	var v any
-	err := json.Unmarshal(b, &v)
-	if err == nil {
+	if json.Valid(b) {
 		return ""
 	}
+	var v any
+	err := json.Unmarshal(b, &v)
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		line, col := 1, 1
-		for _, c := range b[:min(int(se.Offset), len(b))] {
-			if c == '\n' {
-				line, col = line+1, 1
-			} else {
-				col++
-			}
-		}
-		return fmt.Sprintf("body is not valid JSON: line %d, column %d: %v", line, max(col-1, 1), err)
+		// Offset is just past the offending byte.
+		return fmt.Sprintf("body is not valid JSON at %s: %v", position(b, int(se.Offset)-1), err)
 	}
 	return "body is not valid JSON: " + err.Error()
 }
