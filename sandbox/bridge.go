@@ -248,7 +248,7 @@ func (r *run) hostLog(args []any) (any, error) {
 
 // hostTimer is __weft_timer(ms): it schedules a timer within what is left of the run.
 func (r *run) hostTimer(args []any) (any, error) {
-	if r.nTimers >= maxTimers {
+	if len(r.timers) >= maxTimers {
 		return nil, fmt.Errorf("too many pending timers (at most %d)", maxTimers)
 	}
 	ms := argNumber(args, 0)
@@ -261,9 +261,18 @@ func (r *run) hostTimer(args []any) (any, error) {
 	}
 	r.nextID++
 	id := r.nextID
-	r.nTimers++
-	r.timers = append(r.timers, time.AfterFunc(d, func() { r.push(completion{kind: kindTimer, id: id}) }))
+	r.timers[id] = time.AfterFunc(d, func() { r.push(completion{kind: kindTimer, id: id}) })
 	return id, nil
+}
+
+// hostClear is __weft_clear(id): clearTimeout frees the timer's slot at once.
+func (r *run) hostClear(args []any) (any, error) {
+	id := int(argNumber(args, 0))
+	if t, ok := r.timers[id]; ok {
+		t.Stop()
+		delete(r.timers, id)
+	}
+	return nil, nil
 }
 
 // hostTake is __weft_take(): the payload of the completion being settled.

@@ -173,3 +173,33 @@ func TestWrapperCheckBehindTheScan(t *testing.T) {
 		t.Fatalf("got %+v, want the wrapper check's syntax error", rerr)
 	}
 }
+
+// TestOutOfMemoryIsReportedAsMemory: QuickJS silently drops a promise job it
+// cannot allocate at the memory limit, and the program then waits forever;
+// that was reported as never_settled. It is the memory limit. (issue 9 #22)
+func TestOutOfMemoryIsReportedAsMemory(t *testing.T) {
+	f := newFixture(t, Options{})
+	for _, code := range []string{
+		`const a = []; try { for (;;) a.push({}) } catch (e) {} a.length = a.length - 10; await null; return 2`,
+		`const a = []; try { for (;;) a.push({}) } catch (e) {} a.length = a.length - 10; await new Promise((r) => r()); return 2`,
+	} {
+		res := f.runReq(t, Request{Code: code, Language: JavaScript, Limits: Limits{MemoryBytes: 8 << 20, Timeout: 20 * time.Second}})
+		if res.Error == nil || res.Error.Kind != KindMemory || res.Error.Message != "out of memory: the program exceeded its memory limit of 8388608 bytes (memory)" {
+			t.Errorf("%s: got %+v %s, want the memory limit", code, res.Error, res.Result)
+		}
+	}
+}
+
+// TestClearTimeoutFreesItsSlot: at most 1000 timers may be pending, and a
+// cleared timer is no longer pending. (issue 9 #22)
+func TestClearTimeoutFreesItsSlot(t *testing.T) {
+	f := newFixture(t, Options{})
+	res := f.run(t, JavaScript, `for (let i = 0; i < 3000; i++) clearTimeout(setTimeout(() => {}, 100000)); await new Promise((r) => setTimeout(r, 1)); return "ok"`)
+	if res.Error != nil || string(res.Result) != `"ok"` {
+		t.Fatalf("got %+v %s", res.Error, res.Result)
+	}
+	res = f.run(t, JavaScript, `const ids = []; for (let i = 0; i < 1001; i++) ids.push(setTimeout(() => {}, 100000)); return ids.length`)
+	if res.Error == nil || res.Error.Kind != KindRuntime || !strings.Contains(res.Error.Message, "too many pending timers (at most 1000)") {
+		t.Fatalf("1001 pending timers: got %+v %s", res.Error, res.Result)
+	}
+}

@@ -16,9 +16,9 @@ const prelude = `(function (toolList) {
 const G = globalThis;
 const host = {
   call: G.__weft_call, search: G.__weft_search, log: G.__weft_log,
-  timer: G.__weft_timer, done: G.__weft_done, take: G.__weft_take,
+  timer: G.__weft_timer, clear: G.__weft_clear, done: G.__weft_done, take: G.__weft_take,
 };
-for (const k of ["__weft_call", "__weft_search", "__weft_log", "__weft_timer", "__weft_done", "__weft_take"]) delete G[k];
+for (const k of ["__weft_call", "__weft_search", "__weft_log", "__weft_timer", "__weft_clear", "__weft_done", "__weft_take"]) delete G[k];
 
 const O = Object, create = O.create, freeze = O.freeze, defineProperty = O.defineProperty,
   getPrototypeOf = O.getPrototypeOf;
@@ -114,7 +114,11 @@ function setTimeout(fn, ms) {
   timers[id] = [fn, extra];
   return id;
 }
-function clearTimeout(id) { delete timers[id]; }
+function clearTimeout(id) {
+  if (typeof id !== "number" || !timers[id]) return;
+  delete timers[id];
+  host.clear(id);
+}
 
 const globals = { tools, callTool, searchTools, ToolError, console, setTimeout, clearTimeout };
 for (const k in globals) defineProperty(G, k, { value: globals[k], writable: false, enumerable: false, configurable: false });

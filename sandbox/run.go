@@ -69,8 +69,7 @@ type run struct {
 	nCalls   int
 	inflight int
 	nextID   int
-	timers   []*time.Timer
-	nTimers  int
+	timers   map[int]*time.Timer // pending timers by id; len(timers) is what maxTimers bounds
 
 	console      []ConsoleLine
 	consoleBytes int
@@ -84,7 +83,7 @@ type run struct {
 }
 
 func newRun(ctx context.Context, s *Sandbox, req Request, lim Limits, start time.Time) *run {
-	r := &run{s: s, req: req, lim: lim, start: start, deadline: start.Add(lim.Timeout),
+	r := &run{s: s, req: req, lim: lim, start: start, deadline: start.Add(lim.Timeout), timers: map[int]*time.Timer{},
 		notify: make(chan struct{}, 1), callSlot: make(chan struct{}, lim.MaxConcurrentCalls)}
 	if d, ok := ctx.Deadline(); ok && d.Before(r.deadline) {
 		r.deadline = d
@@ -191,7 +190,7 @@ func (r *run) setup() error {
 	})
 	for name, f := range map[string]quickjs.HostFunc{
 		"__weft_call": r.hostCall, "__weft_search": r.hostSearch, "__weft_log": r.hostLog,
-		"__weft_timer": r.hostTimer, "__weft_done": r.hostDone, "__weft_take": r.hostTake,
+		"__weft_timer": r.hostTimer, "__weft_clear": r.hostClear, "__weft_done": r.hostDone, "__weft_take": r.hostTake,
 	} {
 		if err := vm.RegisterHostFunc(name, f); err != nil {
 			return fmt.Errorf("register %s: %w", name, err)
@@ -320,7 +319,7 @@ func (r *run) loop() *RunError {
 		if r.finished {
 			return nil
 		}
-		if r.inflight == 0 && r.nTimers == 0 {
+		if r.inflight == 0 && len(r.timers) == 0 {
 			if !r.rechecked {
 				r.rechecked = true
 				if !r.arm() {
@@ -331,9 +330,10 @@ func (r *run) loop() *RunError {
 				}
 				continue
 			}
-			if r.memoryExhausted() {
+			if exceptionPending(r.vm) || r.memoryExhausted() {
 				// QuickJS drops a promise job it has no memory to queue, which
-				// leaves the program waiting forever: report the cause.
+				// leaves the program waiting forever and the out-of-memory
+				// exception pending: report the cause.
 				return r.memoryError()
 			}
 			return &RunError{Kind: KindNeverSettled, Message: "the program awaits a promise that can never settle (no tool call or timer is pending)"}
@@ -374,7 +374,10 @@ func (r *run) loop() *RunError {
 				_, err = r.settleFn.Call(quickjs.UndefinedValue, c.id, c.ok)
 				r.take = ""
 			case kindTimer:
-				r.nTimers--
+				if _, pending := r.timers[c.id]; !pending {
+					continue // cleared after it fired
+				}
+				delete(r.timers, c.id)
 				_, err = r.fireFn.Call(quickjs.UndefinedValue, c.id)
 			}
 			if r.abort != nil {

@@ -35,6 +35,26 @@ var interruptCounterOffset = unsafe.Offsetof(lib.TJSContext{}.Finterrupt_counter
 // this version of modernc.org/quickjs keeps its JSContext elsewhere
 // (TestWatchdogReachesTheVM fails then).
 func countdownOf(vm *quickjs.VM) *int32 {
+	ctx := contextOf(vm)
+	if ctx == nil {
+		return nil
+	}
+	return (*int32)(unsafe.Add(ctx, interruptCounterOffset))
+}
+
+// exceptionPending reports whether the engine holds an exception nobody
+// received. QuickJS ignores a failure to queue a promise job (it does not
+// check JS_EnqueueJob there): when the allocation fails at the memory
+// limit, the continuation is lost and the out-of-memory exception stays
+// pending. It must be called on the VM's goroutine.
+func exceptionPending(vm *quickjs.VM) bool {
+	ctx := contextOf(vm)
+	return ctx != nil && lib.XJS_HasException(nil, uintptr(ctx)) != 0
+}
+
+// contextOf returns vm's JSContext, or nil if this version of
+// modernc.org/quickjs keeps it elsewhere.
+func contextOf(vm *quickjs.VM) unsafe.Pointer {
 	v := reflect.ValueOf(vm).Elem().FieldByName("state")
 	if !v.IsValid() {
 		return nil
@@ -43,11 +63,7 @@ func countdownOf(vm *quickjs.VM) *int32 {
 	if !c.IsValid() || c.Kind() != reflect.Uintptr || !c.CanAddr() {
 		return nil
 	}
-	ctx := *(*unsafe.Pointer)(unsafe.Pointer(c.UnsafeAddr()))
-	if ctx == nil {
-		return nil
-	}
-	return (*int32)(unsafe.Add(ctx, interruptCounterOffset))
+	return *(*unsafe.Pointer)(unsafe.Pointer(c.UnsafeAddr()))
 }
 
 // watchdog forces a prompt interrupt check in one VM. Create it with
