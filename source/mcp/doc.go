@@ -48,7 +48,12 @@
 // credentials never reach an upstream unless named. Its stderr is logged line by line (lines
 // are bounded; secrets redacted). The process is reaped as soon as it exits,
 // and any descendants left in its group are killed, so a crashed server
-// leaves neither a zombie nor orphans.
+// leaves neither a zombie nor orphans. Upstreams also die with weft when
+// weft itself is killed (kill -9): the process gets Pdeathsig (started from
+// one locked OS thread, since Linux ties it to the forking thread), and a
+// watchdog in its group kills the group, grandchildren such as the node
+// process behind npx included, when weft's end of its pipe closes
+// (spawn.go).
 //
 // # Shutdown
 //

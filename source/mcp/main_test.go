@@ -21,9 +21,41 @@ import (
 const (
 	envServerMode = "WEFT_TEST_MCP_SERVER"
 	envMarker     = "WEFT_TEST_MARKER" // a file the server writes observations to
+	// envLauncher makes the test binary play weft: it starts an upstream
+	// (this binary in mode "spawnchild") and writes "<upstream pid>
+	// <grandchild pid>" to the file it names, then waits to be killed.
+	envLauncher = "WEFT_TEST_LAUNCHER"
 )
 
+// runLauncher is the envLauncher mode.
+func runLauncher() int {
+	out := os.Getenv(envLauncher)
+	self, _ := os.Executable()
+	childMarker := out + ".child"
+	u, err := New(Config{Name: "launched", Command: self,
+		Env: map[string]string{envServerMode: "spawnchild", envMarker: childMarker}}, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := u.Start(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	grandchild, err := os.ReadFile(childMarker)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.WriteFile(out+".tmp", []byte(fmt.Sprintf("%d %s", u.Health().PID, grandchild)), 0o644)
+	os.Rename(out+".tmp", out)
+	select {}
+}
+
 func TestMain(m *testing.M) {
+	if os.Getenv(envLauncher) != "" {
+		os.Exit(runLauncher())
+	}
 	if mode := os.Getenv(envServerMode); mode != "" {
 		os.Exit(serveTestMode(mode))
 	}

@@ -59,6 +59,8 @@ type process struct {
 	tailMu sync.Mutex
 	tail   []string
 
+	watchdog *watchdog // nil without one (spawn.go)
+
 	stopOnce sync.Once
 }
 
@@ -67,7 +69,7 @@ func startProcess(cfg Config, log *slog.Logger, red *redactor) (*process, error)
 	cmd := exec.Command(cfg.Command, cfg.Args...)
 	cmd.Env = childEnv(os.Environ(), cfg.InheritEnv, cfg.Env)
 	cmd.Dir = cfg.Cwd
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = upstreamProcAttr()
 
 	var files []*os.File // every pipe end, closed on failure
 	closeAll := func() {
@@ -97,7 +99,7 @@ func startProcess(cfg Config, log *slog.Logger, red *redactor) (*process, error)
 		return nil, fmt.Errorf("pipe: %w", err)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	if err := cmd.Start(); err != nil {
+	if err := startOnSpawnerThread(cmd); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("start %s: %s", cfg.Command, red.redact(err.Error()))
 	}
@@ -121,6 +123,11 @@ func startProcess(cfg Config, log *slog.Logger, red *redactor) (*process, error)
 		close(p.exited)
 	}()
 	go p.readStderr(log, red)
+	wd, err := startWatchdog(p.pid)
+	if err != nil {
+		log.Warn("no watchdog for the upstream's process group: its descendants may outlive weft if weft is killed", "pid", p.pid, "error", err)
+	}
+	p.watchdog = wd
 	return p, nil
 }
 
@@ -210,6 +217,14 @@ func (p *process) stop(log *slog.Logger) {
 		case <-p.exited:
 		case <-time.After(5 * time.Second):
 			log.Error("upstream process not reaped 5s after SIGKILL", "pid", p.pid)
+		}
+		if wd := p.watchdog; wd != nil { // killed with the group
+			select {
+			case <-wd.exited:
+			case <-time.After(5 * time.Second):
+				log.Error("upstream watchdog not reaped 5s after SIGKILL", "pid", wd.cmd.Process.Pid)
+			}
+			wd.pipe.Close()
 		}
 		// Descendants are dead, so stderr reaches EOF; bound the wait anyway.
 		select {
