@@ -103,6 +103,9 @@ func addBaseTools(s *sdk.Server) {
 		})
 	sdk.AddTool(s, &sdk.Tool{Name: "hang", Description: "Blocks until cancelled; then writes 'cancelled' to the marker file."},
 		func(ctx context.Context, _ *sdk.CallToolRequest, _ noIn) (*sdk.CallToolResult, any, error) {
+			if p := os.Getenv(envMarker); p != "" {
+				os.WriteFile(p+".started", []byte("started"), 0o644)
+			}
 			<-ctx.Done()
 			if p := os.Getenv(envMarker); p != "" {
 				os.WriteFile(p, []byte("cancelled"), 0o644)

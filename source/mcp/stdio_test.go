@@ -143,15 +143,12 @@ func TestStdioCrashMidCall(t *testing.T) {
 	u.OnToolsChanged(func() { changed.Add(1) })
 	pid := u.Health().PID
 
-	began := time.Now()
+	// It fails when the process dies, not at its deadline (which would be
+	// DeadlineExceeded).
 	_, err := call(t, u, "crash", `{}`)
 	if !errors.Is(err, source.ErrUnavailable) {
 		t.Fatalf("crash call: err = %v, want ErrUnavailable", err)
 	}
-	if d := time.Since(began); d > 5*time.Second {
-		t.Fatalf("crash call took %s; want it to fail fast", d)
-	}
-	t.Logf("crash call failed after %s: %v", time.Since(began), err)
 
 	h := waitReady(t, u, pid)
 	if h.Restarts < 1 {
@@ -178,10 +175,14 @@ func TestStdioCrashReasonAndFastFail(t *testing.T) {
 	if !strings.Contains(h.Reason, "exit status 3") || !strings.Contains(h.Reason, "crash: giving up") || h.PID != 0 {
 		t.Fatalf("health = %+v; want exit status and stderr in the reason", h)
 	}
-	began := time.Now()
-	_, err := call(t, u, "echo", `{"message":"x"}`)
-	if !errors.Is(err, source.ErrUnavailable) || time.Since(began) > 100*time.Millisecond {
-		t.Fatalf("call while down: err = %v after %s; want fast ErrUnavailable", err, time.Since(began))
+	// While down, a call fails at once rather than waiting for the
+	// restart (3s away): with a 1s budget, waiting would end in
+	// DeadlineExceeded.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := u.Call(ctx, "echo", json.RawMessage(`{"message":"x"}`))
+	if !errors.Is(err, source.ErrUnavailable) {
+		t.Fatalf("call while down: err = %v; want ErrUnavailable at once", err)
 	}
 	if _, err := u.Tools(context.Background()); !errors.Is(err, source.ErrUnavailable) {
 		t.Fatalf("tools while down: err = %v", err)
@@ -306,7 +307,7 @@ func TestStdioCloseKillsGroup(t *testing.T) {
 		_, err := u.Call(context.Background(), "hang", nil)
 		errc <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	readMarker(t, marker+".started", 5*time.Second) // the server is running the call
 	began := time.Now()
 	if err := u.Close(); err != nil {
 		t.Fatal(err)
@@ -374,7 +375,7 @@ func TestCallBeforeStart(t *testing.T) {
 	// Once Start runs, a waiting call goes through.
 	done := make(chan error, 1)
 	go func() { _, err := call(t, u, "echo", `{"message":"hi"}`); done <- err }()
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, 5*time.Second, "the call to wait for the first connection", func() bool { return u.awaiting.Load() == 1 })
 	go u.Start(context.Background())
 	if err := <-done; err != nil {
 		t.Fatalf("call waiting for Start: %v", err)
@@ -387,9 +388,8 @@ func TestStdioCloseEscalatesToSIGKILL(t *testing.T) {
 	pid := u.Health().PID
 	began := time.Now()
 	u.Close()
-	d := time.Since(began)
-	if d < termGrace || d > termGrace+2*time.Second {
-		t.Fatalf("Close took %s; want about %s (SIGTERM ignored, then SIGKILL)", d, termGrace)
+	if d := time.Since(began); d < termGrace {
+		t.Fatalf("Close took %s; want at least the %s grace after SIGTERM (ignored), then SIGKILL", d, termGrace)
 	}
 	if !strings.Contains(logs.String(), "did not exit after SIGTERM") {
 		t.Fatalf("no SIGKILL escalation logged:\n%s", logs)

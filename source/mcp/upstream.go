@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -63,6 +64,8 @@ type Upstream struct {
 	callbacks []func()
 
 	relay relay // downstream calls in flight, notification callbacks (forward.go)
+
+	awaiting atomic.Int32 // callers waiting in awaitFirst (for tests)
 }
 
 var (
@@ -169,6 +172,8 @@ func (u *Upstream) awaitFirst(ctx context.Context) {
 	if closed {
 		return
 	}
+	u.awaiting.Add(1)
+	defer u.awaiting.Add(-1)
 	select {
 	case <-u.firstDone:
 	case <-u.ctx.Done():
