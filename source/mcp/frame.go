@@ -67,6 +67,12 @@ func (g *frameGuard) next() {
 	g.line = g.line[:0]
 	for {
 		chunk, err := g.r.ReadSlice('\n')
+		if err == nil && len(g.line) == 0 && len(chunk) <= g.limit {
+			// The common case, a whole line in the buffer: no copy. The
+			// buffer is not read again before out is drained.
+			g.out = chunk
+			return
+		}
 		g.line = append(g.line, chunk...)
 		if len(g.line) > g.limit {
 			g.oversized(err == nil)

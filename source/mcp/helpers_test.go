@@ -43,7 +43,7 @@ func newLogger(t *testing.T) (*slog.Logger, *logBuffer) {
 }
 
 // testBinary is the path of this test binary, which serves MCP in a mode.
-func testBinary(t *testing.T) string {
+func testBinary(t testing.TB) string {
 	t.Helper()
 	p, err := os.Executable()
 	if err != nil {
@@ -54,7 +54,7 @@ func testBinary(t *testing.T) string {
 
 // stdioConfig runs this test binary as a stdio server in mode; the marker
 // file path is returned for modes that write observations.
-func stdioConfig(t *testing.T, mode string) (Config, string) {
+func stdioConfig(t testing.TB, mode string) (Config, string) {
 	marker := filepath.Join(t.TempDir(), "marker")
 	return Config{
 		Name:              "t-" + mode,
