@@ -24,18 +24,23 @@ type staticCatalog struct{ s *catalog.Snapshot }
 func (c staticCatalog) Snapshot() *catalog.Snapshot { return c.s }
 
 func benchSetup(b *testing.B, rec engine.Recorder) (*engine.Engine, *echoUpstream) {
+	return benchSetupWith(b, rec, 0)
+}
+
+func benchSetupWith(b *testing.B, rec engine.Recorder, perClient int) (*engine.Engine, *echoUpstream) {
 	up := &echoUpstream{res: source.TextResult("ok", false)}
 	snap := catalog.NewSnapshot([]catalog.Tool{{
 		Server: "bench", Original: "echo",
 		InputSchema: json.RawMessage(`{"type":"object","properties":{"message":{"type":"string"},"count":{"type":"integer","minimum":0}},"required":["message"]}`),
 	}})
 	eng := engine.New(engine.Options{
-		Catalog:       staticCatalog{snap},
-		Upstreams:     engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return up, true }),
-		Timeout:       30 * time.Second,
-		MaxConcurrent: 10,
-		Servers:       map[string]engine.ServerLimits{"bench": {MaxConcurrency: 10}},
-		Recorder:      rec,
+		Catalog:                staticCatalog{snap},
+		Upstreams:              engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return up, true }),
+		Timeout:                30 * time.Second,
+		MaxConcurrent:          10,
+		MaxConcurrentPerClient: perClient,
+		Servers:                map[string]engine.ServerLimits{"bench": {MaxConcurrency: 10}},
+		Recorder:               rec,
 	})
 	return eng, up
 }
@@ -71,6 +76,22 @@ func BenchmarkEngineCall(b *testing.B) {
 func BenchmarkEngineCallParallel(b *testing.B) {
 	eng, _ := benchSetup(b, engine.NewMemoryRecorder(0))
 	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := eng.Call(ctx, "bench__echo", benchArgs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkEngineCallPerClient is BenchmarkEngineCallParallel with per-client
+// slots (5 of the 10 global ones), the configuration weft runs with: the
+// cost of the client's own semaphore on the hot path.
+func BenchmarkEngineCallPerClient(b *testing.B) {
+	eng, _ := benchSetupWith(b, engine.NewMemoryRecorder(0), 5)
+	ctx := engine.WithClient(context.Background(), "bench-client")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -6,8 +6,9 @@ import (
 )
 
 // Keyed bounds concurrency per key (per client): each key has n slots of
-// its own, created on first use and dropped when no holder or waiter is
-// left, so memory stays bounded by the keys in use. A key at its bound
+// its own, created on first use. Idle keys (no holder, no waiter) are kept
+// for reuse up to keepIdle of them and dropped beyond, so memory stays
+// bounded by the keys in use plus keepIdle. A key at its bound
 // waits on (or is refused by) its own slots only; other keys are not
 // affected. It is safe for concurrent use.
 type Keyed struct {
@@ -18,8 +19,12 @@ type Keyed struct {
 
 type keyedSem struct {
 	slots chan struct{}
-	refs  int // holders plus waiters; the entry is dropped at 0
+	refs  int // holders plus waiters; 0: idle
 }
+
+// keepIdle is how many idle keys a Keyed keeps (so that the usual few
+// clients do not allocate on every acquire).
+const keepIdle = 256
 
 // NewKeyed bounds each key to n concurrent holders (n <= 0: unlimited).
 func NewKeyed(n int) *Keyed { return &Keyed{n: n, sems: map[string]*keyedSem{}} }
@@ -49,10 +54,16 @@ func (k *Keyed) ref(key string) *keyedSem {
 func (k *Keyed) unref(key string, s *keyedSem) {
 	k.mu.Lock()
 	s.refs--
-	if s.refs == 0 {
+	k.dropIdleLocked(key, s)
+	k.mu.Unlock()
+}
+
+// dropIdleLocked drops key's entry when it is idle and more than keepIdle
+// keys are held.
+func (k *Keyed) dropIdleLocked(key string, s *keyedSem) {
+	if s.refs == 0 && len(k.sems) > keepIdle {
 		delete(k.sems, key)
 	}
-	k.mu.Unlock()
 }
 
 // TryAcquire takes a slot for key without waiting; false when key already
@@ -102,9 +113,7 @@ func (k *Keyed) Release(key string) {
 	if s != nil {
 		<-s.slots
 		s.refs--
-		if s.refs == 0 {
-			delete(k.sems, key)
-		}
+		k.dropIdleLocked(key, s)
 	}
 	k.mu.Unlock()
 }

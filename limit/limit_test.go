@@ -2,6 +2,7 @@ package limit
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -81,8 +82,20 @@ func TestKeyed(t *testing.T) {
 	}
 	k.Release("a")
 	k.Release("a")
-	if len(k.sems) != 0 {
-		t.Fatalf("idle keys kept: %v", k.sems)
+	if k.InUse("a") != 0 {
+		t.Fatalf("a holds %d after releasing all", k.InUse("a"))
+	}
+	// Idle keys are kept for reuse only up to keepIdle: memory does not
+	// grow with the number of keys ever seen.
+	for i := range 10 * keepIdle {
+		key := strconv.Itoa(i)
+		if !k.TryAcquire(key) {
+			t.Fatal(key)
+		}
+		k.Release(key)
+	}
+	if len(k.sems) > keepIdle+1 {
+		t.Fatalf("%d idle keys kept, want at most %d", len(k.sems), keepIdle+1)
 	}
 	var unlimited *Keyed
 	if !unlimited.TryAcquire("x") || unlimited.Acquire(ctx, "x") != nil || NewKeyed(0).Cap() != 0 {
