@@ -3,6 +3,8 @@ package mcp
 import (
 	"slices"
 	"strings"
+
+	"github.com/weft-dev/weft/internal/redact"
 )
 
 // defaultInheritedEnv are the variables of weft's environment a stdio
@@ -32,7 +34,7 @@ func inheritedByDefault(name string) bool {
 		return true
 	}
 	if strings.HasPrefix(strings.ToLower(name), "npm_config_") {
-		return !secretName.MatchString(name)
+		return !redact.SecretName(name)
 	}
 	return false
 }

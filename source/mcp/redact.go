@@ -50,11 +50,3 @@ func newRedactor(c Config) *redactor {
 // redact replaces every known secret, and everything that looks like one,
 // in text with "[redacted]".
 func (r *redactor) redact(text string) string { return r.r.Text(text) }
-
-// secretName matches names that usually hold secrets (redact.SecretName).
-var secretName nameMatcher
-
-type nameMatcher struct{}
-
-// MatchString reports whether name looks secret.
-func (nameMatcher) MatchString(name string) bool { return redact.SecretName(name) }
