@@ -191,8 +191,8 @@ func (s *Set) run(name string, src Source, firstDone func()) {
 		if err == nil {
 			err = s.discover(name, src)
 		}
-		once()
 		if s.ctx.Err() != nil {
+			once()
 			return
 		}
 		wait := backoff
@@ -200,6 +200,8 @@ func (s *Set) run(name string, src Source, firstDone func()) {
 			backoff = s.opts.RetryInterval
 			wait = 0 // wait for a kick only
 		} else {
+			// Logged before Start may return (once), so that its caller
+			// finds the explanation already in the log.
 			if src.Health().State == StateStarting {
 				s.log.Info("upstream still starting; discovery goes on in the background", "server", name, "err", err,
 					"retry_in", backoff, "hint", "start-up waits limits.discovery_timeout ("+s.opts.DiscoveryTimeout.String()+
@@ -209,6 +211,7 @@ func (s *Set) run(name string, src Source, firstDone func()) {
 			}
 			backoff = min(backoff*2, s.opts.MaxRetryInterval)
 		}
+		once()
 		if !s.sleep(name, wait) {
 			return
 		}

@@ -61,6 +61,11 @@ func TestNPXFirstStartEmptyCache(t *testing.T) {
 			t.Fatalf("health while installing = %+v", h)
 		}
 		t.Logf("after the discovery timeout: %+v", h)
+		// The log says what is going on and what to change.
+		if l := logs.String(); !strings.Contains(l, "upstream still starting; discovery goes on in the background") ||
+			!strings.Contains(l, "limits.discovery_timeout") || !strings.Contains(l, "limits.start_timeout") {
+			t.Fatalf("log lacks the still-starting line and its hint:\n%s", l)
+		}
 	}
 	select {
 	case <-ready:
