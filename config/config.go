@@ -276,7 +276,7 @@ type Plans struct {
 	// that goes past it fails. Default 67108864 (64 MiB).
 	MaxRunBytes int `yaml:"max_run_bytes" json:"max_run_bytes"`
 	// MaxConditionCost bounds the CEL cost of evaluating one when
-	// condition. Default 1000000.
+	// condition. Default 100000.
 	MaxConditionCost int `yaml:"max_condition_cost" json:"max_condition_cost"`
 }
 

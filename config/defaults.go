@@ -42,7 +42,7 @@ const (
 	DefaultPlanResultBytes    = 1 << 20
 	DefaultPlanRecordBytes    = 8 << 20
 	DefaultPlanRunBytes       = 64 << 20
-	DefaultPlanConditionCost  = 1_000_000
+	DefaultPlanConditionCost  = 100_000
 	DefaultMaxPerClient       = 32
 	DefaultDenseWeight        = 0.3
 	DefaultEmbedderAPIVersion = "2024-10-21"

@@ -110,19 +110,25 @@ func (c *condition) prepare(limit uint64) error {
 	return nil
 }
 
-// minCost is the least the condition can cost to evaluate, estimated
-// statically (unknown sizes count as empty); ok is false when CEL cannot
-// estimate it.
-func (c *condition) minCost() (uint64, bool) {
+// unknownCost: CEL estimates a list of unknown size as very long, and
+// saturates; an estimate this high says the cost depends on the run's
+// values, not that the expression is expensive.
+const unknownCost = 1 << 48
+
+// staticCost is what evaluating the condition costs at most, estimated
+// statically; ok is false when that depends on values only the run has
+// (the size of a list in the inputs or a step's result) or when CEL
+// cannot estimate it.
+func (c *condition) staticCost() (uint64, bool) {
 	env, err := conditionEnv()
 	if err != nil {
 		return 0, false
 	}
 	est, err := env.EstimateCost(c.ast, noSizes{})
-	if err != nil {
+	if err != nil || est.Max >= unknownCost {
 		return 0, false
 	}
-	return est.Min, true
+	return est.Max, true
 }
 
 // noSizes is a cost estimator that knows nothing beyond CEL's defaults.

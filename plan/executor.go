@@ -14,6 +14,7 @@ import (
 
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/internal/redact"
 	"github.com/weft-dev/weft/limit"
 	"github.com/weft-dev/weft/source"
 )
@@ -174,8 +175,9 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 	owner := engine.ClientFrom(ctx)
 	run := &Run{ID: id, Owner: owner, Name: p.Name, Status: RunRunning, Plan: p, Inputs: in, Started: time.Now()}
 	rctx, cancel := context.WithCancel(ctx)
+	red := runRedactor(p, in, o.Catalog)
 	h := &Handle{id: id, owner: owner, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}), run: run,
-		budget: &budget{limits: x.opts.Limits}, recPlan: redactPlan(p, o.Catalog), recInputs: redactMap(in, p.Inputs)}
+		budget: &budget{limits: x.opts.Limits}, red: red, recPlan: redactPlan(red, p, o.Catalog), recInputs: redactMap(red, in, p.Inputs)}
 	h.budget.steps.Store(int64(len(c.steps)))
 	st := &runState{x: x, h: h, mu: &h.mu, c: c, ctx: rctx, inputs: in, sem: limit.NewSemaphore(limitN), onEvent: o.OnEvent}
 	run.Steps = st.initRecords()
@@ -320,6 +322,7 @@ type Handle struct {
 	done        chan struct{}
 	interrupted atomic.Bool // canceled by Shutdown
 	budget      *budget
+	red         *redact.Redactor // the run's redactor (runRedactor)
 
 	// What the record shows of the plan and inputs (redacted once).
 	recPlan   *Plan

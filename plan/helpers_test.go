@@ -26,10 +26,11 @@ type testTools struct {
 	// perTag tracks concurrency per "tag" argument of sleep.
 	tagIn  map[string]int
 	tagMax map[string]int
+	last   map[string]string // per tool: the arguments of the last call
 }
 
 func newTestTools() *testTools {
-	return &testTools{calls: map[string]int{}, flaky: map[string]int{}, tagIn: map[string]int{}, tagMax: map[string]int{}}
+	return &testTools{calls: map[string]int{}, flaky: map[string]int{}, tagIn: map[string]int{}, tagMax: map[string]int{}, last: map[string]string{}}
 }
 
 func (u *testTools) Upstream(server string) (engine.Upstream, bool) { return u, server == "t" }
@@ -53,9 +54,16 @@ func structured(v any) *source.Result {
 	return r
 }
 
+func (u *testTools) lastArgs(tool string) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.last[tool]
+}
+
 func (u *testTools) Call(ctx context.Context, tool string, args json.RawMessage) (*source.Result, error) {
 	u.mu.Lock()
 	u.calls[tool]++
+	u.last[tool] = string(args)
 	u.mu.Unlock()
 	n := u.inFlight.Add(1)
 	for {
@@ -185,4 +193,15 @@ func stepOf(t testing.TB, r *Run, id string) *StepRecord {
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// openTestStore opens a run store in a temporary directory.
+func openTestStore(t testing.TB) *Store {
+	t.Helper()
+	s, err := OpenStore(context.Background(), t.TempDir()+"/runs.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

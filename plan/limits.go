@@ -36,7 +36,7 @@ type Limits struct {
 	MaxRunBytes int64
 	// MaxConditionCost bounds the evaluation cost of one when condition (CEL
 	// cost units, about one per element visited or operation); an
-	// expression that would cost more fails the step. Default 1,000,000.
+	// expression that would cost more fails the step. Default 100,000.
 	MaxConditionCost uint64
 }
 
@@ -48,7 +48,7 @@ const (
 	DefaultMaxResultBytes   = 1 << 20
 	DefaultMaxRecordBytes   = 8 << 20
 	DefaultMaxRunBytes      = 64 << 20
-	DefaultMaxConditionCost = 1_000_000
+	DefaultMaxConditionCost = 100_000
 )
 
 // CodeLimit is the StepError code of a step that crossed a plan limit.
@@ -87,8 +87,8 @@ func (l Limits) withDefaults() Limits {
 }
 
 // check reports what of c exceeds the limits before it runs: the number of
-// steps, nesting, literal foreach lists, and conditions whose least cost
-// is over the limit.
+// steps, nesting, literal foreach lists, and conditions whose cost is
+// known statically (they read no list of unknown size) and over the limit.
 func (l Limits) check(c *compiled) []Problem {
 	var probs []Problem
 	steps, items := 0, 0
@@ -104,9 +104,9 @@ func (l Limits) check(c *compiled) []Problem {
 				items += len(list)
 			}
 			if cs.when != nil {
-				if min, ok := cs.when.minCost(); ok && min > l.MaxConditionCost {
+				if cost, ok := cs.when.staticCost(); ok && cost > l.MaxConditionCost {
 					probs = append(probs, Problem{Path: joinKey(cs.path, "when"), Code: ProblemLimit,
-						Message: fmt.Sprintf("the condition costs at least %d to evaluate; the limit is %d (plans.max_condition_cost)", min, l.MaxConditionCost)})
+						Message: fmt.Sprintf("the condition may cost up to %d to evaluate; the limit is %d (plans.max_condition_cost)", cost, l.MaxConditionCost)})
 				}
 			}
 			if cs.sub != nil {

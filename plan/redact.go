@@ -13,10 +13,46 @@ import (
 // the plan and inputs at Start, a result when its step finishes, an error
 // when it happens. Live values (what references resolve to) stay whole.
 
+// runRedactor is a run's redactor: besides names and shapes it knows the
+// values the run was given as secrets — inputs the plan's inputs schema (or
+// their names) mark secret, literal arguments the tool's input schema (or
+// their names) mark secret — so that a tool or program echoing one is
+// redacted too.
+func runRedactor(p *Plan, inputs map[string]any, view *catalog.View) *redact.Redactor {
+	secrets := redact.Secrets(inputs, p.Inputs)
+	var walk func(p *Plan)
+	walk = func(p *Plan) {
+		for _, s := range p.Steps {
+			if s.Args != nil {
+				secrets = append(secrets, redact.Secrets(s.Args, toolSchema(view, s.Tool))...)
+			}
+			if s.Inputs != nil {
+				secrets = append(secrets, redact.Secrets(s.Inputs, nil)...)
+			}
+			if s.Plan != nil {
+				walk(s.Plan)
+			}
+		}
+	}
+	walk(p)
+	return redact.New(secrets...)
+}
+
+// toolSchema is the input schema of a tool visible in view (nil if none).
+func toolSchema(view *catalog.View, name string) json.RawMessage {
+	if view == nil || name == "" {
+		return nil
+	}
+	if t, ok := view.Get(name); ok {
+		return t.InputSchema
+	}
+	return nil
+}
+
 // redactPlan returns a copy of p for records: literal arguments redacted
 // by the tool's input schema (view may be nil: names and shapes only), code
 // and nested-plan inputs by secret names and shapes, nested plans alike.
-func redactPlan(p *Plan, view *catalog.View) *Plan {
+func redactPlan(r *redact.Redactor, p *Plan, view *catalog.View) *Plan {
 	if p == nil {
 		return nil
 	}
@@ -25,48 +61,46 @@ func redactPlan(p *Plan, view *catalog.View) *Plan {
 	for i, s := range p.Steps {
 		sc := *s
 		if s.Args != nil {
-			var schema json.RawMessage
-			if view != nil {
-				if t, ok := view.Get(s.Tool); ok {
-					schema = t.InputSchema
-				}
-			}
-			sc.Args = redactMap(s.Args, schema)
+			sc.Args = redactMap(r, s.Args, toolSchema(view, s.Tool))
 		}
 		if s.Inputs != nil {
 			var schema json.RawMessage
 			if s.Plan != nil {
 				schema = s.Plan.Inputs
 			}
-			sc.Inputs = redactMap(s.Inputs, schema)
+			sc.Inputs = redactMap(r, s.Inputs, schema)
 		}
 		if s.Foreach != nil {
-			sc.Foreach = redact.Value(s.Foreach, nil)
+			sc.Foreach = r.Value(s.Foreach, nil)
 		}
-		sc.Plan = redactPlan(s.Plan, view)
+		if s.Code != "" {
+			sc.Code = r.Text(s.Code)
+		}
+		sc.Plan = redactPlan(r, s.Plan, view)
 		cp.Steps[i] = &sc
 	}
 	if p.Outputs != nil {
-		cp.Outputs = redactMap(p.Outputs, nil)
+		cp.Outputs = redactMap(r, p.Outputs, nil)
 	}
 	return &cp
 }
 
-// redactMap redacts an object by schema hints, names and shapes.
-func redactMap(m map[string]any, schema json.RawMessage) map[string]any {
+// redactMap redacts an object by schema hints, names, shapes and r's
+// known secrets.
+func redactMap(r *redact.Redactor, m map[string]any, schema json.RawMessage) map[string]any {
 	if m == nil {
 		return nil
 	}
-	out, _ := redact.Value(m, schema).(map[string]any)
+	out, _ := r.Value(m, schema).(map[string]any)
 	return out
 }
 
 // redactError returns e with its message redacted.
-func redactError(e *StepError) *StepError {
+func redactError(r *redact.Redactor, e *StepError) *StepError {
 	if e == nil {
 		return nil
 	}
-	return &StepError{Code: e.Code, Message: redact.Text(e.Message)}
+	return &StepError{Code: e.Code, Message: r.Text(e.Message)}
 }
 
 // recordLocked builds the run's record as it is now: the redacted plan and

@@ -188,7 +188,7 @@ func (st *runState) recordOutputs(outputs map[string]any) (map[string]any, map[s
 	if outputs == nil {
 		return nil, nil
 	}
-	red := redactMap(outputs, nil)
+	red := redactMap(st.h.red, outputs, nil)
 	var truncated map[string]int
 	for _, name := range sortedKeys(red) {
 		raw, err := json.Marshal(red[name])

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/engine"
-	"github.com/weft-dev/weft/internal/redact"
 	"github.com/weft-dev/weft/source"
 )
 
@@ -314,7 +313,7 @@ func (st *runState) limited(cs *cstep, call func(ctx context.Context) (any, *Ste
 	}
 	// Tool and program errors echo what they were given: records and
 	// events keep them redacted.
-	return v, redactError(serr)
+	return v, redactError(st.h.red, serr)
 }
 
 func (st *runState) callTool(ctx context.Context, cs *cstep, args json.RawMessage) (any, *StepError) {
@@ -430,9 +429,9 @@ func (st *runState) evalWhen(cs *cstep, item any, i int) (bool, *StepError) {
 	if err != nil {
 		var ce *conditionError
 		if errors.As(err, &ce) {
-			return false, redactError(&StepError{Code: ce.code, Message: ce.msg})
+			return false, redactError(st.h.red, &StepError{Code: ce.code, Message: ce.msg})
 		}
-		return false, redactError(&StepError{Code: CodeCondition, Message: err.Error()})
+		return false, redactError(st.h.red, &StepError{Code: CodeCondition, Message: err.Error()})
 	}
 	return ok, nil
 }
@@ -443,13 +442,13 @@ func (st *runState) evalWhen(cs *cstep, item any, i int) (bool, *StepError) {
 // is false for results that only repeat others' (a foreach step's list).
 func (st *runState) keep(result any, serr *StepError, count bool) (any, sized, *StepError) {
 	if result == nil {
-		return nil, sized{}, redactError(serr)
+		return nil, sized{}, redactError(st.h.red, serr)
 	}
 	n, lerr := st.h.budget.measure(result, count)
 	if lerr != nil {
 		return nil, sized{}, lerr
 	}
-	return result, sized{size: n, stored: redact.Value(result, nil)}, redactError(serr)
+	return result, sized{size: n, stored: st.h.red.Value(result, nil)}, redactError(st.h.red, serr)
 }
 
 // idempotencyKey scopes an idempotency key to the run's owner: one

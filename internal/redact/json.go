@@ -15,17 +15,63 @@ import (
 // properties, additionalProperties, items, prefixItems, allOf/anyOf/oneOf
 // and local $refs); every other string goes through Text.
 func Value(v any, schema json.RawMessage) any {
+	var r *Redactor
+	return r.Value(v, schema)
+}
+
+// Value is the package's Value that also redacts r's known secrets in
+// every string.
+func (r *Redactor) Value(v any, schema json.RawMessage) any {
+	w := newWalker(r, schema)
+	return w.value(v, w.node(w.root))
+}
+
+// Secrets returns the string values of v that Value would replace by
+// name or schema hint (a password input, an api_key argument): a run's
+// redactor adds them as known secrets, so that a tool echoing one is
+// redacted too.
+func Secrets(v any, schema json.RawMessage) []string {
+	w := newWalker(nil, schema)
+	var out []string
+	var walk func(v any, n node, secret bool)
+	walk = func(v any, n node, secret bool) {
+		secret = secret || n.secret()
+		switch x := v.(type) {
+		case string:
+			if secret {
+				out = append(out, x)
+			}
+		case map[string]any:
+			for k, e := range x {
+				walk(e, w.property(n, k), secret || SecretName(k))
+			}
+		case []any:
+			for i, e := range x {
+				walk(e, w.element(n, i), secret)
+			}
+		}
+	}
+	walk(v, w.node(w.root), false)
+	return out
+}
+
+func newWalker(r *Redactor, schema json.RawMessage) walker {
 	var root map[string]any
 	if len(schema) > 0 {
 		_ = json.Unmarshal(schema, &root)
 	}
-	w := walker{root: root}
-	return w.value(v, w.node(root))
+	return walker{root: root, r: r}
 }
 
 // JSON redacts a JSON document as Value does and re-encodes it. A document
 // that does not parse is redacted as text.
 func JSON(doc json.RawMessage, schema json.RawMessage) json.RawMessage {
+	var r *Redactor
+	return r.JSON(doc, schema)
+}
+
+// JSON is the package's JSON that also redacts r's known secrets.
+func (r *Redactor) JSON(doc json.RawMessage, schema json.RawMessage) json.RawMessage {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return doc
 	}
@@ -33,10 +79,10 @@ func JSON(doc json.RawMessage, schema json.RawMessage) json.RawMessage {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		b, _ := json.Marshal(Text(string(doc)))
+		b, _ := json.Marshal(r.Text(string(doc)))
 		return b
 	}
-	b, err := json.Marshal(Value(v, schema))
+	b, err := json.Marshal(r.Value(v, schema))
 	if err != nil {
 		return json.RawMessage(`"` + Marker + `"`)
 	}
@@ -46,6 +92,7 @@ func JSON(doc json.RawMessage, schema json.RawMessage) json.RawMessage {
 // walker walks a value and its schema together.
 type walker struct {
 	root map[string]any
+	r    *Redactor
 }
 
 // maxRefDepth bounds $ref chains (a recursive schema ends in no hints).
@@ -162,7 +209,7 @@ func (w walker) value(v any, n node) any {
 	}
 	switch x := v.(type) {
 	case string:
-		return Text(x)
+		return w.r.Text(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {

@@ -122,3 +122,27 @@ func TestJSON(t *testing.T) {
 		t.Errorf("JSON(recursive) = %s", got)
 	}
 }
+
+func TestSecretsAndKnownValues(t *testing.T) {
+	schema := json.RawMessage(`{"properties":{"pw":{"type":"string","format":"password"},"user":{"type":"string"}}}`)
+	in := map[string]any{"pw": "hunter22", "user": "ann", "api_key": "k-abcdef", "nested": map[string]any{"token": "t-123456"}, "n": json.Number("1")}
+	got := Secrets(in, schema)
+	want := map[string]bool{"hunter22": true, "k-abcdef": true, "t-123456": true}
+	if len(got) != len(want) {
+		t.Fatalf("Secrets = %v", got)
+	}
+	for _, s := range got {
+		if !want[s] {
+			t.Errorf("Secrets: unexpected %q", s)
+		}
+	}
+	// A redactor that knows them redacts them anywhere, e.g. echoed by a tool.
+	r := New(got...)
+	out := r.Value(map[string]any{"echo": "you said hunter22 to ann"}, nil)
+	if b, _ := json.Marshal(out); string(b) != `{"echo":"you said [redacted] to ann"}` {
+		t.Errorf("Value with known secrets = %s", b)
+	}
+	if got := string(r.JSON(json.RawMessage(`["k-abcdef"]`), nil)); got != `["[redacted]"]` {
+		t.Errorf("JSON with known secrets = %s", got)
+	}
+}
