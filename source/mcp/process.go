@@ -124,11 +124,21 @@ func startProcess(cfg Config, log *slog.Logger, red *redactor) (*process, error)
 	}()
 	go p.readStderr(log, red)
 	wd, err := startWatchdog(p.pid)
-	if err != nil {
+	if err != nil && !p.hasExited() { // a process that is gone needs no watchdog
 		log.Warn("no watchdog for the upstream's process group: its descendants may outlive weft if weft is killed", "pid", p.pid, "error", err)
 	}
 	p.watchdog = wd
 	return p, nil
+}
+
+// hasExited reports whether the process has exited (and was reaped).
+func (p *process) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // readStderr logs the child's stderr line by line and keeps the last lines
