@@ -58,7 +58,7 @@ func (o *Orchestrator) Typings(ctx context.Context, names []string) (string, err
 	if err != nil {
 		return "", err
 	}
-	return sb.Typings(tools), nil
+	return sb.Typings(ctx, tools), nil
 }
 
 // codeRunner adapts the sandbox to plan.CodeRunner: the inputs are bound to

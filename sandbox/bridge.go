@@ -16,11 +16,11 @@ import (
 
 // Error codes a call can fail with besides the engine's.
 const (
-	CodeToolError         = "tool_error"         // the tool ran and reported isError
-	CodeForbidden         = "forbidden"          // not in the run's allowed tools
-	CodeSearchUnavailable = "search_unavailable" // searchTools without a Searcher
-	CodeResultTooLarge    = "result_too_large"   // a tool result larger than the run's memory limit
-	CodeError             = "error"              // any other failure
+	CodeToolError         = "tool_error"          // the tool ran and reported isError
+	CodeSearchUnavailable = "search_unavailable"  // searchTools without a Searcher
+	CodeResultTooLarge    = "result_too_large"    // a tool result that does not fit in the run's memory limit
+	CodeArgumentsTooLarge = "arguments_too_large" // arguments larger than max_argument_bytes, or than the run's memory can hold
+	CodeError             = "error"               // any other failure
 )
 
 func argString(args []any, i int) string {
@@ -46,7 +46,7 @@ func argNumber(args []any, i int) float64 {
 
 // startCall counts a call against max_calls and appends its record. It
 // returns false when the limit ends the run.
-func (r *run) startCall(tool string, args json.RawMessage) (id, idx int, ok bool) {
+func (r *run) startCall(tool string, logged json.RawMessage) (id, idx int, ok bool) {
 	if r.nCalls >= r.lim.MaxCalls {
 		r.fail(KindCallLimit, fmt.Sprintf("the program started more than %d tool calls (max_calls)", r.lim.MaxCalls))
 		return 0, 0, false
@@ -56,7 +56,7 @@ func (r *run) startCall(tool string, args json.RawMessage) (id, idx int, ok bool
 	r.inflight++
 	r.mu.Lock()
 	idx = len(r.calls)
-	r.calls = append(r.calls, CallRecord{Tool: tool, Arguments: redact(args), Start: time.Since(r.start)})
+	r.calls = append(r.calls, CallRecord{Tool: tool, Arguments: logged, Start: time.Since(r.start)})
 	r.mu.Unlock()
 	return r.nextID, idx, true
 }
@@ -75,10 +75,17 @@ func (r *run) finishCall(id, idx int, began time.Time, value json.RawMessage, ou
 	r.push(completion{kind: kindCall, id: id, payload: string(b)})
 }
 
-// hostCall is __weft_call(name, argsJSON): it starts a tool call and returns its id.
+// hostCall is __weft_call(name, argsJSON, length): it starts a tool call
+// and returns its id. argsJSON is null when the prelude found it longer
+// than max_argument_bytes; length is its length in UTF-16 code units.
 func (r *run) hostCall(args []any) (any, error) {
-	name, raw := argString(args, 0), json.RawMessage(argString(args, 1))
-	id, idx, ok := r.startCall(name, raw)
+	name, raw, n := argString(args, 0), json.RawMessage(argString(args, 1)), int(argNumber(args, 2))
+	tooLarge := args[1] == nil || len(raw) > r.lim.MaxArgumentBytes
+	logged := omittedArgs(n)
+	if !tooLarge {
+		logged = logArgs(raw)
+	}
+	id, idx, ok := r.startCall(name, logged)
 	if !ok {
 		return 0, nil
 	}
@@ -87,14 +94,17 @@ func (r *run) hostCall(args []any) (any, error) {
 		r.finishCall(id, idx, began, nil, OutcomeError, code, msg, name, 0)
 		return id, nil
 	}
-	if _, exists := r.snap.Get(name); !exists {
+	if _, exists := r.view.Get(name); !exists {
 		return fail(string(engine.CodeUnknownTool), fmt.Sprintf("no tool named %q in the catalog", name))
 	}
-	if r.allowed != nil && !r.allowed[name] {
-		return fail(CodeForbidden, fmt.Sprintf("tool %q is not allowed in this run", name))
+	if tooLarge {
+		return fail(CodeArgumentsTooLarge, fmt.Sprintf("the arguments are larger than max_argument_bytes (%d bytes)", r.lim.MaxArgumentBytes))
 	}
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
 		return fail(string(engine.CodeInvalidArguments), "arguments must be an object")
+	}
+	if !r.reserve(len(raw)) {
+		return fail(CodeArgumentsTooLarge, fmt.Sprintf("the run's calls in flight and undelivered results would hold more than its memory limit (%d bytes)", r.lim.MemoryBytes))
 	}
 	r.wg.Add(1)
 	go r.doCall(id, idx, name, raw)
@@ -103,6 +113,7 @@ func (r *run) hostCall(args []any) (any, error) {
 
 func (r *run) doCall(id, idx int, name string, args json.RawMessage) {
 	defer r.wg.Done()
+	defer r.release(len(args))
 	began := time.Now()
 	select {
 	case r.callSlot <- struct{}{}:
@@ -135,6 +146,12 @@ func (r *run) doCall(id, idx int, name string, args json.RawMessage) {
 		if int64(len(v)) > r.lim.MemoryBytes {
 			r.finishCall(id, idx, began, nil, OutcomeError, CodeResultTooLarge,
 				fmt.Sprintf("the tool's result (%d bytes) is larger than the run's memory limit (%d bytes)", len(v), r.lim.MemoryBytes), name, res.Size())
+			return
+		}
+		// Held until the loop delivers it into the VM (released there).
+		if !r.reserve(len(v)) {
+			r.finishCall(id, idx, began, nil, OutcomeError, CodeResultTooLarge,
+				fmt.Sprintf("the tool's result (%d bytes) does not fit in the run's memory limit (%d bytes) beside the results not yet delivered", len(v), r.lim.MemoryBytes), name, res.Size())
 			return
 		}
 		r.finishCall(id, idx, began, v, OutcomeOK, "", "", name, res.Size())
@@ -220,8 +237,8 @@ type hitView struct {
 func (r *run) describeHits(hits []SearchHit) []hitView {
 	out := []hitView{}
 	for _, h := range hits {
-		t, ok := r.snap.Get(h.Name)
-		if !ok || (r.allowed != nil && !r.allowed[h.Name]) {
+		t, ok := r.view.Get(h.Name)
+		if !ok {
 			continue
 		}
 		n := r.names[h.Name]
@@ -234,10 +251,15 @@ func (r *run) describeHits(hits []SearchHit) []hitView {
 	return out
 }
 
-// hostLog is __weft_log(level, text).
+// hostLog is __weft_log(level, text, length); text is null when the
+// prelude found it longer than max_console_bytes.
 func (r *run) hostLog(args []any) (any, error) {
 	level, text := argString(args, 0), argString(args, 1)
-	r.consoleBytes += len(text) + 1
+	if len(args) > 1 && args[1] == nil {
+		r.consoleBytes += int(argNumber(args, 2)) + 1
+	} else {
+		r.consoleBytes += len(text) + 1
+	}
 	if r.consoleBytes > r.lim.MaxConsoleBytes {
 		r.fail(KindConsoleLimit, fmt.Sprintf("the program wrote more than %d bytes to the console (max_console_bytes)", r.lim.MaxConsoleBytes))
 		return nil, nil
@@ -278,8 +300,9 @@ func (r *run) hostClear(args []any) (any, error) {
 // hostTake is __weft_take(): the payload of the completion being settled.
 func (r *run) hostTake([]any) (any, error) { return r.take, nil }
 
-// hostDone is __weft_done(outcome, payload): 0 result, 1 thrown, 2 result
-// not serializable, 3 failure not describable (out of memory).
+// hostDone is __weft_done(outcome, payload, length): 0 result, 1 thrown,
+// 2 result not serializable, 3 failure not describable (out of memory),
+// 4 result longer than max_result_bytes (payload null, length its length).
 func (r *run) hostDone(args []any) (any, error) {
 	if r.finished {
 		return nil, errors.New("already done")
@@ -287,6 +310,7 @@ func (r *run) hostDone(args []any) (any, error) {
 	r.finished = true
 	r.outcome = int(argNumber(args, 0))
 	r.payload = argString(args, 1)
+	r.resultLen = int(argNumber(args, 2))
 	return nil, nil
 }
 

@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -176,17 +179,26 @@ func TestWrapperCheckBehindTheScan(t *testing.T) {
 
 // TestOutOfMemoryIsReportedAsMemory: QuickJS silently drops a promise job it
 // cannot allocate at the memory limit, and the program then waits forever;
-// that was reported as never_settled. It is the memory limit. (issue 9 #22)
+// that was reported as never_settled (seen with the trim of 10 below before
+// the prelude grew; which trim hits the window depends on the heap layout,
+// so the test sweeps them). Each run must either finish or report the
+// memory limit. (issue 9 #22)
 func TestOutOfMemoryIsReportedAsMemory(t *testing.T) {
 	f := newFixture(t, Options{})
-	for _, code := range []string{
-		`const a = []; try { for (;;) a.push({}) } catch (e) {} a.length = a.length - 10; await null; return 2`,
-		`const a = []; try { for (;;) a.push({}) } catch (e) {} a.length = a.length - 10; await new Promise((r) => r()); return 2`,
-	} {
+	memory := 0
+	for k := 0; k < 16; k++ {
+		code := fmt.Sprintf(`const a = []; try { for (;;) a.push({}) } catch (e) {} a.length = a.length - %d; await null; return 2`, k)
 		res := f.runReq(t, Request{Code: code, Language: JavaScript, Limits: Limits{MemoryBytes: 8 << 20, Timeout: 20 * time.Second}})
-		if res.Error == nil || res.Error.Kind != KindMemory || res.Error.Message != "out of memory: the program exceeded its memory limit of 8388608 bytes (memory)" {
-			t.Errorf("%s: got %+v %s, want the memory limit", code, res.Error, res.Result)
+		switch {
+		case res.Error == nil && string(res.Result) == "2":
+		case res.Error != nil && res.Error.Kind == KindMemory && res.Error.Message == "out of memory: the program exceeded its memory limit of 8388608 bytes (memory)":
+			memory++
+		default:
+			t.Errorf("trim %d: got %+v %s, want 2 or the memory limit", k, res.Error, res.Result)
 		}
+	}
+	if memory == 0 {
+		t.Error("no run reached the memory limit: the sweep no longer tests anything")
 	}
 }
 
@@ -201,5 +213,76 @@ func TestClearTimeoutFreesItsSlot(t *testing.T) {
 	res = f.run(t, JavaScript, `const ids = []; for (let i = 0; i < 1001; i++) ids.push(setTimeout(() => {}, 100000)); return ids.length`)
 	if res.Error == nil || res.Error.Kind != KindRuntime || !strings.Contains(res.Error.Message, "too many pending timers (at most 1000)") {
 		t.Fatalf("1001 pending timers: got %+v %s", res.Error, res.Result)
+	}
+}
+
+// totalAlloc is the Go heap's cumulative allocation so far.
+func totalAlloc() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
+}
+
+// TestHugeArgumentsStayInTheVM: 100 calls with 4 MiB arguments (to a real
+// tool and an unknown one) took weft to 2.5 GB and answered 419 MB: every
+// argument was copied into Go and kept in the call log. Arguments over
+// max_argument_bytes are refused before they are copied, the log keeps
+// at most 4 KiB of any argument, and the answer stays small. (issue 9 #3)
+func TestHugeArgumentsStayInTheVM(t *testing.T) {
+	f := newFixture(t, Options{})
+	code := `const big = "x".repeat(4 << 20); const out = [];
+for (let i = 0; i < 50; i++) {
+  for (const name of ["util__echo", "nope__missing"]) {
+    try { await callTool(name, { big }); out.push("ok") } catch (e) { out.push(e.code) }
+  }
+}
+return out.filter((c) => c === "arguments_too_large").length + "," + out.filter((c) => c === "unknown_tool").length`
+	before := totalAlloc()
+	res := f.runReq(t, Request{Code: code, Language: JavaScript, Limits: Limits{MemoryBytes: 64 << 20}})
+	grew := totalAlloc() - before
+	if res.Error != nil || string(res.Result) != `"50,50"` {
+		t.Fatalf("got %+v %s", res.Error, res.Result)
+	}
+	b, _ := json.Marshal(res)
+	if len(b) > 256<<10 {
+		t.Errorf("the answer is %d bytes", len(b))
+	}
+	if grew > 64<<20 {
+		t.Errorf("the Go heap allocated %d MiB for 400 MiB of arguments that should never leave the VM", grew>>20)
+	}
+	if res.Calls[0].Code != CodeArgumentsTooLarge || !strings.Contains(string(res.Calls[0].Arguments), "omitted") {
+		t.Errorf("first call: %+v %s", res.Calls[0], res.Calls[0].Arguments)
+	}
+	// Under the limit, a large argument reaches the tool, and the log keeps 4 KiB of it.
+	res = f.run(t, JavaScript, `const r = await tools.util.echo({ s: "y".repeat(100000) }); return r.s.length`)
+	if res.Error != nil || string(res.Result) != "100000" {
+		t.Fatalf("100 kB argument: %+v %s", res.Error, res.Result)
+	}
+	if n := len(res.Calls[0].Arguments); n > maxLoggedArgs+100 || !strings.Contains(string(res.Calls[0].Arguments), "truncated") {
+		t.Errorf("logged arguments: %d bytes %.80s", n, res.Calls[0].Arguments)
+	}
+}
+
+// TestHugeResultStaysInTheVM: a result over max_result_bytes is refused on
+// its length, before it is copied into Go. (issue 9 #3)
+func TestHugeResultStaysInTheVM(t *testing.T) {
+	f := newFixture(t, Options{})
+	before := totalAlloc()
+	res := f.runReq(t, Request{Code: `return "x".repeat(100 << 20)`, Language: JavaScript, Limits: Limits{MemoryBytes: 256 << 20, Timeout: 20 * time.Second}})
+	grew := totalAlloc() - before
+	if res.Error == nil || res.Error.Kind != KindResultLimit || res.Error.Message != "the result is at least 104857602 bytes, more than max_result_bytes (1048576)" {
+		t.Fatalf("got %+v", res.Error)
+	}
+	if grew > 32<<20 {
+		t.Errorf("the Go heap allocated %d MiB for a 100 MiB result that should never leave the VM", grew>>20)
+	}
+	// The same holds for an error message and for console output.
+	res = f.runReq(t, Request{Code: `throw new Error("e".repeat(50 << 20))`, Language: JavaScript, Limits: Limits{MemoryBytes: 256 << 20, Timeout: 20 * time.Second}})
+	if res.Error == nil || res.Error.Kind != KindRuntime || len(res.Error.Message) > maxErrorMessage+64 {
+		t.Fatalf("huge error: kind %v, %d bytes of message", res.Error.Kind, len(res.Error.Message))
+	}
+	res = f.runReq(t, Request{Code: `console.log("c".repeat(50 << 20))`, Language: JavaScript, Limits: Limits{MemoryBytes: 256 << 20, Timeout: 20 * time.Second}})
+	if res.Error == nil || res.Error.Kind != KindConsoleLimit {
+		t.Fatalf("huge console line: %+v", res.Error)
 	}
 }

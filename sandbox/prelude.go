@@ -11,7 +11,7 @@ package sandbox
 // the prelude only has to stay correct when the program tampers with the
 // realm, so it captures every intrinsic it uses up front and keeps its own
 // tables in null-prototype objects.
-const prelude = `(function (toolList) {
+const prelude = `(function (toolList, limits) {
 "use strict";
 const G = globalThis;
 const host = {
@@ -28,6 +28,13 @@ const PromiseC = Promise, promiseThen = Promise.prototype.then;
 const StringC = String, TypeErrorC = TypeError, ErrorC = Error;
 const arrayJoin = Array.prototype.join, arrayMap = Array.prototype.map;
 const fnToString = Function.prototype.toString;
+const stringSlice = String.prototype.slice;
+
+// Sizes are checked here, on the string's length, before a string is
+// handed to Go (which copies it): an oversized argument, result, console
+// line or error is passed as null with its length, and Go decides.
+function clip(s, n) { return s.length > n ? apply(stringSlice, s, [0, n]) + "…" : s; }
+function within(s, n) { return typeof s === "string" && s.length <= n; }
 
 // No code generation from strings: eval and every Function constructor
 // (also reachable as (async () => {}).constructor and the like) throw.
@@ -70,11 +77,15 @@ function callTool(name, args) {
     return apply(PromiseC.reject, PromiseC, [new TypeErrorC("arguments of " + StringC(name) + " are not JSON-serializable: " + (e && e.message))]);
   }
   if (typeof json !== "string") json = "null";
-  return waitFor(host.call(StringC(name), json));
+  name = StringC(name);
+  if (name.length > limits.maxName) name = clip(name, limits.maxName);
+  return waitFor(host.call(name, within(json, limits.maxArgs) ? json : null, json.length));
 }
 
 function searchTools(query, k) {
-  return waitFor(host.search(StringC(query), k === undefined ? 0 : +k));
+  query = StringC(query);
+  if (query.length > limits.maxQuery) query = clip(query, limits.maxQuery);
+  return waitFor(host.search(query, k === undefined ? 0 : +k));
 }
 
 const tools = create(null);
@@ -101,7 +112,8 @@ function show(v) {
 }
 function logger(level) {
   return function () {
-    host.log(level, apply(arrayJoin, apply(arrayMap, arguments, [show]), [" "]));
+    const text = apply(arrayJoin, apply(arrayMap, arguments, [show]), [" "]);
+    host.log(level, within(text, limits.maxConsole) ? text : null, text.length);
   };
 }
 const console = freeze({ log: logger("log"), info: logger("info"), warn: logger("warn"), error: logger("error"), debug: logger("log") });
@@ -129,12 +141,12 @@ function describe(e) {
   try {
     if (e instanceof ErrorC) {
       d.error = true;
-      d.name = StringC(e.name);
-      d.message = StringC(e.message);
-      d.stack = typeof e.stack === "string" ? e.stack : "";
-      if (e instanceof ToolError) { d.tool = StringC(e.tool); d.code = StringC(e.code); }
+      d.name = clip(StringC(e.name), 256);
+      d.message = clip(StringC(e.message), limits.maxMessage);
+      d.stack = typeof e.stack === "string" ? clip(e.stack, limits.maxMessage) : "";
+      if (e instanceof ToolError) { d.tool = clip(StringC(e.tool), limits.maxName); d.code = clip(StringC(e.code), 256); }
     } else if (!d.nullish) {
-      d.message = show(e);
+      d.message = clip(show(e), limits.maxMessage);
     }
   } catch (x) {
     d.message = "(the thrown value could not be described)";
@@ -173,7 +185,8 @@ const handlers = [
       fail(2, e);
       return;
     }
-    host.done(0, s === undefined ? "null" : s);
+    if (s === undefined) s = "null";
+    if (within(s, limits.maxResult)) host.done(0, s); else host.done(4, null, s.length);
   },
   function (e) { fail(1, e); },
 ];

@@ -55,9 +55,8 @@ type run struct {
 	sourceFn          quickjs.Value
 	rechecked         bool
 
-	snap    *catalog.Snapshot
-	names   map[string]catalog.TSName
-	allowed map[string]bool // nil: all
+	view  *catalog.View // the catalog as the caller sees it (its policy on ctx)
+	names map[string]catalog.TSName
 
 	mu     sync.Mutex // guards queue and calls
 	queue  []completion
@@ -80,6 +79,9 @@ type run struct {
 	finished   bool
 	outcome    int
 	payload    string
+	resultLen  int // the result's length when the prelude refused to copy it (outcome 4)
+
+	bridgeBytes int64 // bytes held in Go for the run (see reserve); guarded by mu
 }
 
 func newRun(ctx context.Context, s *Sandbox, req Request, lim Limits, start time.Time) *run {
@@ -89,12 +91,6 @@ func newRun(ctx context.Context, s *Sandbox, req Request, lim Limits, start time
 		r.deadline = d
 	}
 	r.ctx, r.cancel = context.WithDeadline(ctx, r.deadline)
-	if len(req.AllowedTools) > 0 {
-		r.allowed = make(map[string]bool, len(req.AllowedTools))
-		for _, n := range req.AllowedTools {
-			r.allowed[n] = true
-		}
-	}
 	return r
 }
 
@@ -197,13 +193,11 @@ func (r *run) setup() error {
 		}
 	}
 
-	r.snap = r.s.tools.Snapshot()
-	r.names, _ = r.s.namesFor(r.snap)
+	r.view = r.s.viewFor(r.ctx)
+	var scope []*catalog.Tool
+	r.names, scope = r.s.namesFor(r.view)
 	var list [][3]string
-	for _, t := range r.snap.Tools() {
-		if r.allowed != nil && !r.allowed[t.Name] {
-			continue
-		}
+	for _, t := range scope {
 		n := r.names[t.Name]
 		list = append(list, [3]string{n.Server, n.Tool, t.Name})
 	}
@@ -222,7 +216,7 @@ func (r *run) setup() error {
 	if !r.arm() {
 		return errTimeout
 	}
-	entry, err := fn.CallValue(quickjs.UndefinedValue, list)
+	entry, err := fn.CallValue(quickjs.UndefinedValue, list, r.preludeLimits())
 	if err != nil {
 		return fmt.Errorf("prelude: %w", err)
 	}
@@ -373,6 +367,9 @@ func (r *run) loop() *RunError {
 				r.maxPayload = max(r.maxPayload, len(c.payload))
 				_, err = r.settleFn.Call(quickjs.UndefinedValue, c.id, c.ok)
 				r.take = ""
+				if c.ok {
+					r.release(len(c.payload))
+				}
 			case kindTimer:
 				if _, pending := r.timers[c.id]; !pending {
 					continue // cleared after it fired
@@ -500,6 +497,9 @@ func (r *run) outcomeResult() (json.RawMessage, *RunError) {
 	}
 	if r.outcome == 3 {
 		return nil, r.memoryError()
+	}
+	if r.outcome == 4 {
+		return nil, &RunError{Kind: KindResultLimit, Message: fmt.Sprintf("the result is at least %d bytes, more than max_result_bytes (%d)", r.resultLen, r.lim.MaxResultBytes)}
 	}
 	var d struct {
 		Nullish bool   `json:"nullish"`

@@ -167,6 +167,13 @@ func (s *Sandbox) Run(ctx context.Context, req Request) (*RunResult, error) {
 	if rerr := s.checkSource(req.Code); rerr != nil {
 		return &RunResult{Error: rerr}, nil
 	}
+	if len(req.AllowedTools) > 0 {
+		names := make(toolNames, len(req.AllowedTools))
+		for _, n := range req.AllowedTools {
+			names[n] = true
+		}
+		ctx = engine.WithPolicy(ctx, names)
+	}
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -190,30 +197,58 @@ func (s *Sandbox) checkSource(code string) *RunError {
 	return scanSource(code, s.maxNesting)
 }
 
-// names returns the code-mode identifiers of the snapshot's tools, computed
-// over the whole snapshot so a run's allowed-tools filter does not change them.
-func (s *Sandbox) namesFor(snap *catalog.Snapshot) (map[string]catalog.TSName, []*catalog.Tool) {
+// viewFor returns the catalog as the caller on ctx sees it: tools outside
+// its policy (engine.PolicyFrom) do not exist for the run.
+func (s *Sandbox) viewFor(ctx context.Context) *catalog.View {
+	snap := s.tools.Snapshot()
+	if p := engine.PolicyFrom(ctx); p != nil {
+		return snap.View(p.Allows)
+	}
+	return snap.View(nil)
+}
+
+// namesFor returns the code-mode identifiers of the view's tools, computed
+// over the tools the caller sees (a hidden tool cannot rename a visible
+// one, so identifiers reveal nothing about hidden tools). The unfiltered
+// view's names are cached per snapshot version.
+func (s *Sandbox) namesFor(view *catalog.View) (map[string]catalog.TSName, []*catalog.Tool) {
+	if view.Filtered() {
+		scope := view.Tools()
+		return catalog.TypeScriptNames(scope), scope
+	}
 	s.namesMu.Lock()
 	defer s.namesMu.Unlock()
-	if s.names != nil && s.namesVersion == snap.Version() {
+	if s.names != nil && s.namesVersion == view.Version() {
 		return s.names, s.scope
 	}
-	all := snap.Tools()
-	scope := make([]*catalog.Tool, len(all))
-	for i := range all {
-		scope[i] = &all[i]
-	}
-	s.names, s.scope, s.namesVersion = catalog.TypeScriptNames(scope), scope, snap.Version()
+	scope := view.Tools()
+	s.names, s.scope, s.namesVersion = catalog.TypeScriptNames(scope), scope, view.Version()
 	return s.names, s.scope
 }
 
 // Typings returns the TypeScript declarations a model needs to write a
-// program against tools: the tools namespace (identifiers as in a run over
-// the current snapshot) and the globals every program has.
-func (s *Sandbox) Typings(tools []*catalog.Tool) string {
-	_, scope := s.namesFor(s.tools.Snapshot())
-	return catalog.TypeScriptDeclarations(tools, catalog.TSOptions{NameScope: scope}) + globalTypings
+// program against tools: the tools namespace (identifiers as in a run by the
+// caller on ctx, whose policy decides which tools exist) and the globals
+// every program has. Tools the policy hides are left out.
+func (s *Sandbox) Typings(ctx context.Context, tools []*catalog.Tool) string {
+	view := s.viewFor(ctx)
+	_, scope := s.namesFor(view)
+	visible := make([]*catalog.Tool, 0, len(tools))
+	for _, t := range tools {
+		if view.Allows(t) {
+			visible = append(visible, t)
+		}
+	}
+	return catalog.TypeScriptDeclarations(visible, catalog.TSOptions{NameScope: scope}) + globalTypings
 }
+
+// toolNames is the policy of Request.AllowedTools: exactly these catalog
+// names (servers' resources and prompts are not a sandbox matter).
+type toolNames map[string]bool
+
+func (n toolNames) Allows(t *catalog.Tool) bool { return n[t.Name] }
+
+func (n toolNames) AllowsServer(string) bool { return true }
 
 const globalTypings = `/** A tool call failed: the tool reported an error, or weft could not call it. */
 declare class ToolError extends Error { tool: string; code: string; }

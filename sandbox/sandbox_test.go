@@ -282,7 +282,7 @@ func TestRunResultJSON(t *testing.T) {
 func TestTypings(t *testing.T) {
 	f := newFixture(t, Options{})
 	w, _ := f.cat.snap.Get("my-srv__get-weather")
-	got := f.sb.Typings([]*catalog.Tool{w})
+	got := f.sb.Typings(context.Background(), []*catalog.Tool{w})
 	want := `declare namespace tools {
   namespace my_srv {
     /** Weather. */

@@ -71,7 +71,7 @@ var corpus = []hostile{
 
 	// Bridge abuse
 	{name: "unknown tool", code: `return await callTool("nope__nothing", {})`, kind: KindRuntime, msg: `ToolError: no tool named "nope__nothing" in the catalog`},
-	{name: "tool not allowed", code: `return await callTool("util__fail", {})`, allow: []string{"util__echo"}, kind: KindRuntime, msg: `ToolError: tool "util__fail" is not allowed in this run`},
+	{name: "tool not allowed", code: `return await callTool("util__fail", {})`, allow: []string{"util__echo"}, kind: KindRuntime, msg: `ToolError: no tool named "util__fail" in the catalog`},
 	{name: "not allowed is not in tools", code: `return typeof tools.util.fail + "," + typeof tools.util.echo`, allow: []string{"util__echo"}, wantResult: `"undefined,function"`},
 	{name: "calls past the limit", code: `for (let i = 0; ; i++) await tools.util.echo({ i })`, limits: Limits{MaxCalls: 5}, kind: KindCallLimit, msg: "the program started more than 5 tool calls (max_calls)"},
 	{name: "recursive calls past the limit", code: `async function f(n) { await tools.util.echo({n}); return f(n+1) } return await f(0)`, limits: Limits{MaxCalls: 7}, kind: KindCallLimit, msg: "the program started more than 7 tool calls (max_calls)"},
@@ -85,7 +85,7 @@ Function.prototype.call = Function.prototype.apply = () => { throw new Error("hi
 Reflect.apply = () => { throw new Error("hijacked") };
 globalThis.Promise = function () { throw new Error("hijacked") };
 return await tools.util.echo({ ok: true });`, allow: []string{"util__echo"}, wantResult: `{"ok":true}`},
-	{name: "pollution cannot unlock a tool", code: `Object.prototype.util__fail = true; Array.prototype.includes = () => true; return await callTool("util__fail", {})`, allow: []string{"util__echo"}, kind: KindRuntime, msg: `ToolError: tool "util__fail" is not allowed in this run`},
+	{name: "pollution cannot unlock a tool", code: `Object.prototype.util__fail = true; Array.prototype.includes = () => true; return await callTool("util__fail", {})`, allow: []string{"util__echo"}, kind: KindRuntime, msg: `ToolError: no tool named "util__fail" in the catalog`},
 	{name: "tools namespace is frozen", code: `tools.util.echo = () => "spoofed"; return 1`, kind: KindRuntime, msg: "TypeError: 'echo' is read-only"},
 	{name: "replace callTool", code: `callTool = () => 1`, kind: KindRuntime, msg: "TypeError: 'callTool' is read-only"},
 	{name: "non-object arguments", code: `return await callTool("util__echo", "rm -rf /")`, kind: KindRuntime, msg: "ToolError: arguments must be an object"},
@@ -98,7 +98,7 @@ return await tools.util.echo({ ok: true });`, allow: []string{"util__echo"}, wan
 	{name: "huge console line", code: `console.error("y".repeat(1 << 20))`, kind: KindConsoleLimit, msg: "the program wrote more than 65536 bytes to the console (max_console_bytes)"},
 	{name: "huge tool result", code: `return (await tools.util.big({ n: 9 << 20 })).length`, limits: small, kind: KindRuntime, msg: "ToolError: the tool's result (9437186 bytes) is larger than the run's memory limit (8388608 bytes)"},
 	{name: "tool results filling memory", code: `const keep = []; for (;;) keep.push(await tools.util.big({ n: 1 << 20 }))`, limits: Limits{MemoryBytes: 8 << 20, MaxCalls: 100}, kind: KindMemory, msg: "out of memory: the program exceeded its memory limit of 8388608 bytes (memory)"},
-	{name: "huge result", code: `return "z".repeat(2 << 20)`, kind: KindResultLimit, msg: "the result is 2097154 bytes, more than max_result_bytes (1048576)"},
+	{name: "huge result", code: `return "z".repeat(2 << 20)`, kind: KindResultLimit, msg: "the result is at least 2097154 bytes, more than max_result_bytes (1048576)"},
 	{name: "unserializable result", code: `return 10n`, kind: KindResult, msg: "the program's result is not JSON-serializable: TypeError: Do not know how to serialize a BigInt"},
 	{name: "circular result", code: `const o = {}; o.o = o; return o`, kind: KindResult, msg: "the program's result is not JSON-serializable: TypeError: circular reference"},
 	{name: "never settles", code: `await new Promise(() => {})`, kind: KindNeverSettled, msg: "the program awaits a promise that can never settle (no tool call or timer is pending)"},

@@ -23,8 +23,11 @@ type Request struct {
 	// Limits override the sandbox defaults for this run; zero fields keep
 	// the default and every field is capped at the sandbox maximum.
 	Limits Limits `json:"limits,omitzero"`
-	// AllowedTools restricts the tools the program may call to these catalog
-	// names; nil or empty allows every tool in the catalog.
+	// AllowedTools, when not empty, narrows the caller's policy to these
+	// catalog names: it is added to ctx as one more engine.Policy, so tools
+	// outside it do not exist for the run (not in tools, unknown to callTool
+	// and the engine, not found by searchTools). The caller's own policy
+	// (engine.WithPolicy on ctx) always applies; prefer setting that.
 	AllowedTools []string `json:"allowed_tools,omitempty"`
 	// Inputs, when set (a JSON value), is bound to the program's read-only
 	// global constant `inputs` (plan code steps pass their bound inputs).
@@ -46,6 +49,10 @@ type Limits struct {
 	MaxConsoleBytes int `json:"max_console_bytes,omitempty"`
 	// MaxResultBytes bounds the JSON encoding of the run's result (default 1 MiB).
 	MaxResultBytes int `json:"max_result_bytes,omitempty"`
+	// MaxArgumentBytes bounds the JSON encoding of one tool call's
+	// arguments (default 1 MiB); larger arguments are never copied out of
+	// the VM and the call fails with code arguments_too_large.
+	MaxArgumentBytes int `json:"max_argument_bytes,omitempty"`
 }
 
 // MarshalJSON encodes the timeout as "timeout_ms".
@@ -80,6 +87,7 @@ var DefaultLimits = Limits{
 	MaxConcurrentCalls: 10,
 	MaxConsoleBytes:    64 << 10,
 	MaxResultBytes:     1 << 20,
+	MaxArgumentBytes:   1 << 20,
 }
 
 // MaxLimits are the built-in maxima a request can ask for when Options.Max
@@ -91,6 +99,7 @@ var MaxLimits = Limits{
 	MaxConcurrentCalls: 64,
 	MaxConsoleBytes:    1 << 20,
 	MaxResultBytes:     16 << 20,
+	MaxArgumentBytes:   16 << 20,
 }
 
 // resolve returns req with zero fields taken from def and every field capped at max.
@@ -111,6 +120,7 @@ func (req Limits) resolve(def, max Limits) Limits {
 		MaxConcurrentCalls: int(pick(int64(req.MaxConcurrentCalls), int64(def.MaxConcurrentCalls), int64(max.MaxConcurrentCalls))),
 		MaxConsoleBytes:    int(pick(int64(req.MaxConsoleBytes), int64(def.MaxConsoleBytes), int64(max.MaxConsoleBytes))),
 		MaxResultBytes:     int(pick(int64(req.MaxResultBytes), int64(def.MaxResultBytes), int64(max.MaxResultBytes))),
+		MaxArgumentBytes:   int(pick(int64(req.MaxArgumentBytes), int64(def.MaxArgumentBytes), int64(max.MaxArgumentBytes))),
 	}
 }
 
@@ -202,7 +212,9 @@ const (
 type CallRecord struct {
 	// Tool is the catalog name ("searchTools" for a search).
 	Tool string `json:"tool"`
-	// Arguments are the call's arguments with secret-looking values redacted.
+	// Arguments are the call's arguments with secret-looking values
+	// redacted, cut to 4 KiB (then a JSON string: "[N bytes, truncated] "
+	// and the start of the redacted text).
 	Arguments json.RawMessage `json:"arguments"`
 	// Start is when the call started, relative to the start of the run
 	// (encoded as "start_ms"); Duration how long it took ("duration_ms").
