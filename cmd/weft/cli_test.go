@@ -111,6 +111,7 @@ func TestCLI(t *testing.T) {
 		{"tools list bad server", []string{"tools", "list", "--config", cfgPath, "--server", "nope"}, 2, "", `--server: "nope": no such server`},
 		{"tools show", []string{"tools", "show", "everything__echo", "--config", cfgPath}, 0, "Echoes back the input string", ""},
 		{"tools show ts", []string{"tools", "show", "everything__echo", "--typescript", "--config", cfgPath}, 0, "message", ""},
+		{"tools show ts globals", []string{"tools", "show", "everything__echo", "--typescript", "--config", cfgPath}, 0, "declare function searchTools(query: string", ""},
 		{"tools show unknown", []string{"tools", "show", "nope", "--config", cfgPath}, 1, "", `tool "nope": not found`},
 		{"call", []string{"call", "everything__get-sum", "--args", `{"a": 2, "b": 3}`, "--config", cfgPath}, 0, "The sum of 2 and 3 is 5.", ""},
 		{"call json", []string{"call", "everything__echo", "--args", `{"message": "hi"}`, "--json", "--config", cfgPath}, 0, `"text": "Echo: hi"`, ""},

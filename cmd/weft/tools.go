@@ -70,7 +70,13 @@ func newToolsCmd(g *globals) *cobra.Command {
 			case showJSON:
 				return writeJSON(w, t)
 			case showTS:
-				fmt.Fprintln(w, catalog.TypeScriptDeclarations([]*catalog.Tool{t}, catalog.TSOptions{}))
+				// The same declarations as GET /v1/typings and MCP
+				// describe_tools: the tool and the globals of a program.
+				ts, err := o.Typings(cmd.Context(), []string{t.Name})
+				if err != nil {
+					return failure("%v", err)
+				}
+				fmt.Fprint(w, ts)
 				return nil
 			}
 			fmt.Fprintf(w, "%s  (server %s, upstream name %q)\n", t.Name, t.Server, t.Original)
