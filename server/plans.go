@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/internal/clip"
 	"github.com/weft-dev/weft/plan"
 )
 
@@ -141,6 +144,10 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		o.Before = t
 	}
 	o.Status = plan.RunStatus(q.Get("status"))
+	if o.Status != "" && !slices.Contains(runStatuses, o.Status) {
+		writeProblem(w, r, http.StatusBadRequest, "invalid_query", fmt.Sprintf("status: %q: not a run status (allowed: %s)", clip.String(string(o.Status)), joinStatuses(runStatuses)))
+		return
+	}
 	runs, err := s.o.ListRuns(r.Context(), o)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -207,4 +214,15 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
 	for e := range h.Events(r.Context()) {
 		send(e)
 	}
+}
+
+// runStatuses are the values GET /v1/runs?status= accepts.
+var runStatuses = []plan.RunStatus{plan.RunRunning, plan.RunSucceeded, plan.RunFailed, plan.RunCanceled, plan.RunInterrupted}
+
+func joinStatuses(ss []plan.RunStatus) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return strings.Join(out, ", ")
 }

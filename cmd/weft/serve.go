@@ -36,6 +36,11 @@ func newServeCmd(g *globals) *cobra.Command {
 				return usageErr("refusing to serve on %s without authentication: configure gateway.api_keys, listen on a loopback address, or pass --insecure", cfg.Server.Addr)
 			}
 			log := logger(cfg)
+			if len(cfg.Gateway.APIKeys) == 0 && !loopback(cfg.Server.Addr) {
+				// --insecure: anyone who reaches the address is the operator.
+				log.Warn("serving without API keys on a non-loopback address: every client is trusted; requests are answered only under an IP address or a name in server.allowed_hosts (DNS-rebinding protection)",
+					"addr", cfg.Server.Addr, "allowed_hosts", cfg.Server.AllowedHosts)
+			}
 			if cfg.Server.GCPercent > 0 {
 				debug.SetGCPercent(cfg.Server.GCPercent)
 			}
