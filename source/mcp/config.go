@@ -68,7 +68,9 @@ type Config struct {
 	StartTimeout time.Duration
 	// PingTimeout bounds the liveness ping sent after a call ended at its
 	// deadline (and the periodic ping of idle HTTP sessions): an upstream
-	// that does not answer it is marked unhealthy and restarted. Default 10s.
+	// that does not answer it is marked unhealthy and restarted. A write to
+	// a process's stdin that stays blocked this long (the process stopped
+	// reading its input) has the same effect. Default 10s.
 	PingTimeout time.Duration
 	// RestartBackoff is the first delay before reconnecting (restarting a
 	// process); it doubles on each failed attempt, with jitter, up to

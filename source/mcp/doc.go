@@ -29,9 +29,10 @@
 // An upstream that stops answering is treated the same way: after a call
 // ended at its deadline, a ping bounded by Config.PingTimeout checks that
 // the upstream still answers (a slow tool is fine); without an answer the
-// session ends with the reason ("stopped answering", and for a process
-// that stopped reading its stdin, the write that is blocked) and the
-// process is restarted. Writes to a process's stdin end with their
+// session ends with the reason ("stopped answering") and the process is
+// restarted. A write to a process's stdin that stays blocked for
+// PingTimeout (the process stopped reading its input) ends the session the
+// same way, without waiting for a call to time out. Writes to a process's stdin end with their
 // caller's context like every other step (pipe.go), so a wedged upstream
 // never holds a call past its deadline.
 // After each successful reconnection, and whenever the server sends

@@ -115,14 +115,22 @@ func addBaseTools(s *sdk.Server) {
 }
 
 // gatedReader reads from r until wedged is set; then every Read blocks.
+// With deaf set instead, it goes on reading r but hands nothing on: the
+// server no longer answers, while writes to it do not block.
 type gatedReader struct {
 	r      *os.File
 	wedged atomic.Bool
+	deaf   atomic.Bool
 }
 
 func (g *gatedReader) Read(p []byte) (int, error) {
 	if g.wedged.Load() {
 		select {}
+	}
+	for g.deaf.Load() {
+		if _, err := g.r.Read(p); err != nil {
+			return 0, err
+		}
 	}
 	return g.r.Read(p)
 }
@@ -212,12 +220,19 @@ func serveTestMode(mode string) int {
 	var transport sdk.Transport = &sdk.StdioTransport{}
 	if mode == "wedge" {
 		// The tool "wedge" makes the server stop reading its stdin (and
-		// never answer): writes to it block once the pipe is full.
+		// never answer): writes to it block once the pipe is full. The
+		// tool "deafen" makes it drop its input: it never answers again.
 		in := &gatedReader{r: os.Stdin}
 		sdk.AddTool(s, &sdk.Tool{Name: "wedge", Description: "Stops reading stdin; never answers."},
 			func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
 				in.wedged.Store(true)
 				os.WriteFile(os.Getenv(envMarker), []byte("wedged"), 0o644)
+				select {}
+			})
+		sdk.AddTool(s, &sdk.Tool{Name: "deafen", Description: "Drops all further input; never answers."},
+			func(context.Context, *sdk.CallToolRequest, noIn) (*sdk.CallToolResult, any, error) {
+				in.deaf.Store(true)
+				os.WriteFile(os.Getenv(envMarker), []byte("deaf"), 0o644)
 				select {}
 			})
 		transport = &sdk.IOTransport{Reader: in, Writer: os.Stdout}

@@ -24,14 +24,19 @@ import (
 // outcome, both as long as its context allows. A message whose caller gave
 // up before the hand-over is never written; one already being written is
 // finished in the background (a half-written message would corrupt the
-// stream) while its caller returns. A pipe that stays blocked is noticed
-// by the liveness probe (probe.go), which ends the session; teardown then
-// closes the pipe, which ends the blocked write.
+// stream) while its caller returns. A write that stays blocked for the
+// stall timeout means the upstream stopped reading its input: the
+// connection reports it (onStall), the session ends, and teardown closes
+// the pipe, which ends the blocked write.
 
 // pipeTransport is an sdk.Transport whose connection has cancellable writes.
 type pipeTransport struct {
 	inner sdk.Transport
-	conn  *pipeConn // set by Connect
+	// stallAfter is how long a write may stay blocked before onStall is
+	// called with a description of it (0: never).
+	stallAfter time.Duration
+	onStall    func(reason string)
+	conn       *pipeConn // set by Connect
 }
 
 // Connect implements sdk.Transport.
@@ -41,6 +46,9 @@ func (t *pipeTransport) Connect(ctx context.Context) (sdk.Connection, error) {
 		return nil, err
 	}
 	t.conn = newPipeConn(c)
+	if t.stallAfter > 0 {
+		go t.conn.watchStall(t.stallAfter, t.onStall)
+	}
 	return t.conn, nil
 }
 
@@ -120,6 +128,24 @@ func (c *pipeConn) Close() error {
 	return c.closeErr
 }
 
+// watchStall calls onStall once if a write stays blocked for d, checking
+// every d/4, until the connection is closed.
+func (c *pipeConn) watchStall(d time.Duration, onStall func(string)) {
+	t := time.NewTicker(max(d/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-t.C:
+			if st := c.stalled(d); st != "" {
+				onStall(st)
+				return
+			}
+		}
+	}
+}
+
 // stalled describes a write that has been blocked for at least d, or "".
 func (c *pipeConn) stalled(d time.Duration) string {
 	since := c.busySince.Load()
@@ -130,7 +156,7 @@ func (c *pipeConn) stalled(d time.Duration) string {
 	if blocked < d {
 		return ""
 	}
-	return fmt.Sprintf("a write of %d bytes to its stdin has been blocked for %s (it stopped reading its input)",
+	return fmt.Sprintf("a write of %d bytes to its stdin has been blocked for %s",
 		c.busyBytes.Load(), blocked.Round(time.Millisecond))
 }
 

@@ -162,7 +162,13 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 			p.pid, u.cfg.StartTimeout))
 		// weft bounds each message itself (frame.go), so the SDK's cap,
 		// which would end the whole session, is off.
-		pt = &pipeTransport{inner: &sdk.IOTransport{Reader: newFrameGuard(p.stdout, MaxMessageBytes, u.log), Writer: p.stdin, MaxLineLength: -1}}
+		pt = &pipeTransport{inner: &sdk.IOTransport{Reader: newFrameGuard(p.stdout, MaxMessageBytes, u.log), Writer: p.stdin, MaxLineLength: -1},
+			stallAfter: u.cfg.PingTimeout,
+			onStall: func(st string) {
+				reason := "stopped reading its input: " + st
+				u.log.Warn("upstream stopped reading its input; restarting it", "reason", reason)
+				s.end(reason)
+			}}
 		tr = pt
 		// A process that dies during initialize must fail the attempt now,
 		// not when the connect timeout expires.

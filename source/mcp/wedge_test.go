@@ -97,8 +97,7 @@ func TestStdioWedgedUpstream(t *testing.T) {
 	}
 	assertProcessGone(t, wpid)
 	l := logs.String()
-	if !strings.Contains(l, "stopped answering: no answer to a ping within 1s after a call timed out") ||
-		!strings.Contains(l, "bytes to its stdin has been blocked") {
+	if !strings.Contains(l, "stopped reading its input: a write of 10") || !strings.Contains(l, "bytes to its stdin has been blocked for") {
 		t.Fatalf("logs lack the reason:\n%s", l)
 	}
 	if got := mustText(t, w, "echo", `{"message":"back"}`); got != "echo: back" {
@@ -106,5 +105,37 @@ func TestStdioWedgedUpstream(t *testing.T) {
 	}
 	if hh := healthy.Health(); hh.State != source.StateReady || hh.Restarts != 0 {
 		t.Fatalf("healthy upstream: %+v", hh)
+	}
+}
+
+// TestStdioDeafUpstream: an upstream that still reads its input but no
+// longer answers anything (not even a ping) is found out by the probe that
+// follows a timed-out call, and restarted.
+func TestStdioDeafUpstream(t *testing.T) {
+	cfg, marker := stdioConfig(t, "wedge")
+	cfg.PingTimeout = 500 * time.Millisecond
+	u, logs := start(t, cfg)
+	pid := u.Health().PID
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := u.Call(ctx, "deafen", nil); done <- err }()
+	readMarker(t, marker, 5*time.Second)
+	cancel() // cancelled, not timed out: no probe yet
+	<-done
+
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := u.Call(ctx, "echo", json.RawMessage(`{"message":"anyone?"}`)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("echo to a deaf upstream: err = %v, want DeadlineExceeded", err)
+	}
+	h := waitReady(t, u, pid)
+	if h.Restarts < 1 {
+		t.Fatalf("health = %+v; want a restart", h)
+	}
+	if l := logs.String(); !strings.Contains(l, "stopped answering: no answer to a ping within 500ms after a call timed out") {
+		t.Fatalf("logs lack the reason:\n%s", l)
+	}
+	if got := mustText(t, u, "echo", `{"message":"back"}`); got != "echo: back" {
+		t.Fatalf("echo after the restart = %q", got)
 	}
 }
