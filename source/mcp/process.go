@@ -30,6 +30,10 @@ import (
 //     SDK may still be reading; and it leaves stderr to the caller anyway.
 //   - Its shutdown waits 5s after closing stdin before SIGTERM; weft's
 //     budget is ~2s in total.
+//   - It leaves the environment (exec's default: all of weft's, secrets
+//     included) and dying with weft to the caller; weft passes a minimal
+//     environment (env.go) and ties the process group's life to its own
+//     (spawn.go).
 //
 // So weft creates the three pipes with os.Pipe, starts the command, hands
 // stdin/stdout to the SDK through mcp.IOTransport, and keeps stderr and the
