@@ -19,7 +19,7 @@ func rateLimiter(cfg *config.Config) (limit.RateLimiter, func() error, error) {
 	opts, err := redis.ParseURL(cfg.Limits.RedisURL)
 	if err != nil {
 		// The URL was validated by config; this only guards library changes.
-		return nil, nil, fmt.Errorf("weft: limits.redis_url: %v", err)
+		return nil, nil, fmt.Errorf("weft: limits.redis_url: %w", err)
 	}
 	c := redis.NewClient(opts)
 	return limit.NewRedis(c, "weft:rate:"), c.Close, nil
