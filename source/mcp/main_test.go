@@ -124,15 +124,17 @@ type gatedReader struct {
 }
 
 func (g *gatedReader) Read(p []byte) (int, error) {
-	if g.wedged.Load() {
-		select {}
-	}
-	for g.deaf.Load() {
-		if _, err := g.r.Read(p); err != nil {
-			return 0, err
+	for {
+		if g.wedged.Load() {
+			select {}
+		}
+		n, err := g.r.Read(p)
+		// A read in progress when the flag was set must not hand on what
+		// arrived after it: check again.
+		if err != nil || !(g.deaf.Load() || g.wedged.Load()) {
+			return n, err
 		}
 	}
-	return g.r.Read(p)
 }
 
 func (g *gatedReader) Close() error { return g.r.Close() }

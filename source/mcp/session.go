@@ -256,9 +256,9 @@ const exitWait = 2 * time.Second
 // process's exit reason when the process died.
 func (u *Upstream) attemptError(s *session, step string, err error) error {
 	if p := s.proc; p != nil {
-		if !errors.Is(err, context.DeadlineExceeded) {
+		if !errors.Is(err, context.DeadlineExceeded) && u.ctx.Err() == nil {
 			// A process that crashes at start closes its stdout a moment
-			// before it is reaped.
+			// before it is reaped. (Not while closing: Close stops it.)
 			t := time.NewTimer(exitWait)
 			select {
 			case <-p.exited:
