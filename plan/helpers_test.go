@@ -27,10 +27,22 @@ type testTools struct {
 	tagIn  map[string]int
 	tagMax map[string]int
 	last   map[string]string // per tool: the arguments of the last call
+	// gates are the barriers of the gate tool, per tag.
+	gates map[string]*gate
+	// holds are the channels the hold tool waits on, per tag (hold).
+	holds map[string]chan struct{}
+}
+
+// gate is a barrier: the calls of a group wait until n of them are in, then
+// all go on; the next call starts a new group.
+type gate struct {
+	n, in int
+	open  chan struct{}
 }
 
 func newTestTools() *testTools {
-	return &testTools{calls: map[string]int{}, flaky: map[string]int{}, tagIn: map[string]int{}, tagMax: map[string]int{}, last: map[string]string{}}
+	return &testTools{calls: map[string]int{}, flaky: map[string]int{}, tagIn: map[string]int{}, tagMax: map[string]int{}, last: map[string]string{},
+		gates: map[string]*gate{}, holds: map[string]chan struct{}{}}
 }
 
 func (u *testTools) Upstream(server string) (engine.Upstream, bool) { return u, server == "t" }
@@ -52,6 +64,27 @@ func structured(v any) *source.Result {
 	r := source.TextResult(string(b), false)
 	r.StructuredContent = b
 	return r
+}
+
+// hold makes calls of the hold tool with this tag wait until release.
+func (u *testTools) hold(tag string) (release func()) {
+	ch := make(chan struct{})
+	u.mu.Lock()
+	u.holds[tag] = ch
+	u.mu.Unlock()
+	return func() { close(ch) }
+}
+
+// enter counts a call of tag in flight (for tagMaxSeen); leave undoes it.
+func (u *testTools) enter(tag string) (leave func()) {
+	if tag == "" {
+		return func() {}
+	}
+	u.mu.Lock()
+	u.tagIn[tag]++
+	u.tagMax[tag] = max(u.tagMax[tag], u.tagIn[tag])
+	u.mu.Unlock()
+	return func() { u.mu.Lock(); u.tagIn[tag]--; u.mu.Unlock() }
 }
 
 func (u *testTools) lastArgs(tool string) string {
@@ -93,6 +126,43 @@ func (u *testTools) Call(ctx context.Context, tool string, args json.RawMessage)
 			return nil, ctx.Err()
 		}
 		return structured(map[string]any{"value": a["value"], "ms": ms}), nil
+	case "gate":
+		// Waits until n calls with this tag are in flight together: a test
+		// that needs steps to overlap proves it, instead of hoping sleeps do.
+		tag, _ := a["tag"].(string)
+		n, _ := a["n"].(float64)
+		defer u.enter(tag)()
+		u.mu.Lock()
+		g := u.gates[tag]
+		if g == nil {
+			g = &gate{n: int(n), open: make(chan struct{})}
+			u.gates[tag] = g
+		}
+		g.in++
+		if g.in == g.n {
+			close(g.open)
+			delete(u.gates, tag)
+		}
+		u.mu.Unlock()
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return structured(map[string]any{"value": a["value"]}), nil
+	case "hold":
+		tag, _ := a["tag"].(string)
+		u.mu.Lock()
+		ch := u.holds[tag]
+		u.mu.Unlock()
+		if ch != nil {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return structured(map[string]any{"value": a["value"]}), nil
 	case "echo":
 		return source.TextResult(fmt.Sprint(a["message"]), false), nil
 	case "json_text":
@@ -139,6 +209,10 @@ func testCatalogTools() []catalog.Tool {
 		{Server: "t", Original: "count", InputSchema: obj(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`),
 			OutputSchema: obj(`{"type":"object","properties":{"n":{"type":"integer"}}}`)},
 		{Server: "t", Original: "noop", InputSchema: obj(`{"type":"object"}`)},
+		{Server: "t", Original: "gate", InputSchema: obj(`{"type":"object","properties":{"tag":{"type":"string"},"n":{"type":"integer","minimum":1},"value":{}},"required":["tag","n"]}`),
+			OutputSchema: obj(`{"type":"object","properties":{"value":{}}}`)},
+		{Server: "t", Original: "hold", InputSchema: obj(`{"type":"object","properties":{"tag":{"type":"string"},"value":{}},"required":["tag"]}`),
+			OutputSchema: obj(`{"type":"object","properties":{"value":{}}}`)},
 	}
 }
 

@@ -145,6 +145,23 @@ func TestStoreRetention(t *testing.T) {
 	}
 }
 
+// savedRecords passes saves on to a store and reports each saved record.
+type savedRecords struct {
+	*Store
+	saved chan *Run
+}
+
+func (s savedRecords) Save(ctx context.Context, r *Run) error {
+	err := s.Store.Save(ctx, r)
+	if err == nil {
+		select {
+		case s.saved <- r:
+		default: // nobody is looking
+		}
+	}
+	return err
+}
+
 func TestRunSavedWhileRunning(t *testing.T) {
 	ctx := context.Background()
 	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "runs.db"))
@@ -152,9 +169,11 @@ func TestRunSavedWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	e := newEnv(t, ExecutorOptions{Records: store, SaveInterval: 20 * time.Millisecond})
+	rec := savedRecords{Store: store, saved: make(chan *Run)}
+	e := newEnv(t, ExecutorOptions{Records: rec, SaveInterval: 20 * time.Millisecond})
+	release := e.tools.hold("s")
 	started := make(chan struct{})
-	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"a","tool":"t__count","args":{"n":1}},{"id":"s","tool":"t__sleep","args":{"ms":3000},"depends_on":["a"]}]}`), nil, RunOptions{OnEvent: func(ev Event) {
+	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"a","tool":"t__count","args":{"n":1}},{"id":"s","tool":"t__hold","args":{"tag":"s"},"depends_on":["a"]}]}`), nil, RunOptions{OnEvent: func(ev Event) {
 		if ev.Type == EventStepStarted && ev.Step == "s" {
 			close(started)
 		}
@@ -171,18 +190,19 @@ func TestRunSavedWhileRunning(t *testing.T) {
 		t.Errorf("live snapshot: %s", jsonOf(snap.Steps))
 	}
 	// Progress is saved while the run is going: a crash now would leave a's
-	// result (saved every 20 ms; wait for it, well within s's 3 s).
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		mid, _ := store.Get(ctx, h.ID())
-		if mid.Steps[0].Status == StepSucceeded && jsonOf(mid.Steps[0].Result) == `{"n":1}` && mid.Steps[1].Status == StepRunning {
-			break
+	// result. Wait for the periodic save that has it (s holds until then).
+	timeout := time.After(30 * time.Second)
+	for saved := false; !saved; {
+		select {
+		case <-rec.saved:
+			mid, _ := store.Get(ctx, h.ID())
+			saved = mid.Steps[0].Status == StepSucceeded && jsonOf(mid.Steps[0].Result) == `{"n":1}` && mid.Steps[1].Status == StepRunning
+		case <-timeout:
+			mid, _ := store.Get(ctx, h.ID())
+			t.Fatalf("no progress record: %s", jsonOf(mid.Steps))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("progress record: %s", jsonOf(mid.Steps))
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	release()
 	if _, err := h.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
