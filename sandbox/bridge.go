@@ -64,6 +64,10 @@ func (r *run) startCall(tool string, logged json.RawMessage) (id, idx int, ok bo
 // finishCall completes the record idx and delivers the outcome to the program.
 func (r *run) finishCall(id, idx int, began time.Time, value json.RawMessage, outcome, code, msg, tool string, size int) {
 	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return // the run ended without this call
+	}
 	c := &r.calls[idx]
 	c.Duration, c.Outcome, c.Code, c.Error, c.ResultBytes = time.Since(began), outcome, code, msg, size
 	r.mu.Unlock()
@@ -112,6 +116,9 @@ func (r *run) hostCall(args []any) (any, error) {
 }
 
 func (r *run) doCall(id, idx int, name string, args json.RawMessage) {
+	if h := r.s.callExited; h != nil {
+		defer h()
+	}
 	defer r.wg.Done()
 	defer r.release(len(args))
 	began := time.Now()
@@ -124,7 +131,9 @@ func (r *run) doCall(id, idx int, name string, args json.RawMessage) {
 	defer func() { <-r.callSlot }()
 	began = time.Now()
 	r.mu.Lock()
-	r.calls[idx].Start = began.Sub(r.start)
+	if !r.closed {
+		r.calls[idx].Start = began.Sub(r.start)
+	}
 	r.mu.Unlock()
 
 	res, err := r.s.tools.Call(r.ctx, name, args)

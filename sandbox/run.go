@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/engine"
 	"modernc.org/quickjs"
 )
 
@@ -82,6 +83,7 @@ type run struct {
 	resultLen  int // the result's length when the prelude refused to copy it (outcome 4)
 
 	bridgeBytes int64 // bytes held in Go for the run (see reserve); guarded by mu
+	closed      bool  // the call log was handed out (see closeLog); guarded by mu
 }
 
 func newRun(ctx context.Context, s *Sandbox, req Request, lim Limits, start time.Time) *run {
@@ -94,13 +96,51 @@ func newRun(ctx context.Context, s *Sandbox, req Request, lim Limits, start time
 	return r
 }
 
+// callGrace is how long a run that ended waits for its canceled calls to
+// return before it answers without them. The engine ends every call at its
+// context's end; a call that still has not returned is logged as canceled
+// and its late outcome is dropped.
+const callGrace = 50 * time.Millisecond
+
+// awaitCalls waits up to grace for the run's call goroutines.
+func (r *run) awaitCalls(grace time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// closeLog ends the call log: later outcomes are dropped, and calls still in
+// flight are logged as canceled.
+func (r *run) closeLog() []CallRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	now := time.Since(r.start)
+	for i := range r.calls {
+		if c := &r.calls[i]; c.Outcome == "" {
+			c.Outcome, c.Code, c.Error = OutcomeError, string(engine.CodeCanceled), "the run ended before the call returned"
+			c.Duration = max(now-c.Start, 0)
+		}
+	}
+	return r.calls
+}
+
 // execute runs the program to its end and always cleans up: in-flight calls
-// are canceled and awaited, timers stopped, the VM closed.
+// are canceled (and awaited for callGrace at most), timers stopped, the VM
+// closed.
 func (r *run) execute() (res *RunResult) {
 	res = &RunResult{}
 	defer func() {
 		r.cancel()
-		r.wg.Wait()
+		r.awaitCalls(callGrace)
 		for _, t := range r.timers {
 			t.Stop()
 		}
@@ -113,9 +153,7 @@ func (r *run) execute() (res *RunResult) {
 			r.wd.stop()
 			r.vm.Close()
 		}
-		r.mu.Lock()
-		res.Calls = r.calls
-		r.mu.Unlock()
+		res.Calls = r.closeLog()
 		res.Console = r.console
 	}()
 

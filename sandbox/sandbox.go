@@ -57,6 +57,11 @@ type Options struct {
 	// MaxConcurrentRuns bounds runs executing at once (default 4×GOMAXPROCS);
 	// further runs wait for a slot as long as their context allows.
 	MaxConcurrentRuns int
+	// MaxConcurrentRunsPerClient bounds the slots one client
+	// (engine.ClientFrom) holds at once (default half of
+	// MaxConcurrentRuns, at least 1); freed slots go to waiting clients in
+	// turn. The empty client (the local operator) is bounded by the total only.
+	MaxConcurrentRunsPerClient int
 	// Defaults are the limits of a run that does not set them (zero fields: DefaultLimits).
 	Defaults Limits
 	// Max caps what a request may ask for (zero fields: MaxLimits).
@@ -84,10 +89,12 @@ type Sandbox struct {
 	searcher Searcher
 	defaults Limits
 	max      Limits
-	slots    chan struct{}
+	slots    *runSlots
 	prelude  []byte // the prelude's bytecode, compiled once
 
 	maxSource, maxNesting int
+
+	callExited func() // test hook: a call goroutine ended (after its outcome was handled)
 
 	namesMu      sync.Mutex
 	namesVersion string
@@ -104,7 +111,11 @@ func New(opts Options) (*Sandbox, error) {
 	if n <= 0 {
 		n = 4 * runtime.GOMAXPROCS(0)
 	}
-	max := opts.Max.resolve(MaxLimits, Limits{})
+	ceiling := opts.Max.resolve(MaxLimits, Limits{})
+	perClient := opts.MaxConcurrentRunsPerClient
+	if perClient <= 0 {
+		perClient = max(n/2, 1)
+	}
 	bc, err := compilePrelude()
 	if err != nil {
 		return nil, err
@@ -113,9 +124,9 @@ func New(opts Options) (*Sandbox, error) {
 		prelude:  bc,
 		tools:    opts.Tools,
 		searcher: opts.Searcher,
-		max:      max,
-		defaults: opts.Defaults.resolve(DefaultLimits, max),
-		slots:    make(chan struct{}, n),
+		max:      ceiling,
+		defaults: opts.Defaults.resolve(DefaultLimits, ceiling),
+		slots:    newRunSlots(n, min(perClient, n)),
 
 		maxSource:  positiveOr(opts.MaxSourceBytes, DefaultMaxSourceBytes),
 		maxNesting: positiveOr(opts.MaxNesting, DefaultMaxNesting),
@@ -174,12 +185,11 @@ func (s *Sandbox) Run(ctx context.Context, req Request) (*RunResult, error) {
 		}
 		ctx = engine.WithPolicy(ctx, names)
 	}
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("sandbox: waiting for a run slot: %w", ctx.Err())
+	client := engine.ClientFrom(ctx)
+	if err := s.slots.acquire(ctx, client); err != nil {
+		return nil, fmt.Errorf("sandbox: waiting for a run slot: %w", err)
 	}
-	defer func() { <-s.slots }()
+	defer s.slots.release(client)
 
 	start := time.Now()
 	r := newRun(ctx, s, req, s.Limits(req.Limits), start)
