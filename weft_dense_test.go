@@ -2,6 +2,8 @@ package weft_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -74,7 +76,7 @@ func TestDenseSearchThroughConfiguredEmbedder(t *testing.T) {
 		t.Errorf("warm-up request: path %q model %q auth %q", r.Path, r.Model, r.Header.Get("Authorization"))
 	}
 
-	res, err := o.Search(ctx, search.Query{Text: "email a colleague", K: 3})
+	res, err := resultsOf(o.Search(ctx, search.Query{Text: "email a colleague", K: 3}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestDenseSearchThroughConfiguredEmbedder(t *testing.T) {
 	if err := o2.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	res, err = o2.Search(ctx, search.Query{Text: "email a colleague", K: 3})
+	res, err = resultsOf(o2.Search(ctx, search.Query{Text: "email a colleague", K: 3}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestDenseSearchThroughConfiguredEmbedder(t *testing.T) {
 		t.Errorf("second orchestrator sent %d requests; want none (tool and query vectors cached on disk)", n-2)
 	}
 	// A new query is embedded, alone.
-	res, err = o2.Search(ctx, search.Query{Text: "weather forecast in Paris", K: 3})
+	res, err = resultsOf(o2.Search(ctx, search.Query{Text: "weather forecast in Paris", K: 3}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +145,7 @@ func TestDenseSearchFailedWarmUpIsRetried(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// The failed warm-up does not stick: the first search builds again.
-	res, err := o.Search(context.Background(), search.Query{Text: "translate text", K: 2})
+	res, err := resultsOf(o.Search(context.Background(), search.Query{Text: "translate text", K: 2}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,5 +160,63 @@ func TestDenseEmbedderConfigErrors(t *testing.T) {
 	_, err := weft.New(weft.Options{Config: cfg, Offline: true})
 	if err == nil || !strings.Contains(err.Error(), "search.embedder: embed: Azure OpenAI endpoint") || strings.Contains(err.Error(), "secret-key") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// resultsOf returns the results of a search (nil on error).
+func resultsOf(r *search.Response, err error) ([]search.Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Results, nil
+}
+
+// TestDenseSearchEmbedderOutage checks that an embedder outage does not
+// fail search: the results are lexical, the response says why, and the
+// degraded search is counted in the Prometheus metrics.
+func TestDenseSearchEmbedderOutage(t *testing.T) {
+	srv := embedtest.NewServer(64)
+	defer srv.Close()
+	cfg := baseConfig(t)
+	cfg.Search.Embedder.URL = srv.URL + "/v1"
+	cfg.Search.Embedder.Model = "test-embed"
+	ctx := context.Background()
+	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{denseTools(t)}, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if err := o.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetDown(http.StatusBadRequest) // not retried by the client: one request per attempt
+	resp, err := o.Search(ctx, search.Query{Text: "email a colleague", K: 3})
+	if err != nil {
+		t.Fatalf("search failed during an embedder outage: %v", err)
+	}
+	const want = "semantic search unavailable: embed tools: embed: endpoint answered 400: try later"
+	if resp.Degraded != want || len(resp.Results) == 0 || resp.Results[0].Name != "office__send_email" || slices.Contains(resp.Results[0].Matched, "semantic") {
+		t.Errorf("during the outage: %+v; want lexical results with Degraded %q", resp, want)
+	}
+	metric := func() string {
+		rec := httptest.NewRecorder()
+		o.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		for _, line := range strings.Split(rec.Body.String(), "\n") {
+			if strings.HasPrefix(line, "weft_search_degraded_total ") {
+				return line
+			}
+		}
+		return "(missing)"
+	}
+	if got := metric(); got != "weft_search_degraded_total 1" {
+		t.Errorf("metric: %s, want weft_search_degraded_total 1", got)
+	}
+	srv.SetDown(0)
+	resp, err = o.Search(ctx, search.Query{Text: "email a colleague", K: 3})
+	if err != nil || resp.Degraded != "" || !slices.Contains(resp.Results[0].Matched, "semantic") {
+		t.Errorf("after the outage: %+v, %v", resp, err)
+	}
+	if got := metric(); got != "weft_search_degraded_total 1" {
+		t.Errorf("metric after the outage: %s, want weft_search_degraded_total 1", got)
 	}
 }

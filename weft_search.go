@@ -131,10 +131,13 @@ func (o *Orchestrator) index() (*search.Index, error) {
 	return o.search.ix, o.search.err
 }
 
-// Search returns the tools that best match q. Invalid queries fail with
-// *search.QueryError. Tools outside the caller's policy (engine.PolicyFrom(ctx))
-// do not exist for the search: they are filtered before ranking.
-func (o *Orchestrator) Search(ctx context.Context, q search.Query) ([]search.Result, error) {
+// Search returns the tools that best match q, best first. Invalid queries
+// fail with *search.QueryError. Tools outside the caller's policy
+// (engine.PolicyFrom(ctx)) do not exist for the search: they are filtered
+// before ranking. When semantic search is configured but unavailable (the
+// embedder is down), the results are lexical, Response.Degraded says why,
+// and the search is counted in weft_search_degraded_total.
+func (o *Orchestrator) Search(ctx context.Context, q search.Query) (*search.Response, error) {
 	ix, err := o.index()
 	if err != nil {
 		return nil, fmt.Errorf("weft: search index: %w", err)
@@ -144,7 +147,10 @@ func (o *Orchestrator) Search(ctx context.Context, q search.Query) ([]search.Res
 	if err != nil {
 		return nil, err
 	}
-	return resp.Results, nil
+	if resp.Degraded != "" {
+		o.metrics.SearchDegraded()
+	}
+	return resp, nil
 }
 
 // withPolicy narrows q to the tools ctx's policy allows.
@@ -164,7 +170,7 @@ func withPolicy(ctx context.Context, q *search.Query) {
 // when the tools the caller may see and the query's filters select are few
 // (at most maxTools tools, or at most maxTokens tokens of definitions), it
 // returns all of them (all=true) instead of searching.
-func (o *Orchestrator) SearchAuto(ctx context.Context, q search.Query, maxTools, maxTokens int) (results []search.Result, all bool, err error) {
+func (o *Orchestrator) SearchAuto(ctx context.Context, q search.Query, maxTools, maxTokens int) (resp *search.Response, all bool, err error) {
 	if err := q.Validate(); err != nil {
 		return nil, false, err
 	}
@@ -174,6 +180,7 @@ func (o *Orchestrator) SearchAuto(ctx context.Context, q search.Query, maxTools,
 		selected = append(selected, t)
 	}
 	if search.ShouldListAllTools(selected, maxTools, maxTokens) {
+		resp = &search.Response{Results: make([]search.Result, 0, len(selected))}
 		for _, t := range selected {
 			r := search.Result{Name: t.Name, Description: t.Description, Server: t.Server}
 			if q.WithSchema {
@@ -182,12 +189,12 @@ func (o *Orchestrator) SearchAuto(ctx context.Context, q search.Query, maxTools,
 			if q.WithSignature {
 				r.Signature = catalog.TypeScriptSignature(t)
 			}
-			results = append(results, r)
+			resp.Results = append(resp.Results, r)
 		}
-		return results, true, nil
+		return resp, true, nil
 	}
-	results, err = o.Search(ctx, q)
-	return results, false, err
+	resp, err = o.Search(ctx, q)
+	return resp, false, err
 }
 
 // sandboxSearcher lets code-mode programs call searchTools(query, k).
@@ -198,8 +205,8 @@ func (s sandboxSearcher) Search(ctx context.Context, query string, k int) ([]san
 	if err != nil {
 		return nil, err
 	}
-	hits := make([]sandbox.SearchHit, len(res))
-	for i, r := range res {
+	hits := make([]sandbox.SearchHit, len(res.Results))
+	for i, r := range res.Results {
 		hits[i] = sandbox.SearchHit{Name: r.Name, Score: r.Score}
 	}
 	return hits, nil

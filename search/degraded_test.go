@@ -108,4 +108,12 @@ func TestEmbedderOutageAtBuildFallsBack(t *testing.T) {
 	if n := len(srv.Requests()); n != 1 {
 		t.Errorf("%d embedding requests, want 1 (the build's)", n)
 	}
+
+	// After one failure the next search tries the tool vectors again: once
+	// the embedder is back, search is hybrid again.
+	srv.SetDown(0)
+	r, err = ix.Search(context.Background(), q)
+	if err != nil || r.Degraded != "" || len(r.Results) == 0 || !slices.Contains(r.Results[0].Matched, "semantic") {
+		t.Errorf("after the outage: %+v, %v", r, err)
+	}
 }

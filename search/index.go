@@ -34,10 +34,21 @@ type Options struct {
 // DefaultQueryEmbedTimeout is the default Options.QueryEmbedTimeout.
 const DefaultQueryEmbedTimeout = 5 * time.Second
 
+// maxDenseRetry caps denseRetryAfter.
+const maxDenseRetry = 30 * time.Second
+
 // denseRetryAfter is how long a generation whose tool vectors could not be
 // computed (the embedder was down) serves lexical results before a search
-// tries to embed the tools again.
-const denseRetryAfter = 30 * time.Second
+// tries to embed the tools again, after the given number of failures in a
+// row: at once after the first (a failed warm-up does not stick), then 1 s
+// doubling to maxDenseRetry, so that an outage costs a search the wait for
+// the embedder at most that often.
+func denseRetryAfter(failures int) time.Duration {
+	if failures <= 1 {
+		return 0
+	}
+	return min(maxDenseRetry, time.Second<<min(failures-2, 10))
+}
 
 // Index answers searches over one catalog snapshot at a time. It is built
 // lazily on the first search (or by Build) and updated incrementally by
@@ -64,9 +75,10 @@ type state struct {
 	// denseErr is why an index with an Embedder has no tool vectors in
 	// this generation (the embedder or the vector store failed at
 	// denseAt); searches are lexical until a later build succeeds.
-	denseErr error
-	denseAt  time.Time
-	stats    Stats
+	denseErr      error
+	denseAt       time.Time
+	denseFailures int // failures in a row, this one included
+	stats         Stats
 }
 
 // Stats describe the current generation of an Index.
@@ -151,7 +163,7 @@ func (ix *Index) current(ctx context.Context) (*state, error) {
 	defer ix.mu.Unlock()
 	st := ix.st.Load() // under mu: the generation the next build follows
 	if ix.pending == nil {
-		if st == nil || st.denseErr == nil || time.Since(st.denseAt) < denseRetryAfter {
+		if st == nil || st.denseErr == nil || time.Since(st.denseAt) < denseRetryAfter(st.denseFailures) {
 			return st, nil
 		}
 		ix.pending = st.snap // the tool vectors are missing: try again
@@ -203,7 +215,10 @@ func (ix *Index) build(ctx context.Context, snap *catalog.Snapshot, prev *state)
 		case err != nil:
 			// The lexical generation is good: serve it, and try the tool
 			// vectors again after denseRetryAfter.
-			st.denseErr, st.denseAt = err, time.Now()
+			st.denseErr, st.denseAt, st.denseFailures = err, time.Now(), 1
+			if prev != nil && prev.denseErr != nil {
+				st.denseFailures = prev.denseFailures + 1
+			}
 		default:
 			st.dense = true
 			st.byName = make(map[string]uint32, len(tools))

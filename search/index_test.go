@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weft-dev/weft/catalog"
 )
@@ -252,5 +253,17 @@ func TestLeadingText(t *testing.T) {
 		if got := leadingText(c.text, c.n); got != c.want {
 			t.Errorf("leadingText(%q, %d) = %q, want %q", c.text, c.n, got, c.want)
 		}
+	}
+}
+
+func TestDenseRetryAfter(t *testing.T) {
+	want := []time.Duration{0, 0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
+	for failures, w := range want {
+		if got := denseRetryAfter(failures); got != w {
+			t.Errorf("denseRetryAfter(%d) = %v, want %v", failures, got, w)
+		}
+	}
+	if got := denseRetryAfter(1000); got != maxDenseRetry {
+		t.Errorf("denseRetryAfter(1000) = %v", got)
 	}
 }

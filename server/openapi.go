@@ -117,7 +117,7 @@ var openAPI = sync.OnceValue(func() []byte {
 			}},
 			"/v1/search": map[string]any{"get": map[string]any{
 				"summary": "Find the tools for a request",
-				"parameters": []any{qp("q", "the request (1-2000 characters)", str), qp("k", "results (default 10)", integer),
+				"parameters": []any{qp("q", "the request in plain words (any length; its first 256 words are searched)", str), qp("k", "results (default 10)", integer),
 					qp("server", "only these servers (comma-separated)", str), qp("tag", "only these tags", str),
 					qp("read_only", "only read-only tools", boolean), qp("schema", "include input schemas", boolean),
 					qp("signature", "include TypeScript signatures (default true)", boolean)},

@@ -38,7 +38,7 @@ func (s *Server) searchTools(w http.ResponseWriter, r *http.Request) {
 		}
 		q.ReadOnly = b
 	}
-	results, err := s.o.Search(r.Context(), q)
+	resp, err := s.o.Search(r.Context(), q)
 	if err != nil {
 		var qe *search.QueryError
 		if errors.As(err, &qe) {
@@ -52,10 +52,11 @@ func (s *Server) searchTools(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if results == nil {
-		results = []search.Result{}
+	body := map[string]any{"query": q.Text, "results": resp.Results, "catalog_version": s.o.Snapshot().Version()}
+	if resp.Degraded != "" {
+		body["degraded"] = resp.Degraded // e.g. "semantic search unavailable: …": lexical results
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"query": q.Text, "results": results, "catalog_version": s.o.Snapshot().Version()})
+	writeJSON(w, http.StatusOK, body)
 }
 
 // splitList accepts both repeated parameters and comma-separated values.

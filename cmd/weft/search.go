@@ -36,7 +36,7 @@ func newSearchCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer o.Close()
-			res, err := o.Search(cmd.Context(), q)
+			resp, err := o.Search(cmd.Context(), q)
 			if err != nil {
 				var qe *search.QueryError
 				if errors.As(err, &qe) {
@@ -44,11 +44,12 @@ func newSearchCmd(g *globals) *cobra.Command {
 				}
 				return failure("%v", err)
 			}
+			if resp.Degraded != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s; these results are lexical only\n", resp.Degraded)
+			}
+			res := resp.Results
 			w := cmd.OutOrStdout()
 			if asJSON {
-				if res == nil {
-					res = []search.Result{}
-				}
 				return writeJSON(w, res)
 			}
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -47,7 +47,7 @@ func (m *metaTools) searchTools(ctx context.Context, _ *sdk.CallToolRequest, in 
 	o := m.e.o
 	q := search.Query{Text: in.Query, K: in.K, Servers: in.Servers, WithSignature: true}
 	cfg := o.Config().Search
-	results, complete, err := o.SearchAuto(ctx, q, cfg.AutoMaxTools, cfg.AutoMaxTokens)
+	resp, complete, err := o.SearchAuto(ctx, q, cfg.AutoMaxTools, cfg.AutoMaxTokens)
 	if err != nil {
 		var qe *search.QueryError
 		if errors.As(err, &qe) {
@@ -56,8 +56,8 @@ func (m *metaTools) searchTools(ctx context.Context, _ *sdk.CallToolRequest, in 
 		return errorResult("internal", err.Error(), nil), nil, nil
 	}
 	names := codeNames(o.View(ctx))
-	out := searchOutput{Tools: []searchHit{}, Complete: complete}
-	for _, r := range results {
+	out := searchOutput{Tools: []searchHit{}, Complete: complete, Degraded: resp.Degraded}
+	for _, r := range resp.Results {
 		out.Tools = append(out.Tools, searchHit{Name: r.Name, Code: names[r.Name].Path("tools"), Description: firstParagraph(r.Description), Signature: r.Signature})
 	}
 	return nil, out, nil

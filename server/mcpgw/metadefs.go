@@ -158,6 +158,7 @@ type searchHit struct {
 type searchOutput struct {
 	Tools    []searchHit `json:"tools"`
 	Complete bool        `json:"complete" jsonschema:"True when these are all the tools there are."`
+	Degraded string      `json:"degraded,omitempty" jsonschema:"Set when semantic search was unavailable: the tools were found by keywords alone, and this says why."`
 }
 
 // describedTool is one tool in describe_tools' answer.
