@@ -37,7 +37,7 @@ func TestStdioWedgedUpstream(t *testing.T) {
 	// Calls with 1 MiB of arguments: the first fills the pipe and blocks
 	// in the write, the others queue behind it. Each must end at its own
 	// deadline, while calls to the healthy upstream go on.
-	const deadline = 2 * time.Second
+	const deadline = 5 * time.Second
 	const bound = 2 * time.Second // scheduling slack on a loaded machine
 	big := json.RawMessage(`{"message":"` + strings.Repeat("x", 1<<20) + `"}`)
 	type outcome struct {
