@@ -235,3 +235,32 @@ func TestBackgroundRunsKeepTheCallersPolicy(t *testing.T) {
 		t.Errorf("alice cancels her finished run: %v", err)
 	}
 }
+
+// TestIdempotentRerunInANewProcess (issue 10, F): a plan whose writes carry
+// idempotency keys, run again by a new orchestrator (a new process) over
+// the same cache directory, reuses the stored results instead of writing
+// twice — as examples/plans/knowledge-graph.json promises.
+func TestIdempotentRerunInANewProcess(t *testing.T) {
+	cfg := baseConfig(t)
+	doc := `{"inputs":{"type":"object","properties":{"who":{"type":"string"}}},
+		"steps":[{"id":"w","tool":"fn__ok","args":{"text":"{{inputs.who}}"},"idempotency_key":"write-{{inputs.who}}"}]}`
+	for i, want := range []string{"", "cache"} {
+		o, err := weft.New(weft.Options{Config: cfg, Offline: true, Sources: []source.Source{planTools(nil)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		run, err := o.RunPlan(context.Background(), parsePlan(t, o, doc), map[string]any{"who": "ann"}, plan.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := run.Step("w"); s.Status != plan.StepSucceeded || s.Reused != want || s.Result != "ok ann" {
+			t.Errorf("process %d: step %+v", i+1, s)
+		}
+		if err := o.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
