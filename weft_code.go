@@ -25,11 +25,15 @@ func (o *Orchestrator) codeSandbox() (*sandbox.Sandbox, error) {
 	o.sandboxOnce.Do(func() {
 		cc := o.cfg.Code
 		o.sandbox, o.sandboxErr = sandbox.New(sandbox.Options{
-			Tools:             sandbox.EngineTools{Catalog: o.set, Engine: o.engine},
-			Searcher:          sandboxSearcher{o},
-			MaxConcurrentRuns: cc.MaxConcurrentRuns,
-			Defaults:          sandbox.Limits{Timeout: cc.Timeout.D(), MemoryBytes: int64(cc.MemoryMB) << 20, MaxCalls: cc.MaxCalls},
-			Max:               sandbox.Limits{Timeout: cc.MaxTimeout.D()},
+			Tools:                      sandbox.EngineTools{Catalog: o.set, Engine: o.engine},
+			Searcher:                   sandboxSearcher{o},
+			MaxConcurrentRuns:          cc.MaxConcurrentRuns,
+			MaxConcurrentRunsPerClient: cc.MaxConcurrentRunsPerClient,
+			Defaults:                   sandbox.Limits{Timeout: cc.Timeout.D(), MemoryBytes: int64(cc.MemoryMB) << 20, MaxCalls: cc.MaxCalls},
+			// Ceilings: a request asking for more is clamped to them.
+			Max:            sandbox.Limits{Timeout: cc.MaxTimeout.D(), MemoryBytes: int64(cc.MaxMemoryMB) << 20, MaxCalls: cc.MaxCallsCeiling},
+			MaxSourceBytes: cc.MaxSourceKB << 10,
+			MaxNesting:     cc.MaxNesting,
 		})
 	})
 	if o.sandboxErr != nil {

@@ -246,6 +246,21 @@ type Code struct {
 	MaxCalls int `yaml:"max_calls" json:"max_calls"`
 	// MaxConcurrentRuns bounds programs running at once; 0 means 4 per CPU.
 	MaxConcurrentRuns int `yaml:"max_concurrent_runs" json:"max_concurrent_runs"`
+	// MaxConcurrentRunsPerClient bounds the programs one client (API key)
+	// runs at once; 0 means half of the run slots (at least 1). Freed slots
+	// go to the waiting client that holds the fewest.
+	MaxConcurrentRunsPerClient int `yaml:"max_concurrent_runs_per_client" json:"max_concurrent_runs_per_client"`
+	// MaxMemoryMB is the largest VM memory limit a request may ask for, in
+	// MiB (larger requests are clamped to it). Default 256.
+	MaxMemoryMB int `yaml:"max_memory_mb" json:"max_memory_mb"`
+	// MaxCallsCeiling is the largest max_calls a request may ask for
+	// (larger requests are clamped to it). Default 1000.
+	MaxCallsCeiling int `yaml:"max_calls_ceiling" json:"max_calls_ceiling"`
+	// MaxSourceKB bounds a program's source, in KiB. Default 256.
+	MaxSourceKB int `yaml:"max_source_kb" json:"max_source_kb"`
+	// MaxNesting bounds how deeply a program nests (brackets, arrow
+	// functions, operator and statement chains). Default 1000.
+	MaxNesting int `yaml:"max_nesting" json:"max_nesting"`
 }
 
 // Plans holds plan execution and run-record settings.

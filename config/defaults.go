@@ -32,6 +32,10 @@ const (
 	DefaultCodeMaxTimeout     = 5 * time.Minute
 	DefaultCodeMemoryMB       = 64
 	DefaultCodeMaxCalls       = 100
+	DefaultCodeMaxMemoryMB    = 256
+	DefaultCodeCallsCeiling   = 1000
+	DefaultCodeMaxSourceKB    = 256
+	DefaultCodeMaxNesting     = 1000
 	DefaultPlanConcurrency    = 16
 	DefaultPlanRetention      = 30 * 24 * time.Hour
 	DefaultPlanMaxRuns        = 10000
@@ -83,7 +87,8 @@ func Default() *Config {
 				BatchSize: DefaultEmbedderBatchSize, Timeout: Duration(DefaultEmbedderTimeout),
 				CacheTTL: Duration(DefaultEmbeddingCacheTTL)}},
 		Code: Code{Timeout: Duration(DefaultCodeTimeout), MaxTimeout: Duration(DefaultCodeMaxTimeout),
-			MemoryMB: DefaultCodeMemoryMB, MaxCalls: DefaultCodeMaxCalls},
+			MemoryMB: DefaultCodeMemoryMB, MaxCalls: DefaultCodeMaxCalls, MaxMemoryMB: DefaultCodeMaxMemoryMB,
+			MaxCallsCeiling: DefaultCodeCallsCeiling, MaxSourceKB: DefaultCodeMaxSourceKB, MaxNesting: DefaultCodeMaxNesting},
 		Plans: Plans{MaxConcurrency: DefaultPlanConcurrency, Retention: Duration(DefaultPlanRetention),
 			MaxRuns: DefaultPlanMaxRuns, IdempotencyTTL: Duration(DefaultIdempotencyTTL),
 			MaxSteps: DefaultPlanMaxSteps, MaxDepth: DefaultPlanMaxDepth, MaxForeachItems: DefaultPlanForeachItems,

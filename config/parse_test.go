@@ -107,7 +107,7 @@ func TestParseFull(t *testing.T) {
 		"    batch_size: 16",
 		"    timeout: 10s",
 		"    cache_ttl: 24h",
-		"code: {timeout: 10s, max_timeout: 1m, memory_mb: 32, max_calls: 7, max_concurrent_runs: 3}",
+		"code: {timeout: 10s, max_timeout: 1m, memory_mb: 32, max_calls: 7, max_concurrent_runs: 3, max_concurrent_runs_per_client: 2, max_memory_mb: 128, max_calls_ceiling: 50, max_source_kb: 64, max_nesting: 200}",
 		"plans: {max_concurrency: 4, retention: 48h, max_runs: 9, idempotency_ttl: 1h, max_steps: 50, max_depth: 2,",
 		"  max_foreach_items: 60, max_result_bytes: 1000, max_record_bytes: 5000, max_run_bytes: 9000, max_condition_cost: 70}",
 		"gateway:",
@@ -144,7 +144,7 @@ func TestParseFull(t *testing.T) {
 			Timeout: Duration(10 * time.Second), CacheTTL: Duration(24 * time.Hour),
 		}},
 		Code: Code{Timeout: Duration(10 * time.Second), MaxTimeout: Duration(time.Minute), MemoryMB: 32, MaxCalls: 7,
-			MaxConcurrentRuns: 3},
+			MaxConcurrentRuns: 3, MaxConcurrentRunsPerClient: 2, MaxMemoryMB: 128, MaxCallsCeiling: 50, MaxSourceKB: 64, MaxNesting: 200},
 		Plans: Plans{MaxConcurrency: 4, Retention: Duration(48 * time.Hour), MaxRuns: 9, IdempotencyTTL: Duration(time.Hour),
 			MaxSteps: 50, MaxDepth: 2, MaxForeachItems: 60, MaxResultBytes: 1000, MaxRecordBytes: 5000, MaxRunBytes: 9000, MaxConditionCost: 70},
 		Gateway: Gateway{

@@ -164,6 +164,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 	if c.Code.MaxConcurrentRuns < 0 {
 		v.value("code.max_concurrent_runs", strconv.Itoa(c.Code.MaxConcurrentRuns), "must not be negative (0 = 4 per CPU)")
 	}
+	v.code(&c.Code)
 	v.positiveInt("plans.max_concurrency", int64(c.Plans.MaxConcurrency))
 	v.positiveDuration("plans.retention", c.Plans.Retention)
 	v.positiveInt("plans.max_runs", int64(c.Plans.MaxRuns))

@@ -134,6 +134,13 @@ func (d *decoder) code(n *node, p fpath, c *Code) {
 		{"memory_mb", func(v *node) { d.integer(v, f("memory_mb"), &c.MemoryMB) }},
 		{"max_calls", func(v *node) { d.integer(v, f("max_calls"), &c.MaxCalls) }},
 		{"max_concurrent_runs", func(v *node) { d.integer(v, f("max_concurrent_runs"), &c.MaxConcurrentRuns) }},
+		{"max_concurrent_runs_per_client", func(v *node) {
+			d.integer(v, f("max_concurrent_runs_per_client"), &c.MaxConcurrentRunsPerClient)
+		}},
+		{"max_memory_mb", func(v *node) { d.integer(v, f("max_memory_mb"), &c.MaxMemoryMB) }},
+		{"max_calls_ceiling", func(v *node) { d.integer(v, f("max_calls_ceiling"), &c.MaxCallsCeiling) }},
+		{"max_source_kb", func(v *node) { d.integer(v, f("max_source_kb"), &c.MaxSourceKB) }},
+		{"max_nesting", func(v *node) { d.integer(v, f("max_nesting"), &c.MaxNesting) }},
 	}, "")
 }
 
