@@ -3,6 +3,9 @@
 // with bleve and the plain-BM25 reference on the toolbench dev sets
 // (-mode compare), and hybrid fusion methods with a stand-in embedder
 // (-mode fusion). See docs/benchmarks.md for results and commands.
+//
+// It is a module of its own (bleve stays out of weft's requirements); run it
+// from its folder: cd bench/search && go run . -mode compare
 package main
 
 import (
@@ -20,7 +23,7 @@ func main() {
 	sizes := flag.String("tools", "1000,10000,100000", "latency: catalog sizes")
 	queries := flag.Int("queries", 5000, "latency: queries per size")
 	builds := flag.Int("builds", 5, "latency: index builds per size (median reported)")
-	data := flag.String("data", "../shared/toolbench-data", "compare/fusion: toolbench data folder")
+	data := flag.String("data", "../../../shared/toolbench-data", "compare/fusion: toolbench data folder (default: the project workspace's, from bench/search)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS (1 = one core)")
 	flag.Parse()
 	runtime.GOMAXPROCS(*procs)
