@@ -12,10 +12,9 @@
 // through npx or uvx installs the package first) and by
 // Config.ConnectTimeout over HTTP; the first tools/list by ConnectTimeout.
 // While a process has not answered initialize the upstream is "starting".
-// From then on a supervisor
-// goroutine owns the connection until Close. One session (one process for
-// stdio) is shared by every caller; the SDK multiplexes concurrent requests
-// over it.
+// From then on a supervisor goroutine owns the connection until Close. One
+// session (one process for stdio) is shared by every caller; the SDK
+// multiplexes concurrent requests over it.
 //
 // When the session is lost — the process exits, its stdout closes or
 // carries something that is not JSON-RPC, an HTTP session is gone or stops
@@ -26,18 +25,24 @@
 // supervisor then reconnects: the delay starts at Config.RestartBackoff,
 // doubles after every failed attempt up to Config.MaxRestartBackoff, with
 // jitter in [d/2, d], and starts over once a session stayed up for 30s.
-// An upstream that stops answering is treated the same way: after a call
-// ended at its deadline, a ping bounded by Config.PingTimeout checks that
-// the upstream still answers (a slow tool is fine); without an answer the
-// session ends with the reason ("stopped answering") and the process is
-// restarted. A write to a process's stdin that stays blocked for
-// PingTimeout (the process stopped reading its input) ends the session the
-// same way, without waiting for a call to time out. Writes to a process's stdin end with their
-// caller's context like every other step (pipe.go), so a wedged upstream
-// never holds a call past its deadline.
 // After each successful reconnection, and whenever the server sends
 // notifications/tools/list_changed, the OnToolsChanged callbacks run (one at
 // a time, on a goroutine of the upstream; bursts are coalesced).
+//
+// An upstream that stops answering is treated the same way. After a call
+// ended at its deadline, a ping bounded by Config.PingTimeout checks that
+// the upstream still answers (a slow tool is fine); without an answer the
+// session ends with the reason ("stopped answering") and the process is
+// restarted (probe.go). A write to a process's stdin that stays blocked for
+// PingTimeout (the process stopped reading its input) ends the session the
+// same way, without waiting for a call to time out. Writes to a process's
+// stdin end with their caller's context like every other step (pipe.go),
+// so a wedged upstream never holds a call past its deadline.
+//
+// One message from a process is limited to MaxMessageBytes (16 MiB, the
+// SDK's stdio frame limit). A larger answer fails only its own call, with
+// an error wrapping source.ErrTooLarge; the session and the other calls on
+// it go on (frame.go).
 //
 // # Processes
 //
@@ -45,16 +50,16 @@
 // minimal environment: the variables the MCP SDKs' launchers pass (PATH,
 // HOME, USER, LOGNAME, SHELL, TERM), locale, time zone, temporary and XDG
 // directories, proxies and CA settings, npm's non-secret npm_config_*,
-// then those Config.InheritEnv names, then Config.Env. weft's own
-// credentials never reach an upstream unless named. Its stderr is logged line by line (lines
-// are bounded; secrets redacted). The process is reaped as soon as it exits,
-// and any descendants left in its group are killed, so a crashed server
-// leaves neither a zombie nor orphans. Upstreams also die with weft when
-// weft itself is killed (kill -9): the process gets Pdeathsig (started from
-// one locked OS thread, since Linux ties it to the forking thread), and a
-// watchdog in its group kills the group, grandchildren such as the node
-// process behind npx included, when weft's end of its pipe closes
-// (spawn.go).
+// then those Config.InheritEnv names, then Config.Env (env.go). weft's own
+// credentials never reach an upstream unless named. Its stderr is logged
+// line by line (lines are bounded; secrets redacted). The process is reaped
+// as soon as it exits, and any descendants left in its group are killed, so
+// a crashed server leaves neither a zombie nor orphans. Upstreams also die
+// with weft when weft itself is killed (kill -9): the process gets
+// Pdeathsig (started from one locked OS thread, since Linux ties it to the
+// forking thread), and a watchdog in its group kills the group,
+// grandchildren such as the node process behind npx included, when weft's
+// end of its pipe closes (spawn.go).
 //
 // # Shutdown
 //
@@ -68,6 +73,8 @@
 //
 // # Secrets
 //
-// Header values, environment values and URL credentials or query values
-// never appear in errors, health reasons or logs.
+// Header values, environment values and URL credentials or query values of
+// the configuration never appear in errors, health reasons or logs, nor
+// does anything shaped like a secret (password=…, token: …, Bearer …, URL
+// userinfo, well-known token formats; internal/redact).
 package mcp
