@@ -1,0 +1,123 @@
+package mcpgw_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weft-dev/weft/config"
+)
+
+// tenant is a client of the passthrough endpoint that answers sampling and
+// elicitation requests and counts them.
+type tenant struct {
+	cs               *mcp.ClientSession
+	sampled, elicits atomic.Int32
+	progress         chan float64
+	toolsChanged     chan struct{}
+}
+
+func newTenant(t *testing.T, url, name string) *tenant {
+	tn := &tenant{progress: make(chan float64, 128), toolsChanged: make(chan struct{}, 16)}
+	tn.cs = connect(t, url, "2025-11-25", &mcp.ClientOptions{
+		CreateMessageHandler: func(context.Context, *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			tn.sampled.Add(1)
+			return &mcp.CreateMessageResult{Model: "m", Role: "assistant", Content: &mcp.TextContent{Text: "reply from " + name}}, nil
+		},
+		ElicitationHandler: func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			tn.elicits.Add(1)
+			return &mcp.ElicitResult{Action: "decline"}, nil
+		},
+		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+			select {
+			case tn.progress <- r.Params.Progress:
+			default:
+			}
+		},
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			select {
+			case tn.toolsChanged <- struct{}{}:
+			default:
+			}
+		},
+	})
+	return tn
+}
+
+// waitTool waits until the endpoint lists tool (server-everything registers
+// its sampling and elicitation tools after initialization).
+func (tn *tenant) waitTool(t *testing.T, tool string) {
+	t.Helper()
+	for {
+		l, err := tn.cs.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(l.Tools, func(x *mcp.Tool) bool { return x.Name == tool }) {
+			return
+		}
+		recv(t, tn.toolsChanged)
+	}
+}
+
+// TestUpstreamRequestsReachOnlyTheirCaller: sampling and elicitation
+// requests of an upstream go to the client whose call caused them; while
+// calls of two clients are in flight on the upstream the cause cannot be
+// told, and weft refuses to relay rather than guess (before: the client
+// with the most recent call got them, whoever caused them).
+func TestUpstreamRequestsReachOnlyTheirCaller(t *testing.T) {
+	_, base := startWeft(t, everythingConfig(t, config.Endpoint{Path: "/mcp/pt", Mode: "passthrough"}))
+	a := newTenant(t, base+"/mcp/pt", "a")
+	b := newTenant(t, base+"/mcp/pt", "b")
+	a.waitTool(t, "everything__trigger-sampling-request")
+	a.waitTool(t, "everything__trigger-elicitation-request")
+	ctx := context.Background()
+	sample := func() *mcp.CallToolResult {
+		return call(t, a.cs, "everything__trigger-sampling-request", map[string]any{"prompt": "hi", "maxTokens": 10})
+	}
+
+	// Alone in flight: a's own call, a's sampling.
+	if r := sample(); r.IsError || !strings.Contains(text(r), "reply from a") {
+		t.Fatalf("a's sampling alone: %v %s", r.IsError, text(r))
+	}
+	if a.sampled.Load() != 1 || b.sampled.Load() != 0 {
+		t.Fatalf("sampled: a %d, b %d", a.sampled.Load(), b.sampled.Load())
+	}
+
+	// b has a long call in flight on the same upstream (its first progress
+	// notification says it started); a's sampling and elicitation could be
+	// either's, so neither client gets them.
+	bctx, cancelB := context.WithCancel(ctx)
+	bDone := make(chan error, 1)
+	go func() {
+		_, err := b.cs.CallTool(bctx, &mcp.CallToolParams{Name: "everything__trigger-long-running-operation",
+			Arguments: map[string]any{"duration": 60, "steps": 60}, Meta: mcp.Meta{"progressToken": "b-1"}})
+		bDone <- err
+	}()
+	recv(t, b.progress)
+	r := sample()
+	if !r.IsError && !strings.Contains(text(r), "refusing to relay") {
+		t.Fatalf("a's sampling while b's call is in flight: %v %s", r.IsError, text(r))
+	}
+	r = call(t, a.cs, "everything__trigger-elicitation-request", map[string]any{})
+	if !r.IsError && !strings.Contains(text(r), "refusing to relay") {
+		t.Fatalf("a's elicitation while b's call is in flight: %v %s", r.IsError, text(r))
+	}
+	if n, m := b.sampled.Load(), b.elicits.Load(); n != 0 || m != 0 {
+		t.Fatalf("b received a's requests: %d sampling, %d elicitation", n, m)
+	}
+	if n, m := a.sampled.Load(), a.elicits.Load(); n != 1 || m != 0 {
+		t.Fatalf("a received a guessed request: %d sampling, %d elicitation", n, m)
+	}
+	cancelB()
+	<-bDone
+
+	// b's call ended: a is alone again.
+	if r := sample(); r.IsError || !strings.Contains(text(r), "reply from a") {
+		t.Fatalf("a's sampling after b's call ended: %v %s", r.IsError, text(r))
+	}
+}
