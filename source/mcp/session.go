@@ -272,7 +272,9 @@ func (u *Upstream) attemptError(s *session, step string, err error) error {
 			return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, p.exitReason())
 		default:
 		}
-		if transportFailure(err) {
+		// (context.DeadlineExceeded counts as a net.Error, hence as a
+		// transport failure: the deadline is told apart first.)
+		if transportFailure(err) && !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("mcp %s: %s: %s", u.cfg.Name, step, p.runningReason("the process closed its stdout"))
 		}
 	}

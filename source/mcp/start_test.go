@@ -83,3 +83,24 @@ func TestNPXFirstStartEmptyCache(t *testing.T) {
 		t.Fatalf("npx did not install into the empty cache: %v", err)
 	}
 }
+
+// TestStartTimeoutSaysWhatToChange: a process that never answers
+// initialize is stopped after StartTimeout (not the shorter
+// ConnectTimeout), with an error naming the setting to raise and its last
+// stderr lines.
+func TestStartTimeoutSaysWhatToChange(t *testing.T) {
+	u, err := New(Config{Name: "silent", Command: "sh", Args: []string{"-c", "echo still installing >&2; exec sleep 60"},
+		ConnectTimeout: 50 * time.Millisecond, StartTimeout: 700 * time.Millisecond, RestartBackoff: time.Minute}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	err = u.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "initialize: no answer within the start timeout 700ms") ||
+		!strings.Contains(err.Error(), "raise limits.start_timeout") || !strings.Contains(err.Error(), "stderr: still installing") {
+		t.Fatalf("Start = %v", err)
+	}
+	if h := u.Health(); h.State != source.StateUnhealthy || h.Reason != err.Error() {
+		t.Fatalf("health = %+v", h)
+	}
+}
