@@ -3,6 +3,7 @@ package mcpgw_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -243,9 +244,18 @@ func TestMCPMetaFilter(t *testing.T) {
 			t.Fatalf("%s: code %q", tc.tool, code)
 		}
 	}
-	r = call(t, cs, "run_code", map[string]any{"code": `return await tools.fn.fail({});`})
-	if m := structured(t, r); !r.IsError || m["error"].(map[string]any)["code"] != "unknown_tool" {
-		t.Fatalf("run_code of a filtered tool = %v", m)
+	// In code mode a filtered tool is exactly a missing one.
+	codeErr := func(tool string) string {
+		r := call(t, cs, "run_code", map[string]any{"code": "return await tools.fn." + tool + "({});"})
+		m := structured(t, r)
+		e, _ := m["error"].(map[string]any)
+		if !r.IsError || e == nil {
+			t.Fatalf("run_code of fn.%s = %v", tool, m)
+		}
+		return strings.ReplaceAll(fmt.Sprint(e["kind"], ": ", e["message"]), tool, "TOOL")
+	}
+	if hidden, missing := codeErr("fail"), codeErr("nope"); hidden != missing {
+		t.Fatalf("run_code: a filtered tool (%s) differs from a missing one (%s)", hidden, missing)
 	}
 	r = call(t, cs, "run_plan", map[string]any{"plan": map[string]any{"steps": []any{map[string]any{"id": "a", "tool": "fn__fail"}}}})
 	if code := errorCode(t, r); code != "invalid_plan" || !strings.Contains(text(r), `"code":"unknown_tool"`) {
