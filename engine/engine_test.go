@@ -378,3 +378,19 @@ func TestClosedUpstreamUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMemoryRecorderTotalsBounded: per-tool totals stop growing at
+// MaxTotals tools; further tools are totalled under OtherTools.
+func TestMemoryRecorderTotalsBounded(t *testing.T) {
+	rec := engine.NewMemoryRecorder(8)
+	for i := range engine.MaxTotals + 500 {
+		rec.Record(engine.Event{Tool: "srv__tool_" + strconv.Itoa(i), Outcome: engine.OutcomeOK})
+	}
+	st := rec.Stats()
+	if len(st) != engine.MaxTotals+1 || st[engine.OtherTools].Calls != 500 {
+		t.Fatalf("%d totals, %d calls under %q; want %d and 500", len(st), st[engine.OtherTools].Calls, engine.OtherTools, engine.MaxTotals+1)
+	}
+	if len(rec.Events()) != 8 {
+		t.Fatalf("%d events kept, want the ring of 8", len(rec.Events()))
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +30,15 @@ type sleepIn struct {
 	Ms int `json:"ms"`
 }
 
-// sleepsStarted counts calls of fn__sleep that have started.
-var sleepsStarted atomic.Int64
+// sleepStarted receives a value when a call of fn__sleep starts (newServer
+// makes it anew for each server).
+var sleepStarted chan struct{}
 
 // newServer builds a real orchestrator over a Go function source and serves it.
 func newServer(t *testing.T, mutate func(*config.Config)) (*weft.Orchestrator, *httptest.Server, *server.Server) {
 	t.Helper()
+	started := make(chan struct{}, 100)
+	sleepStarted = started
 	fn := function.New("fn", "test functions")
 	function.Must(function.Add(fn, "echo", "Echo a message", func(ctx context.Context, in echoIn) (string, error) {
 		return strings.Repeat(in.Message, max(in.Count, 1)), nil
@@ -45,7 +47,10 @@ func newServer(t *testing.T, mutate func(*config.Config)) (*weft.Orchestrator, *
 		return "", errors.New("it broke")
 	}))
 	function.Must(function.Add(fn, "sleep", "Sleep", func(ctx context.Context, in sleepIn) (string, error) {
-		sleepsStarted.Add(1)
+		select {
+		case started <- struct{}{}:
+		default:
+		}
 		select {
 		case <-time.After(time.Duration(in.Ms) * time.Millisecond):
 			return "done", nil
@@ -273,7 +278,6 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 
 	result := make(chan string, 1)
-	before := sleepsStarted.Load()
 	go func() {
 		resp, err := http.Post(base+"/v1/tools/fn__sleep/call", "application/json", strings.NewReader(`{"ms":300}`))
 		if err != nil {
@@ -284,9 +288,7 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		resp.Body.Close()
 		result <- resp.Status + " " + string(b)
 	}()
-	for sleepsStarted.Load() == before { // the call is in flight
-		time.Sleep(time.Millisecond)
-	}
+	<-sleepStarted // the call is in flight
 	cancel()
 	if got := <-result; !strings.HasPrefix(got, "200 OK") || !strings.Contains(got, `\"done\"`) {
 		t.Fatalf("in-flight call: %s", got)
