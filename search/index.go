@@ -61,6 +61,8 @@ type Index struct {
 	pending *catalog.Snapshot
 	b       *builder
 	st      atomic.Pointer[state]
+	// queries is the health of the dense side at query time.
+	queries denseHealth
 }
 
 // state is one built, immutable generation of the index.
@@ -109,7 +111,7 @@ func New(snap *catalog.Snapshot, opts Options) (*Index, error) {
 	if err := opts.Fusion.validate(); err != nil {
 		return nil, err
 	}
-	ix := &Index{opts: opts, params: DefaultParams(), b: newBuilder()}
+	ix := &Index{opts: opts, params: DefaultParams(), b: newBuilder(), queries: denseHealth{now: time.Now}}
 	if opts.Params != nil {
 		ix.params = *opts.Params
 	}
@@ -269,13 +271,18 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Response, error) {
 	var hits []hit
 	var semantic map[uint32]bool
 	if st.dense {
-		hits, semantic, err = ix.hybrid(ctx, st, text, pq, k, keep)
-		if err != nil {
+		if derr := ix.queries.down(); derr != nil {
+			resp.Degraded = degraded(derr)
+			hits = st.lexical(pq, qt, k, keep, &ix.params)
+		} else if hits, semantic, err = ix.hybrid(ctx, st, text, pq, k, keep); err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("search: %w", ctx.Err())
 			}
+			ix.queries.fail(err)
 			resp.Degraded = degraded(err)
 			hits = st.lexical(pq, qt, k, keep, &ix.params)
+		} else {
+			ix.queries.ok()
 		}
 	} else {
 		hits = st.lexical(pq, qt, k, keep, &ix.params)

@@ -267,3 +267,80 @@ func TestDenseRetryAfter(t *testing.T) {
 		t.Errorf("denseRetryAfter(1000) = %v", got)
 	}
 }
+
+// TestQueryEmbedderOutageSkipsDense checks that during an outage searches
+// stop waiting for the embedder: after a failure the next search tries
+// again; after two in a row searches skip the dense side for a while
+// (answering lexically, with the last error) and then try again.
+func TestQueryEmbedderOutageSkipsDense(t *testing.T) {
+	emb := &flakyEmbedder{}
+	ix, err := New(catalog.NewSnapshot(testTools()), Options{Embedder: emb, Vectors: &mapVectors{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Unix(1000, 0)
+	ix.queries.now = func() time.Time { return clock }
+	ctx := context.Background()
+	search := func() *Response {
+		t.Helper()
+		r, err := ix.Search(ctx, Query{Text: "read a file"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := search(); r.Degraded != "" || emb.calls != 2 { // tools, then the query
+		t.Fatalf("healthy: degraded %q, %d embedder calls", r.Degraded, emb.calls)
+	}
+	emb.fail = true
+	const want = "semantic search unavailable: embed query: embedder down"
+	for i, wantCalls := range []int{3, 4, 4, 4} { // tried, tried, skipped, skipped
+		if r := search(); r.Degraded != want || emb.calls != wantCalls || len(r.Results) == 0 {
+			t.Fatalf("search %d of the outage: degraded %q, %d embedder calls (want %d), %d results", i+1, r.Degraded, emb.calls, wantCalls, len(r.Results))
+		}
+	}
+	clock = clock.Add(denseRetryAfter(2)) // the pause after two failures is over
+	emb.fail = false
+	if r := search(); r.Degraded != "" || emb.calls != 5 {
+		t.Fatalf("after the pause: degraded %q, %d embedder calls", r.Degraded, emb.calls)
+	}
+}
+
+// flakyEmbedder embeds every text as the same vector, or fails.
+type flakyEmbedder struct {
+	fail  bool
+	calls int
+}
+
+func (e *flakyEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	e.calls++
+	if e.fail {
+		return nil, errors.New("embedder down")
+	}
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = []float32{1, 0}
+	}
+	return out, nil
+}
+
+func (e *flakyEmbedder) Model() string   { return "flaky" }
+func (e *flakyEmbedder) Dimensions() int { return 2 }
+
+// mapVectors is a VectorStore returning every stored id with score 1.
+type mapVectors struct{ ids []string }
+
+func (m *mapVectors) Upsert(_ context.Context, ids []string, _ [][]float32) error {
+	m.ids = append(m.ids, ids...)
+	return nil
+}
+
+func (m *mapVectors) Delete(context.Context, []string) error { return nil }
+
+func (m *mapVectors) Search(_ context.Context, _ []float32, k int) ([]VectorHit, error) {
+	var out []VectorHit
+	for _, id := range m.ids[:min(k, len(m.ids))] {
+		out = append(out, VectorHit{ID: id, Score: 1})
+	}
+	return out, nil
+}
