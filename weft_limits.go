@@ -21,6 +21,11 @@ func rateLimiter(cfg *config.Config) (limit.RateLimiter, func() error, error) {
 		// The URL was validated by config; this only guards library changes.
 		return nil, nil, fmt.Errorf("weft: limits.redis_url: %w", err)
 	}
+	// One retry at most: a rate decision is bounded by
+	// limit.DecisionTimeout, and a Redis that is down must be noticed (and
+	// limits.redis_fail_mode applied) quickly rather than after the
+	// client's default three retries.
+	opts.MaxRetries = 1
 	c := redis.NewClient(opts)
 	return limit.NewRedis(c, "weft:rate:"), c.Close, nil
 }

@@ -113,7 +113,7 @@ var openAPI = sync.OnceValue(func() []byte {
 				"summary": "Call a tool; the body is its arguments object", "parameters": []any{pp("name")},
 				"requestBody": jsonBody(anyObj),
 				"responses": with(map[string]any{"200": ok("the MCP result (isError results included)", ref("CallResult"))},
-					errs("400", "401", "403", "404", "413", "429", "502", "503", "504")),
+					errs("400", "401", "403", "404", "408", "413", "429", "502", "503", "504")),
 			}},
 			"/v1/search": map[string]any{"get": map[string]any{
 				"summary": "Find the tools for a request",
@@ -130,7 +130,7 @@ var openAPI = sync.OnceValue(func() []byte {
 			}},
 			"/v1/code": map[string]any{"post": map[string]any{
 				"summary": "Run a code-mode program", "requestBody": jsonBody(ref("CodeRequest")),
-				"responses": with(map[string]any{"200": ok("the run; error is set when the program failed", ref("CodeResult"))}, errs("400", "401", "413", "429")),
+				"responses": with(map[string]any{"200": ok("the run; error is set when the program failed", ref("CodeResult"))}, errs("400", "401", "408", "413", "429", "503")),
 			}},
 			"/v1/plans/validate": map[string]any{"post": map[string]any{
 				"summary": "Validate a plan against the catalog", "requestBody": jsonBody(ref("Plan")),
