@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -158,5 +159,31 @@ func TestYAMLOutputEverySection(t *testing.T) {
 	}
 	if !reflect.DeepEqual(top, want) {
 		t.Errorf("top-level sections printed: %v\nwant (Config's order): %v\n%s", top, want, out)
+	}
+}
+
+// TestYAMLOutputEveryField checks that the printing types have a field for
+// every weft.yaml field of the types they print, so that a field added to
+// the configuration is not left out of `weft config check`.
+func TestYAMLOutputEveryField(t *testing.T) {
+	tags := func(typ reflect.Type) []string {
+		var out []string
+		for i := range typ.NumField() {
+			if tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("yaml"), ","); tag != "-" && tag != "" {
+				out = append(out, tag)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, pair := range [][2]reflect.Type{
+		{reflect.TypeFor[Server](), reflect.TypeFor[yamlServer]()},
+		{reflect.TypeFor[Gateway](), reflect.TypeFor[yamlGateway]()},
+		{reflect.TypeFor[Endpoint](), reflect.TypeFor[yamlEndpoint]()},
+		{reflect.TypeFor[APIKey](), reflect.TypeFor[yamlAPIKey]()},
+	} {
+		if got, want := tags(pair[1]), tags(pair[0]); !slices.Equal(got, want) {
+			t.Errorf("%s prints %v, want every field of %s: %v", pair[1].Name(), got, pair[0].Name(), want)
+		}
 	}
 }
