@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/weft-dev/weft/internal/redact"
 )
 
 // Limits bound what one run may take: they hold for every client, and the
@@ -158,46 +160,49 @@ func (b *budget) takeElements(n int) bool {
 	return true
 }
 
-// sized is a result with its JSON size, as a record stores it.
+// sized is what a record stores of a result, with the result's JSON size.
 type sized struct {
 	size   int
-	stored any // the redacted result, or a preview of it
-	cut    bool
+	stored any  // the redacted result, or a preview of it
+	cut    bool // stored is a preview
 }
 
 // measure encodes v once to learn its size. It fails when v takes the run
 // past MaxRunBytes; count says whether the bytes count against it (a
 // foreach step's list only repeats its elements' results).
-func (b *budget) measure(v any, count bool) (int, *StepError) {
+func (b *budget) measure(v any, count bool) ([]byte, *StepError) {
 	if v == nil {
-		return 0, nil
+		return nil, nil
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return 0, &StepError{Code: CodeReference, Message: "result is not JSON: " + err.Error()}
+		return nil, &StepError{Code: CodeReference, Message: "result is not JSON: " + err.Error()}
 	}
 	n := len(raw)
 	if count {
 		if total := b.bytes.Add(int64(n)); total > b.limits.MaxRunBytes {
 			b.bytes.Add(-int64(n))
-			return n, &StepError{Code: CodeLimit, Message: fmt.Sprintf("the result is %d bytes; with it the run would hold %d bytes of results, over the limit of %d (plans.max_run_bytes)", n, total, b.limits.MaxRunBytes)}
+			return raw, &StepError{Code: CodeLimit, Message: fmt.Sprintf("the result is %d bytes; with it the run would hold %d bytes of results, over the limit of %d (plans.max_run_bytes)", n, total, b.limits.MaxRunBytes)}
 		}
 	}
-	return n, nil
+	return raw, nil
 }
 
-// store decides how a record keeps a result of n bytes: redacted, or, past
-// MaxResultBytes or the record's MaxRecordBytes, as a preview. The caller
-// holds the handle's mutex.
-func (b *budget) store(redacted any, n int) sized {
-	if redacted == nil {
+// prepare is what a record may keep of a result whose JSON is raw: the
+// redacted value, or — over MaxResultBytes — only a redacted preview (the
+// rest is never redacted or stored).
+func (b *budget) prepare(red *redact.Redactor, v any, raw []byte) sized {
+	if v == nil {
 		return sized{}
 	}
-	if n <= b.limits.MaxResultBytes && b.stored+int64(n) <= int64(b.limits.MaxRecordBytes) {
-		b.stored += int64(n)
-		return sized{size: n, stored: redacted}
+	if len(raw) > b.limits.MaxResultBytes {
+		return sized{size: len(raw), stored: preview(red, raw), cut: true}
 	}
-	raw, _ := json.Marshal(redacted)
+	return sized{size: len(raw), stored: red.Value(v, nil)}
+}
+
+// preview is the start of a result's JSON, redacted, marked as cut.
+func preview(red *redact.Redactor, raw []byte) string {
 	p := raw
 	if len(p) > previewBytes {
 		p = p[:previewBytes]
@@ -205,6 +210,24 @@ func (b *budget) store(redacted any, n int) sized {
 			p = p[:len(p)-1]
 		}
 	}
-	b.stored += int64(len(p))
-	return sized{size: n, stored: string(p) + "…", cut: true}
+	return red.Text(string(p)) + "…"
+}
+
+// store decides how a record keeps a prepared result: as prepared, or, past
+// the record's MaxRecordBytes, as a preview. The caller holds the handle's
+// mutex.
+func (b *budget) store(k sized) sized {
+	if k.stored == nil || k.cut {
+		if k.cut {
+			b.stored += previewBytes
+		}
+		return k
+	}
+	if b.stored+int64(k.size) <= int64(b.limits.MaxRecordBytes) {
+		b.stored += int64(k.size)
+		return k
+	}
+	raw, _ := json.Marshal(k.stored)
+	b.stored += previewBytes
+	return sized{size: k.size, stored: preview(nil, raw), cut: true}
 }

@@ -236,3 +236,16 @@ func TestLargeResultsBoundedInRecords(t *testing.T) {
 		t.Errorf("a %s, b %s", jsonOf(a), jsonOf(b))
 	}
 }
+
+// TestTruncatedResultPreviewIsRedacted: the preview a record keeps of a
+// large result is redacted too.
+func TestTruncatedResultPreviewIsRedacted(t *testing.T) {
+	e := newEnv(t, ExecutorOptions{Limits: Limits{MaxResultBytes: 100, MaxRecordBytes: 1000}})
+	msg := "token=tok-12345678 " + strings.Repeat("x", 500)
+	r := e.run(t, `{"steps":[{"id":"big","tool":"t__echo","args":{"message":"`+msg+`"}}]}`, nil)
+	big := stepOf(t, r, "big")
+	p, _ := big.Result.(string)
+	if big.Truncated != len(msg)+2 || !strings.HasPrefix(p, `"token=[redacted] xxx`) || strings.Contains(p, "tok-12345678") {
+		t.Errorf("preview %q (truncated %d)", p, big.Truncated)
+	}
+}

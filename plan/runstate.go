@@ -188,23 +188,27 @@ func (st *runState) recordOutputs(outputs map[string]any) (map[string]any, map[s
 	if outputs == nil {
 		return nil, nil
 	}
-	red := redactMap(st.h.red, outputs, nil)
+	b := st.h.budget
+	rec := make(map[string]any, len(outputs))
 	var truncated map[string]int
-	for _, name := range sortedKeys(red) {
-		raw, err := json.Marshal(red[name])
-		if err != nil || len(raw) <= st.h.budget.limits.MaxResultBytes {
+	for _, name := range sortedKeys(outputs) {
+		v := outputs[name]
+		raw, err := json.Marshal(v)
+		if err != nil {
 			continue
 		}
-		st.mu.Lock()
-		k := st.h.budget.store(red[name], len(raw))
-		st.mu.Unlock()
-		red[name] = k.stored
+		k := b.prepare(st.h.red, v, raw)
+		if !k.cut {
+			rec[name] = k.stored
+			continue
+		}
+		rec[name] = k.stored
 		if truncated == nil {
 			truncated = map[string]int{}
 		}
-		truncated[name] = len(raw)
+		truncated[name] = k.size
 	}
-	return red, truncated
+	return rec, truncated
 }
 
 // lookup implements resolver over the run's records and inputs.

@@ -49,7 +49,7 @@ func (st *runState) exec(cs *cstep) {
 
 	st.mu.Lock()
 	rec.Finished, rec.Result, rec.Error = time.Now(), result, serr
-	rec.kept = st.h.budget.store(kept.stored, kept.size)
+	rec.kept = st.h.budget.store(kept)
 	switch {
 	case skipped:
 		rec.Status, rec.Reason, rec.outcome = StepSkipped, ReasonCondition, outcomeOK
@@ -161,7 +161,7 @@ func (st *runState) element(cs *cstep, rec *StepRecord, item any, i int) (any, *
 	result, kept, serr := st.keep(result, serr, true)
 	st.mu.Lock()
 	rec.Finished, rec.Result, rec.Error = time.Now(), result, serr
-	rec.kept = st.h.budget.store(kept.stored, kept.size)
+	rec.kept = st.h.budget.store(kept)
 	switch {
 	case skipped:
 		rec.Status, rec.Reason = StepSkipped, ReasonCondition
@@ -444,11 +444,11 @@ func (st *runState) keep(result any, serr *StepError, count bool) (any, sized, *
 	if result == nil {
 		return nil, sized{}, redactError(st.h.red, serr)
 	}
-	n, lerr := st.h.budget.measure(result, count)
+	raw, lerr := st.h.budget.measure(result, count)
 	if lerr != nil {
 		return nil, sized{}, lerr
 	}
-	return result, sized{size: n, stored: st.h.red.Value(result, nil)}, redactError(st.h.red, serr)
+	return result, st.h.budget.prepare(st.h.red, result, raw), redactError(st.h.red, serr)
 }
 
 // idempotencyKey scopes an idempotency key to the run's owner: one

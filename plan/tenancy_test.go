@@ -271,7 +271,7 @@ func TestRecordsAreRedacted(t *testing.T) {
 		"steps":[
 			{"id":"a","tool":"t__echo","args":{"message":"login {{inputs.user}} with {{inputs.pw}}"}},
 			{"id":"b","tool":"t__echo_secret","args":{"message":"hi","dsn":"postgres://u:hunter2@db/x"}},
-			{"id":"c","tool":"t__echo","args":{"message":"PGPASS=s3cr3t-pg Authorization: Bearer abcdefgh key=k-123456"}},
+			{"id":"c","tool":"t__echo","args":{"message":"PGPASS=s3cr3t-pg Authorization: Bearer abcdefgh key=k-123456"},"depends_on":["a"]},
 			{"id":"d","tool":"t__fail","args":{"why":"token=tok-987654 rejected for {{inputs.api_key}}"}}
 		],
 		"outputs":{"a":"{{steps.a.result}}"}}`)
