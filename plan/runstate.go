@@ -28,6 +28,9 @@ type runState struct {
 	recs      []*StepRecord // by step index
 	remaining []int         // unfinished dependencies, by step index
 	wg        sync.WaitGroup
+
+	celOnce   sync.Once
+	celInputs any // the inputs as conditions see them, converted once
 }
 
 func (st *runState) initRecords() []*StepRecord {
@@ -275,5 +278,6 @@ func (st *runState) conditionVars(cond *condition, item any, index int) map[stri
 			"attempts": int64(rec.AttemptCount()),
 		}
 	}
-	return map[string]any{"steps": steps, "inputs": toCEL(st.inputs), "item": toCEL(item), "index": int64(index)}
+	st.celOnce.Do(func() { st.celInputs = toCEL(st.inputs) })
+	return map[string]any{"steps": steps, "inputs": st.celInputs, "item": toCEL(item), "index": int64(index)}
 }
