@@ -2,6 +2,8 @@ package mcpgw_test
 
 import (
 	"context"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -9,7 +11,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/server"
 )
 
 // tenant is a client of the passthrough endpoint that answers sampling and
@@ -119,5 +123,74 @@ func TestUpstreamRequestsReachOnlyTheirCaller(t *testing.T) {
 	// b's call ended: a is alone again.
 	if r := sample(); r.IsError || !strings.Contains(text(r), "reply from a") {
 		t.Fatalf("a's sampling after b's call ended: %v %s", r.IsError, text(r))
+	}
+}
+
+// signalHandler is an slog.Handler that reports records with one message.
+type signalHandler struct {
+	msg string
+	ch  chan slog.Record
+}
+
+func (h signalHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		select {
+		case h.ch <- r:
+		default:
+		}
+	}
+	return nil
+}
+func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h signalHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestUpstreamLogsOutsideCallsStayWithTheOperator: log messages an upstream
+// sends outside any call (server-everything's simulated logging, every 5 s)
+// belong to no client: they go to weft's log, not to every session
+// (before: broadcast to all sessions, whichever tenant they were).
+func TestUpstreamLogsOutsideCallsStayWithTheOperator(t *testing.T) {
+	cfg := everythingConfig(t, config.Endpoint{Path: "/mcp/pt", Mode: "passthrough"})
+	cfg.Cache.Dir = t.TempDir()
+	cfg.Limits.RequestsPerMinute = 1_000_000
+	o, err := weft.New(weft.Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	if err := o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logged := signalHandler{msg: "upstream log message", ch: make(chan slog.Record, 8)}
+	hs := httptest.NewServer(server.New(o, server.Options{Logger: slog.New(logged)}))
+	t.Cleanup(hs.Close)
+	var aLogs, bLogs atomic.Int32
+	logTo := func(n *atomic.Int32) *mcp.ClientOptions {
+		return &mcp.ClientOptions{LoggingMessageHandler: func(context.Context, *mcp.LoggingMessageRequest) { n.Add(1) }}
+	}
+	a := connect(t, hs.URL+"/mcp/pt", "2025-11-25", logTo(&aLogs))
+	connect(t, hs.URL+"/mcp/pt", "2025-11-25", logTo(&bLogs)) // b: connected, idle
+	if r := call(t, a, "everything__toggle-simulated-logging", map[string]any{}); r.IsError {
+		t.Fatalf("toggle-simulated-logging: %s", text(r))
+	}
+	// The first message outside the call reaches the operator's log...
+	rec := recv(t, logged.ch)
+	// ...and no session: b made no call at all, a's call is over (a may
+	// have got the one message sent while its call was in flight).
+	if n := bLogs.Load(); n != 0 {
+		t.Fatalf("b received %d upstream log messages caused by a's call", n)
+	}
+	if n := aLogs.Load(); n > 1 {
+		t.Fatalf("a received %d upstream log messages sent outside its call", n)
+	}
+	var server string
+	rec.Attrs(func(at slog.Attr) bool {
+		if at.Key == "server" {
+			server = at.Value.String()
+		}
+		return true
+	})
+	if server != "everything" {
+		t.Fatalf("operator log record names server %q", server)
 	}
 }
