@@ -119,10 +119,22 @@ func TestStoreFileModesAndOwnerMigration(t *testing.T) {
 	if err := s.Save(ctx, &Run{ID: "r", Status: RunSucceeded, Started: time.Now(), Plan: &Plan{}}); err != nil {
 		t.Fatal(err)
 	}
+	// SQLite's write-ahead log and shared memory hold the same data.
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(side)
+		if err != nil {
+			t.Errorf("%s: %v", side, err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", side, fi.Mode().Perm())
+		}
+	}
 	s.Close()
 	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, path: 0o600} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
-			t.Errorf("%s: mode %v (%v), want %v", p, fi.Mode(), err, want)
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+		} else if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
 		}
 	}
 
