@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +65,9 @@ func TestMCPStdioInspector(t *testing.T) {
 		t.Fatalf("call_tool = %v, want %v", res, want)
 	}
 	res = run("--method", "tools/call", "--tool-name", "call_tool", "--tool-arg", "name=everything__nope")
-	if res["isError"] != true || fmt.Sprint(res["structuredContent"]) != `map[error:map[code:unknown_tool message:unknown tool "everything__nope"; use search_tools to find tool names]]` {
+	// An error result: its JSON as text, no structuredContent (which clients
+	// check against the output schema of successful results).
+	if res["isError"] != true || res["structuredContent"] != nil || !strings.Contains(fmt.Sprint(res["content"]), `{"error":{"code":"unknown_tool","message":"everything__nope: no such tool in the catalog; use search_tools to find tool names"}}`) {
 		t.Fatalf("call_tool of an unknown tool = %v", res)
 	}
 
