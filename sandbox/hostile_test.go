@@ -103,7 +103,7 @@ func TestRecursionInCatchHoldsTheDeadline(t *testing.T) {
 		if res.Error == nil || res.Error.Kind != KindTimeout {
 			t.Errorf("%s: got %+v, want a timeout", code, res.Error)
 		}
-		if took > 3*time.Second {
+		if took > 5*time.Second { // a correctness bound (before the fix: 15–100 s); -race is slow
 			t.Errorf("%s: the run took %v with a 1s timeout", code, took)
 		}
 	}
@@ -230,25 +230,25 @@ func totalAlloc() uint64 {
 // at most 4 KiB of any argument, and the answer stays small. (issue 9 #3)
 func TestHugeArgumentsStayInTheVM(t *testing.T) {
 	f := newFixture(t, Options{})
-	code := `const big = "x".repeat(4 << 20); const out = [];
-for (let i = 0; i < 50; i++) {
+	code := `const big = "x".repeat(2 << 20); const out = [];
+for (let i = 0; i < 20; i++) {
   for (const name of ["util__echo", "nope__missing"]) {
     try { await callTool(name, { big }); out.push("ok") } catch (e) { out.push(e.code) }
   }
 }
 return out.filter((c) => c === "arguments_too_large").length + "," + out.filter((c) => c === "unknown_tool").length`
 	before := totalAlloc()
-	res := f.runReq(t, Request{Code: code, Language: JavaScript, Limits: Limits{MemoryBytes: 64 << 20}})
+	res := f.runReq(t, Request{Code: code, Language: JavaScript, Limits: Limits{MemoryBytes: 64 << 20, Timeout: 5 * time.Minute}})
 	grew := totalAlloc() - before
-	if res.Error != nil || string(res.Result) != `"50,50"` {
+	if res.Error != nil || string(res.Result) != `"20,20"` {
 		t.Fatalf("got %+v %s", res.Error, res.Result)
 	}
 	b, _ := json.Marshal(res)
 	if len(b) > 256<<10 {
 		t.Errorf("the answer is %d bytes", len(b))
 	}
-	if grew > 64<<20 {
-		t.Errorf("the Go heap allocated %d MiB for 400 MiB of arguments that should never leave the VM", grew>>20)
+	if grew > 16<<20 {
+		t.Errorf("the Go heap allocated %d MiB for 80 MiB of arguments that should never leave the VM", grew>>20)
 	}
 	if res.Calls[0].Code != CodeArgumentsTooLarge || !strings.Contains(string(res.Calls[0].Arguments), "omitted") {
 		t.Errorf("first call: %+v %s", res.Calls[0], res.Calls[0].Arguments)
@@ -268,20 +268,20 @@ return out.filter((c) => c === "arguments_too_large").length + "," + out.filter(
 func TestHugeResultStaysInTheVM(t *testing.T) {
 	f := newFixture(t, Options{})
 	before := totalAlloc()
-	res := f.runReq(t, Request{Code: `return "x".repeat(24 << 20)`, Language: JavaScript, Limits: Limits{MemoryBytes: 128 << 20, Timeout: time.Minute}})
+	res := f.runReq(t, Request{Code: `return "x".repeat(8 << 20)`, Language: JavaScript, Limits: Limits{MemoryBytes: 64 << 20, Timeout: 5 * time.Minute}})
 	grew := totalAlloc() - before
-	if res.Error == nil || res.Error.Kind != KindResultLimit || res.Error.Message != "the result is at least 25165826 bytes, more than max_result_bytes (1048576)" {
+	if res.Error == nil || res.Error.Kind != KindResultLimit || res.Error.Message != "the result is at least 8388610 bytes, more than max_result_bytes (1048576)" {
 		t.Fatalf("got %+v", res.Error)
 	}
-	if grew > 8<<20 {
-		t.Errorf("the Go heap allocated %d MiB for a 24 MiB result that should never leave the VM", grew>>20)
+	if grew > 4<<20 {
+		t.Errorf("the Go heap allocated %d MiB for an 8 MiB result that should never leave the VM", grew>>20)
 	}
 	// The same holds for an error message and for console output.
-	res = f.runReq(t, Request{Code: `throw new Error("e".repeat(24 << 20))`, Language: JavaScript, Limits: Limits{MemoryBytes: 128 << 20, Timeout: time.Minute}})
+	res = f.runReq(t, Request{Code: `throw new Error("e".repeat(8 << 20))`, Language: JavaScript, Limits: Limits{MemoryBytes: 64 << 20, Timeout: 5 * time.Minute}})
 	if res.Error == nil || res.Error.Kind != KindRuntime || len(res.Error.Message) > maxErrorMessage+64 {
 		t.Fatalf("huge error: kind %v, %d bytes of message", res.Error.Kind, len(res.Error.Message))
 	}
-	res = f.runReq(t, Request{Code: `console.log("c".repeat(24 << 20))`, Language: JavaScript, Limits: Limits{MemoryBytes: 128 << 20, Timeout: time.Minute}})
+	res = f.runReq(t, Request{Code: `console.log("c".repeat(8 << 20))`, Language: JavaScript, Limits: Limits{MemoryBytes: 64 << 20, Timeout: 5 * time.Minute}})
 	if res.Error == nil || res.Error.Kind != KindConsoleLimit {
 		t.Fatalf("huge console line: %+v", res.Error)
 	}
