@@ -15,12 +15,14 @@ import (
 // maxDepth, a string longer than maxString bytes, bytes that are not UTF-8
 // (the decoder would replace them silently), a number beyond the range of
 // a float64 (the decoder says only "cannot unmarshal number"). It returns
-// the first problem with its position, or "". Malformed JSON is left to
-// the decoder that reads the body next.
-func jsonProblem(b []byte, maxDepth, maxString int) string {
+// the first problem with its position and its problem code
+// ("limit_exceeded" for depth and length, "invalid_json" for the others),
+// or "" twice. Malformed JSON is left to the decoder that reads the body
+// next.
+func jsonProblem(b []byte, maxDepth, maxString int) (code, msg string) {
 	if !utf8.Valid(b) {
 		off := invalidUTF8(b)
-		return fmt.Sprintf("body is not valid UTF-8: byte 0x%02x at %s", b[off], position(b, off))
+		return "invalid_json", fmt.Sprintf("body is not valid UTF-8: byte 0x%02x at %s", b[off], position(b, off))
 	}
 	depth := 0
 	for i := 0; i < len(b); i++ {
@@ -28,7 +30,7 @@ func jsonProblem(b []byte, maxDepth, maxString int) string {
 		case c == '{' || c == '[':
 			depth++
 			if maxDepth > 0 && depth > maxDepth {
-				return fmt.Sprintf("JSON nesting deeper than %d levels at %s", maxDepth, position(b, i))
+				return "limit_exceeded", fmt.Sprintf("JSON nesting deeper than %d levels at %s", maxDepth, position(b, i))
 			}
 		case c == '}' || c == ']':
 			depth--
@@ -40,7 +42,7 @@ func jsonProblem(b []byte, maxDepth, maxString int) string {
 				}
 			}
 			if maxString > 0 && i-start-1 > maxString {
-				return fmt.Sprintf("JSON string longer than %d bytes at %s", maxString, position(b, start))
+				return "limit_exceeded", fmt.Sprintf("JSON string longer than %d bytes at %s", maxString, position(b, start))
 			}
 		case c == '-' || (c >= '0' && c <= '9'):
 			start := i
@@ -49,11 +51,11 @@ func jsonProblem(b []byte, maxDepth, maxString int) string {
 			}
 			lit := b[start : i+1]
 			if f, err := strconv.ParseFloat(string(lit), 64); err != nil && math.IsInf(f, 0) {
-				return fmt.Sprintf("number %s out of range (beyond ±%g) at %s", clip.N(string(lit), 32), math.MaxFloat64, position(b, start))
+				return "invalid_json", fmt.Sprintf("number %s out of range (beyond ±%g) at %s", clip.N(string(lit), 32), math.MaxFloat64, position(b, start))
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // invalidUTF8 returns the offset of the first byte of b that is not part of

@@ -74,9 +74,9 @@ func (s *Server) protect(w http.ResponseWriter, r *http.Request) (*http.Request,
 			writeBodyError(w, r, err)
 			return nil, nil
 		}
-		if msg := jsonProblem(body, s.opts.MaxJSONDepth, s.opts.MaxStringBytes); msg != "" {
+		if code, msg := jsonProblem(body, s.opts.MaxJSONDepth, s.opts.MaxStringBytes); msg != "" {
 			release()
-			writeProblem(w, r, http.StatusBadRequest, "invalid_json", msg)
+			writeProblem(w, r, http.StatusBadRequest, code, msg)
 			return nil, nil
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -86,7 +86,7 @@ func TestJSONProblemPositions(t *testing.T) {
 		{`{"k": "1e999"}`, ""}, // in a string: not a number
 	}
 	for _, c := range cases {
-		if got := jsonProblem([]byte(c.in), 64, 1<<20); got != c.want {
+		if _, got := jsonProblem([]byte(c.in), 64, 1<<20); got != c.want {
 			t.Errorf("jsonProblem(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
