@@ -38,7 +38,7 @@ func (o *Orchestrator) planLimits() plan.Limits {
 	return plan.Limits{
 		MaxSteps: pc.MaxSteps, MaxDepth: pc.MaxDepth, MaxForeachItems: pc.MaxForeachItems,
 		MaxResultBytes: pc.MaxResultBytes, MaxRecordBytes: pc.MaxRecordBytes, MaxRunBytes: int64(pc.MaxRunBytes),
-		MaxConditionCost: uint64(max(pc.MaxConditionCost, 0)),
+		MaxConditionCost: uint64(max(pc.MaxConditionCost, 0)), MaxRunConditionCost: uint64(max(pc.MaxRunConditionCost, 0)),
 	}
 }
 

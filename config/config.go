@@ -293,6 +293,9 @@ type Plans struct {
 	// MaxConditionCost bounds the CEL cost of evaluating one when
 	// condition. Default 100000.
 	MaxConditionCost int `yaml:"max_condition_cost" json:"max_condition_cost"`
+	// MaxRunConditionCost bounds the CEL cost of all condition evaluations
+	// of one run together. Default 10000000.
+	MaxRunConditionCost int `yaml:"max_run_condition_cost" json:"max_run_condition_cost"`
 }
 
 // Gateway holds the MCP endpoints and client authentication of weft serve.

@@ -47,6 +47,7 @@ const (
 	DefaultPlanRecordBytes    = 8 << 20
 	DefaultPlanRunBytes       = 64 << 20
 	DefaultPlanConditionCost  = 100_000
+	DefaultPlanRunCondCost    = 10_000_000
 	DefaultMaxPerClient       = 32
 	DefaultDenseWeight        = 0.3
 	DefaultEmbedderAPIVersion = "2024-10-21"
@@ -93,7 +94,7 @@ func Default() *Config {
 			MaxRuns: DefaultPlanMaxRuns, IdempotencyTTL: Duration(DefaultIdempotencyTTL),
 			MaxSteps: DefaultPlanMaxSteps, MaxDepth: DefaultPlanMaxDepth, MaxForeachItems: DefaultPlanForeachItems,
 			MaxResultBytes: DefaultPlanResultBytes, MaxRecordBytes: DefaultPlanRecordBytes, MaxRunBytes: DefaultPlanRunBytes,
-			MaxConditionCost: DefaultPlanConditionCost},
+			MaxConditionCost: DefaultPlanConditionCost, MaxRunConditionCost: DefaultPlanRunCondCost},
 		Gateway: Gateway{MaxConcurrentPerClient: DefaultMaxPerClient,
 			Endpoints: []Endpoint{{Path: "/mcp", Mode: "meta"}}},
 	}

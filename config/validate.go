@@ -176,6 +176,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 	v.positiveInt("plans.max_record_bytes", int64(c.Plans.MaxRecordBytes))
 	v.positiveInt("plans.max_run_bytes", int64(c.Plans.MaxRunBytes))
 	v.positiveInt("plans.max_condition_cost", int64(c.Plans.MaxConditionCost))
+	v.positiveInt("plans.max_run_condition_cost", int64(c.Plans.MaxRunConditionCost))
 	if c.Plans.MaxResultBytes > c.Plans.MaxRecordBytes && !v.broken("plans.max_result_bytes") && !v.broken("plans.max_record_bytes") {
 		v.value("plans.max_result_bytes", strconv.Itoa(c.Plans.MaxResultBytes), "must not exceed plans.max_record_bytes ("+strconv.Itoa(c.Plans.MaxRecordBytes)+")")
 	}

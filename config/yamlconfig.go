@@ -158,6 +158,7 @@ func (d *decoder) plans(n *node, p fpath, c *Plans) {
 		{"max_record_bytes", func(v *node) { d.integer(v, f("max_record_bytes"), &c.MaxRecordBytes) }},
 		{"max_run_bytes", func(v *node) { d.integer(v, f("max_run_bytes"), &c.MaxRunBytes) }},
 		{"max_condition_cost", func(v *node) { d.integer(v, f("max_condition_cost"), &c.MaxConditionCost) }},
+		{"max_run_condition_cost", func(v *node) { d.integer(v, f("max_run_condition_cost"), &c.MaxRunConditionCost) }},
 	}, "")
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -151,8 +152,19 @@ func (e *conditionError) Error() string { return e.msg }
 // eval runs the condition over the given variables. It ends when ctx is
 // done (code canceled or timeout) or when the evaluation costs more than
 // the limit (code limit_exceeded).
-func (c *condition) eval(ctx context.Context, vars map[string]any) (bool, error) {
-	out, _, err := c.prg.ContextEval(ctx, vars)
+//
+// The evaluation's cost is added to spent (the run's condition budget).
+func (c *condition) eval(ctx context.Context, vars map[string]any, spent *atomic.Uint64) (bool, error) {
+	out, det, err := c.prg.ContextEval(ctx, vars)
+	cost := c.limit // what an evaluation stopped at the limit cost
+	if det != nil {
+		if n := det.ActualCost(); n != nil {
+			cost = *n
+		}
+	}
+	if spent != nil {
+		spent.Add(cost)
+	}
 	if err != nil {
 		switch {
 		case ctx.Err() == context.DeadlineExceeded:

@@ -40,6 +40,11 @@ type Limits struct {
 	// cost units, about one per element visited or operation); an
 	// expression that would cost more fails the step. Default 100,000.
 	MaxConditionCost uint64
+	// MaxRunConditionCost bounds the cost of every condition evaluation of
+	// a run together (a per-element condition of a foreach step is
+	// evaluated once per element); once spent, a step whose condition
+	// would be evaluated fails. Default 10,000,000.
+	MaxRunConditionCost uint64
 }
 
 // Defaults of Limits.
@@ -51,6 +56,8 @@ const (
 	DefaultMaxRecordBytes   = 8 << 20
 	DefaultMaxRunBytes      = 64 << 20
 	DefaultMaxConditionCost = 100_000
+	// DefaultMaxRunConditionCost is a hundred expensive conditions.
+	DefaultMaxRunConditionCost = 10_000_000
 )
 
 // CodeLimit is the StepError code of a step that crossed a plan limit.
@@ -84,6 +91,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxConditionCost == 0 {
 		l.MaxConditionCost = DefaultMaxConditionCost
+	}
+	if l.MaxRunConditionCost == 0 {
+		l.MaxRunConditionCost = DefaultMaxRunConditionCost
 	}
 	return l
 }
@@ -135,10 +145,11 @@ func (l Limits) check(c *compiled) []Problem {
 // budget is what a run has used of its limits so far.
 type budget struct {
 	limits   Limits
-	steps    atomic.Int64 // step records created
-	elements atomic.Int64 // foreach elements started
-	bytes    atomic.Int64 // result bytes held
-	stored   int64        // result bytes stored in the record (guarded by the handle's mutex)
+	steps    atomic.Int64  // step records created
+	elements atomic.Int64  // foreach elements started
+	bytes    atomic.Int64  // result bytes held
+	cel      atomic.Uint64 // condition cost spent
+	stored   int64         // result bytes stored in the record (guarded by the handle's mutex)
 }
 
 // takeSteps counts n more step records; false if that goes past MaxSteps.

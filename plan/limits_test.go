@@ -249,3 +249,28 @@ func TestTruncatedResultPreviewIsRedacted(t *testing.T) {
 		t.Errorf("preview %q (truncated %d)", p, big.Truncated)
 	}
 }
+
+// TestRunConditionBudget: conditions evaluated per foreach element add up;
+// past the run's budget the remaining elements fail instead of evaluating.
+func TestRunConditionBudget(t *testing.T) {
+	e := newEnv(t, ExecutorOptions{Limits: Limits{MaxRunConditionCost: 2000}})
+	r := e.run(t, `{`+listInputs+`,"steps":[
+		{"id":"l","tool":"t__list","args":{"n":30}},
+		{"id":"f","tool":"t__count","foreach":"{{steps.l.result.items}}","concurrency":1,"args":{"n":"{{item.id}}"},
+		 "when":"item.id > 0 && inputs.xs.all(a, a >= 0)"}]}`, xs(100))
+	ran, limited := 0, 0
+	for _, it := range stepOf(t, r, "f").Items {
+		switch {
+		case it.Status == StepSucceeded:
+			ran++
+		case it.Error != nil && it.Error.Code == CodeLimit && strings.Contains(it.Error.Message, "may cost at most 2000 in all (plans.max_run_condition_cost)"):
+			limited++
+		}
+	}
+	if ran == 0 || limited == 0 || ran+limited != 30 {
+		t.Errorf("%d elements ran, %d hit the run's condition budget (want both, 30 in all)", ran, limited)
+	}
+	if n := e.tools.count("count"); n != ran {
+		t.Errorf("count called %d times for %d elements", n, ran)
+	}
+}

@@ -425,7 +425,12 @@ func (st *runState) evalWhen(cs *cstep, item any, i int) (bool, *StepError) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	ok, err := cs.when.eval(ctx, st.conditionVars(cs.when, item, i))
+	b := st.h.budget
+	if spent := b.cel.Load(); spent >= b.limits.MaxRunConditionCost {
+		return false, &StepError{Code: CodeLimit, Message: fmt.Sprintf("when %q: the run's conditions have cost %d already; a run's conditions may cost at most %d in all (plans.max_run_condition_cost)",
+			cs.When, spent, b.limits.MaxRunConditionCost)}
+	}
+	ok, err := cs.when.eval(ctx, st.conditionVars(cs.when, item, i), &b.cel)
 	if err != nil {
 		var ce *conditionError
 		if errors.As(err, &ce) {
