@@ -136,9 +136,10 @@ func (ix *Index) Update(snap *catalog.Snapshot) {
 }
 
 // Build builds the pending snapshot now (for example in the background at
-// start-up) instead of on the first search.
+// start-up) instead of on the first search. It waits for a build in
+// progress.
 func (ix *Index) Build(ctx context.Context) error {
-	_, err := ix.current(ctx)
+	_, err := ix.current(ctx, true)
 	return err
 }
 
@@ -159,9 +160,18 @@ func (ix *Index) Snapshot() *catalog.Snapshot {
 	return nil
 }
 
-// current returns the generation to search, building the pending snapshot first.
-func (ix *Index) current(ctx context.Context) (*state, error) {
-	ix.mu.Lock()
+// current returns the generation to search, building the pending snapshot
+// first. Unless wait is set, it does not wait for another caller's build
+// when there is a generation to answer from: builds embed tools, which
+// takes as long as the embedder does (much longer during an outage).
+func (ix *Index) current(ctx context.Context, wait bool) (*state, error) {
+	if st := ix.st.Load(); st != nil && !wait {
+		if !ix.mu.TryLock() {
+			return st, nil
+		}
+	} else {
+		ix.mu.Lock()
+	}
 	defer ix.mu.Unlock()
 	st := ix.st.Load() // under mu: the generation the next build follows
 	if ix.pending == nil {
@@ -252,7 +262,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Response, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := ix.current(ctx)
+	st, err := ix.current(ctx, false)
 	if err != nil {
 		return nil, fmt.Errorf("search: build index: %w", err)
 	}

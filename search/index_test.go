@@ -344,3 +344,66 @@ func (m *mapVectors) Search(_ context.Context, _ []float32, k int) ([]VectorHit,
 	}
 	return out, nil
 }
+
+// TestSearchDoesNotWaitForABuild checks that while one search rebuilds the
+// index (here: embedding the tools again after an outage, with an embedder
+// that hangs), other searches answer from the current generation instead
+// of waiting. Before, they queued behind the build: this test then hangs.
+func TestSearchDoesNotWaitForABuild(t *testing.T) {
+	emb := &blockingEmbedder{fail: true, entered: make(chan struct{}), release: make(chan struct{})}
+	ix, err := New(catalog.NewSnapshot(testTools()), Options{Embedder: emb, Vectors: &mapVectors{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if r, err := ix.Search(ctx, Query{Text: "read a file"}); err != nil || r.Degraded == "" {
+		t.Fatalf("first search (tools not embedded): %+v, %v", r, err)
+	}
+	emb.mu.Lock()
+	emb.fail, emb.block = false, true
+	emb.mu.Unlock()
+	done := make(chan *Response)
+	go func() {
+		r, _ := ix.Search(ctx, Query{Text: "read a file"}) // retries the tool vectors: hangs in Embed
+		done <- r
+	}()
+	<-emb.entered
+	r, err := ix.Search(ctx, Query{Text: "read a file"})
+	if err != nil || r.Degraded != "semantic search unavailable: embed tools: embedder down" || len(r.Results) == 0 || r.Results[0].Name != "fs__read_file" {
+		t.Errorf("search during the build: %+v, %v", r, err)
+	}
+	close(emb.release)
+	if r := <-done; r == nil || r.Degraded != "" {
+		t.Errorf("the building search: %+v", r)
+	}
+}
+
+// blockingEmbedder fails, or blocks in Embed (signalling entered) until
+// release is closed, or embeds every text as the same vector.
+type blockingEmbedder struct {
+	mu               sync.Mutex
+	fail, block      bool
+	entered, release chan struct{}
+}
+
+func (e *blockingEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	e.mu.Lock()
+	fail, block := e.fail, e.block
+	e.block = false // block once
+	e.mu.Unlock()
+	if fail {
+		return nil, errors.New("embedder down")
+	}
+	if block {
+		close(e.entered)
+		<-e.release
+	}
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = []float32{1, 0}
+	}
+	return out, nil
+}
+
+func (e *blockingEmbedder) Model() string   { return "blocking" }
+func (e *blockingEmbedder) Dimensions() int { return 2 }
