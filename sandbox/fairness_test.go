@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,4 +158,48 @@ func queued(sb *Sandbox, client string, n int) bool {
 	sb.slots.mu.Lock()
 	defer sb.slots.mu.Unlock()
 	return len(sb.slots.queues[client]) == n
+}
+
+// scope is a test policy: the tools named, on every server.
+type scope map[string]bool
+
+func (s scope) Allows(t *catalog.Tool) bool { return s[t.Name] }
+
+func (s scope) AllowsServer(string) bool { return true }
+
+type fixedSearcher []SearchHit
+
+func (f fixedSearcher) Search(context.Context, string, int) ([]SearchHit, error) { return f, nil }
+
+// TestPolicyDecidesWhatARunSees: a run's tools namespace, callTool,
+// searchTools and typings come from the caller's policy on ctx; a tool
+// outside it is exactly as absent as one that does not exist. (issue 9 #14,
+// code part)
+func TestPolicyDecidesWhatARunSees(t *testing.T) {
+	f := newFixture(t, Options{Searcher: fixedSearcher{{Name: "util__fail", Score: 2}, {Name: "util__echo", Score: 1}}})
+	ctx := engine.WithPolicy(context.Background(), scope{"util__echo": true, "my-srv__get-weather": true})
+	res, err := f.sb.Run(ctx, Request{Language: JavaScript, Code: `
+const keys = Object.keys(tools).sort().map((s) => s + ":" + Object.keys(tools[s]).sort().join("+")).join(",");
+const errs = [];
+for (const n of ["util__fail", "util__nonexistent"]) {
+  try { await callTool(n, {}) } catch (e) { errs.push(e.code + " " + e.message.replace(n, "NAME")) }
+}
+const found = (await searchTools("x")).map((h) => h.name).join(",");
+return [keys, errs[0] === errs[1], errs[0], found]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `["my_srv:get_weather,util:echo",true,"unknown_tool no tool named \"NAME\" in the catalog","util__echo"]`
+	if res.Error != nil || string(res.Result) != want {
+		t.Fatalf("got %+v %s\nwant %s", res.Error, res.Result, want)
+	}
+	// The call log says the same as for a tool that does not exist.
+	if res.Calls[0].Code != string(engine.CodeUnknownTool) {
+		t.Errorf("call log: %+v", res.Calls[0])
+	}
+	fail, _ := f.cat.snap.Get("util__fail")
+	echo, _ := f.cat.snap.Get("util__echo")
+	if ts := f.sb.Typings(ctx, []*catalog.Tool{fail, echo}); strings.Contains(ts, "function fail") || !strings.Contains(ts, "function echo") {
+		t.Errorf("typings show hidden tools or miss visible ones:\n%s", ts)
+	}
 }

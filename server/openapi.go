@@ -83,7 +83,8 @@ var openAPI = sync.OnceValue(func() []byte {
 				"CodeRequest": obj(map[string]any{
 					"code": str, "language": map[string]any{"enum": []string{"ts", "js"}},
 					"limits": obj(map[string]any{"timeout_ms": integer, "memory_bytes": integer, "max_calls": integer,
-						"max_concurrent_calls": integer, "max_console_bytes": integer, "max_result_bytes": integer}),
+						"max_concurrent_calls": integer, "max_console_bytes": integer, "max_result_bytes": integer,
+						"max_argument_bytes": integer}),
 					"allowed_tools": arr(str),
 				}, "code"),
 				"CodeResult": obj(map[string]any{
