@@ -286,3 +286,25 @@ func TestHugeResultStaysInTheVM(t *testing.T) {
 		t.Fatalf("huge console line: %+v", res.Error)
 	}
 }
+
+// TestOutOfMemoryInTheBridgeIsMemory: an allocation failure while the
+// prelude serialized a call's arguments was reported as "TypeError:
+// arguments of … are not JSON-serializable: out of memory". (issue 9 #22)
+func TestOutOfMemoryInTheBridgeIsMemory(t *testing.T) {
+	f := newFixture(t, Options{})
+	code := `const a = []; for (;;) a.push(await tools.util.echo({ a: "x".repeat(1000) }))`
+	memory := 0
+	for m := int64(250_000); m <= 450_000; m += 25_000 {
+		res := f.runReq(t, Request{Code: code, Language: JavaScript, Limits: Limits{MemoryBytes: m}})
+		switch {
+		case res.Error != nil && res.Error.Kind == KindMemory:
+			memory++
+		case res.Error != nil && res.Error.Kind == KindCallLimit:
+		default:
+			t.Errorf("memory %d: got %+v, want the memory or the call limit", m, res.Error)
+		}
+	}
+	if memory == 0 {
+		t.Error("no run reached the memory limit: the sweep no longer tests anything")
+	}
+}

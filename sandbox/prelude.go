@@ -25,7 +25,14 @@ const O = Object, create = O.create, freeze = O.freeze, defineProperty = O.defin
 const apply = Reflect.apply;
 const JSONparse = JSON.parse, JSONstringify = JSON.stringify;
 const PromiseC = Promise, promiseThen = Promise.prototype.then;
-const StringC = String, TypeErrorC = TypeError, ErrorC = Error;
+const StringC = String, TypeErrorC = TypeError, ErrorC = Error, InternalErrorC = G.InternalError;
+
+// outOfMemory reports whether e is how QuickJS fails an allocation: an
+// InternalError, or null when it had no memory left to build even that.
+// Such an error is never turned into another one (it would hide the cause).
+function outOfMemory(e) {
+  return e === null || (InternalErrorC !== undefined && e instanceof InternalErrorC);
+}
 const arrayJoin = Array.prototype.join, arrayMap = Array.prototype.map;
 const fnToString = Function.prototype.toString;
 const stringSlice = String.prototype.slice;
@@ -74,6 +81,7 @@ function callTool(name, args) {
   try {
     json = JSONstringify(args);
   } catch (e) {
+    if (outOfMemory(e)) throw e;
     return apply(PromiseC.reject, PromiseC, [new TypeErrorC("arguments of " + StringC(name) + " are not JSON-serializable: " + (e && e.message))]);
   }
   if (typeof json !== "string") json = "null";
@@ -182,7 +190,7 @@ const handlers = [
     try {
       s = JSONstringify(v);
     } catch (e) {
-      fail(2, e);
+      fail(outOfMemory(e) ? 1 : 2, e);
       return;
     }
     if (s === undefined) s = "null";
