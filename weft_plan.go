@@ -16,11 +16,17 @@ import (
 // opens them on first use. A failed open is not remembered: the next call
 // tries again, and no request's context is involved.
 type plans struct {
-	mu     sync.Mutex
-	exec   *plan.Executor
-	store  *plan.Store
-	closed bool
+	mu        sync.Mutex
+	exec      *plan.Executor
+	store     *plan.Store
+	closed    bool
+	stopPrune func() // stops the periodic pruning
 }
+
+// planPruneEvery is how often a long-running process applies the run
+// retention (plans.retention, plans.max_runs) and drops expired
+// idempotency results; it also happens when the store opens.
+const planPruneEvery = time.Hour
 
 // PlanStorePath is where run records are kept: the cache directory's runs.db.
 func (o *Orchestrator) PlanStorePath() string { return filepath.Join(o.cfg.Cache.Dir, "runs.db") }
@@ -71,11 +77,34 @@ func (o *Orchestrator) openPlans() (*plan.Executor, *plan.Store, error) {
 		IdempotencyTTL: pc.IdempotencyTTL.D(),
 		Limits:         o.planLimits(),
 	})
-	// Keep the store bounded.
+	// Keep the store bounded, now and every planPruneEvery.
+	o.prunePlans(ctx, st)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(planPruneEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				pctx, cancel := context.WithTimeout(context.Background(), planStoreOpenTimeout)
+				o.prunePlans(pctx, st)
+				cancel()
+			}
+		}
+	}()
+	o.plans.stopPrune = func() { close(quit); <-done }
+	return o.plans.exec, o.plans.store, nil
+}
+
+// prunePlans applies the run retention to st.
+func (o *Orchestrator) prunePlans(ctx context.Context, st *plan.Store) {
+	pc := o.cfg.Plans
 	if _, err := st.Prune(ctx, plan.Retention{MaxAge: pc.Retention.D(), MaxCount: pc.MaxRuns}); err != nil {
 		o.log.Warn("pruning run records", "err", err)
 	}
-	return o.plans.exec, o.plans.store, nil
 }
 
 // closePlans shuts the executor down — running runs are canceled and their
@@ -93,6 +122,7 @@ func (o *Orchestrator) closePlans(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := o.plans.exec.Shutdown(ctx)
+	o.plans.stopPrune()
 	if cerr := o.plans.store.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("weft: plans: close run store: %w", cerr)
 	}
