@@ -109,7 +109,13 @@ func (h *Handle) recordLocked() *Run {
 	r := h.run
 	out := &Run{ID: r.ID, Owner: r.Owner, Name: r.Name, Status: r.Status, Plan: h.recPlan, Inputs: h.recInputs,
 		Started: r.Started, Finished: r.Finished, Error: r.Error,
-		Outputs: r.recOutputs, OutputErrors: maps.Clone(r.OutputErrors), TruncatedOutputs: maps.Clone(r.TruncatedOutputs)}
+		Outputs: r.recOutputs, TruncatedOutputs: maps.Clone(r.TruncatedOutputs)}
+	if r.OutputErrors != nil {
+		out.OutputErrors = make(map[string]string, len(r.OutputErrors))
+		for k, v := range r.OutputErrors {
+			out.OutputErrors[k] = h.red.Text(v)
+		}
+	}
 	out.Steps = recordSteps(r.Steps)
 	return out
 }
