@@ -296,3 +296,30 @@ func TestSlowBodiesEnd(t *testing.T) {
 		t.Fatalf("event stream cut: %s", got)
 	}
 }
+
+// TestAllowedHosts (issue 9 #20): the names in server.allowed_hosts are
+// answered, other names are refused (DNS rebinding), whatever the request's
+// own Host and Origin say.
+func TestAllowedHosts(t *testing.T) {
+	_, hs, _ := newServer(t, func(c *config.Config) { c.Server.AllowedHosts = []string{"weft.internal.example"} })
+	cases := []struct {
+		hdr    []string
+		status int
+	}{
+		{[]string{"Host", "weft.internal.example:8080"}, 200},
+		{[]string{"Host", "localhost"}, 200},
+		{[]string{"Host", "evil.example", "Origin", "http://evil.example"}, 403},
+		{[]string{"Host", "weft.internal.example.evil.example"}, 403},
+	}
+	for _, c := range cases {
+		status, hdr, body := req(t, "GET", hs.URL+"/v1/tools", "", "", c.hdr...)
+		if status != c.status {
+			t.Fatalf("%v: %d %s", c.hdr, status, body)
+		}
+		if status == 403 {
+			if p := problemOf(t, hdr.Get("Content-Type"), body); p["code"] != "forbidden_host" {
+				t.Fatalf("%v: %s", c.hdr, body)
+			}
+		}
+	}
+}
