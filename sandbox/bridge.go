@@ -84,7 +84,7 @@ func (r *run) finishCall(id, idx int, began time.Time, value json.RawMessage, ou
 // than max_argument_bytes; length is its length in UTF-16 code units.
 func (r *run) hostCall(args []any) (any, error) {
 	name, raw, n := argString(args, 0), json.RawMessage(argString(args, 1)), int(argNumber(args, 2))
-	tooLarge := args[1] == nil || len(raw) > r.lim.MaxArgumentBytes
+	tooLarge := len(args) < 2 || args[1] == nil || len(raw) > r.lim.MaxArgumentBytes
 	logged := omittedArgs(n)
 	if !tooLarge {
 		logged = logArgs(raw)
