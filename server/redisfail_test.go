@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os/exec"
@@ -30,6 +32,10 @@ func startRedis(t *testing.T) (string, func()) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("redis-server (required for this test): %v", err)
 	}
@@ -41,15 +47,32 @@ func startRedis(t *testing.T) (string, func()) {
 		})
 	}
 	t.Cleanup(kill)
+	// redis-server says when it accepts connections.
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				ready <- true
+				io.Copy(io.Discard, out)
+				return
+			}
+		}
+		ready <- false
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatal("redis-server exited before accepting connections")
+		}
+	case <-time.After(10 * time.Second): // a correctness bound
+		t.Fatal("redis-server did not accept connections within 10 s")
+	}
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not answer within 10 s")
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process we started; no event to wait on
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis-server: %v", err)
 	}
 	return url, kill
 }
