@@ -170,14 +170,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			s.log.Error("handler panic", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			s.log.Error("handler panic", "path", clip.String(r.URL.Path), "panic", p, "stack", string(debug.Stack()))
 			if !sw.wrote {
 				writeProblem(sw, r, http.StatusInternalServerError, "internal", "internal error; see the server log")
 			}
 		}
 		took := time.Since(start)
 		s.o.Metrics().ObserveHTTP(route, r.Method, sw.status, took)
-		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", took)
+		s.log.Debug("http", "method", clip.String(r.Method), "path", clip.String(r.URL.Path), "status", sw.status, "duration", took)
 	}()
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBodyBytes)
