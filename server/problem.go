@@ -55,7 +55,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblemValue(w, r, Problem{Type: problemBase + string(ee.Code), Status: httpStatus(ee.Code), Code: string(ee.Code), Detail: ee.Error(), Tool: ee.Tool, Problems: ee.Problems})
 		return
 	}
-	s.log.Error("request failed", "path", r.URL.Path, "err", err)
+	s.log.Error("request failed", "path", clip.String(r.URL.Path), "err", err)
 	writeProblem(w, r, http.StatusInternalServerError, "internal", "internal error; see the server log")
 }
 
