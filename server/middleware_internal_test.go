@@ -4,6 +4,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/weft-dev/weft"
 )
 
 // TestHostProblem (issue 9 #20): DNS-rebinding protection compares Host with
@@ -89,5 +91,24 @@ func TestJSONProblemPositions(t *testing.T) {
 		if _, got := jsonProblem([]byte(c.in), 64, 1<<20); got != c.want {
 			t.Errorf("jsonProblem(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestTerseReason: what /readyz tells an anonymous caller never names an
+// upstream.
+func TestTerseReason(t *testing.T) {
+	cases := map[string]string{
+		"starting: discovering upstreams":                      "starting",
+		"shutting down":                                        "shutting down",
+		"no upstream is usable: memory, secrets":               "no usable upstream; details need an API key",
+		"catalog is empty: no upstream has reported tools yet": "no usable upstream; details need an API key",
+	}
+	for reason, want := range cases {
+		if got := terseReason(weft.Readiness{Reason: reason}); got != want {
+			t.Errorf("terseReason(%q) = %q, want %q", reason, got, want)
+		}
+	}
+	if got := terseReason(weft.Readiness{Ready: true}); got != "" {
+		t.Errorf("ready: %q", got)
 	}
 }
