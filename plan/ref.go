@@ -62,7 +62,7 @@ func parseRef(text string) (*ref, error) {
 	raw := strings.TrimSpace(text)
 	segs, err := parseSelectors(raw)
 	if err != nil {
-		return nil, fmt.Errorf("reference {{%s}}: %v", raw, err)
+		return nil, fmt.Errorf("reference {{%s}}: %w", raw, err)
 	}
 	r := &ref{raw: raw, root: segs[0].key}
 	rest := segs[1:]
