@@ -13,6 +13,7 @@ import (
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/server"
 	"github.com/weft-dev/weft/server/mcpgw"
 	"github.com/weft-dev/weft/source"
@@ -103,7 +104,11 @@ func TestHandlersSeeTheRequestContext(t *testing.T) {
 func TestSessionBoundToItsKey(t *testing.T) {
 	cfg := metaConfig()
 	cfg.Cache.Dir = t.TempDir()
-	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{fnSource()}})
+	who := function.New("who", "identity")
+	function.Must(function.Add(who, "ami", "The calling client", func(ctx context.Context, _ struct{}) (string, error) {
+		return engine.ClientFrom(ctx), nil
+	}))
+	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{fnSource(), who}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +117,7 @@ func TestSessionBoundToItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(server.New(o, server.Options{RequestsPerMinute: 1_000_000, APIKeys: []config.APIKey{
-		{Name: "narrow", Hash: server.HashKey("narrow-key"), Tools: []string{"fn__echo"}},
+		{Name: "narrow", Hash: server.HashKey("narrow-key"), Tools: []string{"fn__echo", "who__ami"}},
 		{Name: "wide", Hash: server.HashKey("wide-key")},
 	}}))
 	t.Cleanup(hs.Close)
@@ -125,6 +130,9 @@ func TestSessionBoundToItsKey(t *testing.T) {
 	if r := call(t, wide, "call_tool", failArgs); !strings.Contains(text(r), "deadline exceeded") {
 		t.Fatalf("the wide key cannot call fn__fail: %s", text(r))
 	}
+	if r := call(t, wide, "call_tool", map[string]any{"name": "who__ami"}); text(r) != `"wide"` {
+		t.Fatalf("a call of the wide key runs as client %s", text(r))
+	}
 	sk.set("narrow-key", "")
 	res, err := wide.CallTool(ctx, &mcp.CallToolParams{Name: "call_tool", Arguments: failArgs})
 	if err == nil || !strings.Contains(err.Error(), "Forbidden") {
@@ -136,6 +144,9 @@ func TestSessionBoundToItsKey(t *testing.T) {
 	narrow := sessionWith(t, hs.URL+"/mcp", sk2)
 	if code := errorCode(t, call(t, narrow, "call_tool", failArgs)); code != "unknown_tool" {
 		t.Fatalf("the narrow key sees fn__fail: %s", code)
+	}
+	if r := call(t, narrow, "call_tool", map[string]any{"name": "who__ami"}); text(r) != `"narrow"` {
+		t.Fatalf("a call of the narrow key runs as client %s", text(r))
 	}
 	sk2.set("wide-key", "")
 	if _, err := narrow.CallTool(ctx, &mcp.CallToolParams{Name: "call_tool", Arguments: failArgs}); err == nil || !strings.Contains(err.Error(), "Forbidden") {
