@@ -104,6 +104,9 @@ func New(opts Options) (*Orchestrator, error) {
 		if opts.Offline || (len(opts.Servers) > 0 && !slices.Contains(opts.Servers, sc.Name)) {
 			continue
 		}
+		if sc.MCPName != "" {
+			log.Info("mcp.json server imported under a valid name", "mcp_name", sc.MCPName, "server", sc.Name, "origin", sc.Origin)
+		}
 		up, err := mcp.New(mcpConfig(sc, cfg), log)
 		if err != nil {
 			return nil, fmt.Errorf("weft: server %s: %w", sc.Name, err)
