@@ -137,7 +137,7 @@ func (e *Endpoint) forwardCall(ctx context.Context, req *sdk.CallToolRequest, na
 		var ee *engine.Error
 		if errors.As(err, &ee) {
 			msg := ee.Error()
-			if ee.Code == engine.CodeUnknownTool {
+			if ee.Code == engine.CodeUnknownTool && e.ep.Mode == ModeMeta {
 				msg += "; use search_tools to find tool names"
 			}
 			return errorResult(string(ee.Code), msg, ee.Problems)
