@@ -145,6 +145,8 @@ func TestErrorsAreProblems(t *testing.T) {
 			[]string{"number -2e400 out of range", "line 1, column 40"}},
 		{"invalid UTF-8 rejected", "POST", "/v1/tools/fn__echo/call", "{\"message\": \"caf\xe9\"}", 400, "invalid_json",
 			[]string{"not valid UTF-8: byte 0xe9 at line 1, column 17"}},
+		{"invalid UTF-8 in a query", "GET", "/v1/search?q=caf%E9", "", 400, "invalid_query", []string{`query parameter "q" is not valid UTF-8`}},
+		{"invalid UTF-8 in the path", "GET", "/v1/tools/caf%E9", "", 400, "invalid_query", []string{"path is not valid UTF-8 (byte 0xe9 at offset 13"}},
 		{"syntax error position", "POST", "/v1/tools/fn__echo/call", "{\"message\": \"a\",\n}", 400, "invalid_json",
 			[]string{"line 2, column 1"}},
 		{"non-canonical path not redirected", "GET", "//v1//tools", "", 404, "not_found", []string{"did you mean /v1/tools?"}},

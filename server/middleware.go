@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/internal/clip"
@@ -39,6 +40,10 @@ func (s *Server) protect(w http.ResponseWriter, r *http.Request) (*http.Request,
 	}
 	if msg := s.checkOrigin(r); msg != "" {
 		writeProblem(w, r, http.StatusForbidden, "forbidden_origin", msg)
+		return nil, nil
+	}
+	if msg := urlUTF8Problem(r.URL); msg != "" {
+		writeProblem(w, r, http.StatusBadRequest, "invalid_query", msg)
 		return nil, nil
 	}
 	if public(r.URL.Path) {
@@ -82,6 +87,24 @@ func (s *Server) protect(w http.ResponseWriter, r *http.Request) (*http.Request,
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return r, release
+}
+
+// urlUTF8Problem refuses a path or query parameter that is not UTF-8 once
+// unescaped ("%ff"), instead of letting it reach a handler that would
+// replace the bytes silently.
+func urlUTF8Problem(u *url.URL) string {
+	if !utf8.ValidString(u.Path) {
+		off := invalidUTF8([]byte(u.Path))
+		return fmt.Sprintf("the path is not valid UTF-8 (byte 0x%02x at offset %d once unescaped)", u.Path[off], off)
+	}
+	for k, vs := range u.Query() {
+		for _, v := range append([]string{k}, vs...) {
+			if !utf8.ValidString(v) {
+				return fmt.Sprintf("query parameter %q is not valid UTF-8 once unescaped", clip.String(k))
+			}
+		}
+	}
+	return ""
 }
 
 // writeBodyError answers a request whose body could not be read: 413 when
