@@ -345,3 +345,25 @@ mcp.json:3: mcpServers."other.one": both command and url are set (command runs a
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// TestMCPJSONOriginalNameInScope checks that a scope naming a server by
+// its mcp.json name, where weft derived another, is reported with the name
+// to use (it would otherwise match nothing).
+func TestMCPJSONOriginalNameInScope(t *testing.T) {
+	_, err := loadIn(t, map[string]string{
+		"mcp.json": `{"mcpServers": {"mcp.filesystem": {"command": "fs"}}}`,
+		"weft.yaml": lines(
+			"mcp_servers_file: mcp.json",
+			"gateway:",
+			"  endpoints:",
+			"    - {path: /mcp, mode: meta, servers: [mcp.filesystem]}",
+			"  api_keys:",
+			`    - {name: ci, hash: "sha256:`+strings.Repeat("ab", 32)+`", tools: ["mcp.filesystem__read_*"]}`,
+		),
+	}, nil)
+	want := `weft.yaml:4: gateway.endpoints[0].servers[0]: "mcp.filesystem": is the mcp.json name of server mcp_filesystem: use mcp_filesystem
+weft.yaml:6: gateway.api_keys[0].tools[0]: "mcp.filesystem__read_*": starts with the mcp.json name of server mcp_filesystem: its tools are mcp_filesystem__<tool> (use mcp_filesystem__read_*)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}

@@ -181,6 +181,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 		v.value("plans.max_result_bytes", strconv.Itoa(c.Plans.MaxResultBytes), "must not exceed plans.max_record_bytes ("+strconv.Itoa(c.Plans.MaxRecordBytes)+")")
 	}
 	v.gateway(&c.Gateway)
+	v.mcpNamesInScopes(c)
 	v.oneOf("log.level", c.Log.Level, "a log level", "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "a log format", "text", "json")
 }
@@ -368,6 +369,41 @@ func (v *validator) gateway(g *Gateway) {
 		}
 	}
 	v.positiveInt("gateway.max_concurrent_per_client", int64(g.MaxConcurrentPerClient))
+}
+
+// mcpNamesInScopes reports endpoint and API-key scopes that name a server
+// by the name an mcp.json gives it where weft uses a derived one (the
+// scope would silently match nothing).
+func (v *validator) mcpNamesInScopes(c *Config) {
+	derived := map[string]string{}
+	for name, s := range c.Servers {
+		if s != nil && s.MCPName != "" {
+			derived[s.MCPName] = name
+		}
+	}
+	if len(derived) == 0 {
+		return
+	}
+	check := func(key string, servers, tools []string) {
+		for j, s := range servers {
+			if n, ok := derived[s]; ok {
+				v.value(fmt.Sprintf("%s.servers[%d]", key, j), s, fmt.Sprintf("is the mcp.json name of server %s: use %s", n, n))
+			}
+		}
+		for j, p := range tools {
+			for orig, n := range derived {
+				if strings.HasPrefix(p, orig+"__") {
+					v.value(fmt.Sprintf("%s.tools[%d]", key, j), p, fmt.Sprintf("starts with the mcp.json name of server %s: its tools are %s__<tool> (use %s)", n, n, n+strings.TrimPrefix(p, orig)))
+				}
+			}
+		}
+	}
+	for i, e := range c.Gateway.Endpoints {
+		check(fmt.Sprintf("gateway.endpoints[%d]", i), e.Servers, e.Tools)
+	}
+	for i, k := range c.Gateway.APIKeys {
+		check(fmt.Sprintf("gateway.api_keys[%d]", i), k.Servers, k.Tools)
+	}
 }
 
 // embedder checks search.embedder. Without a url dense retrieval is off,
