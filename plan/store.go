@@ -19,10 +19,11 @@ import (
 
 // Store keeps run records in a SQLite file (WAL mode, busy timeout), so
 // runs survive a restart as records, and the results of steps with an
-// idempotency key, so a re-run in another process reuses them (Store
-// implements Cache). It is safe for concurrent use, also by several
-// processes sharing the file; runs still marked running when a store is
-// opened (their process ended mid-run) are marked interrupted.
+// idempotency key, so a re-run by a later process reuses them
+// (Store.Results). It is safe for concurrent use by one process; one
+// process should own a store file at a time: runs still marked running
+// when a store is opened (their process ended mid-run) are marked
+// interrupted.
 //
 // Every run has an owner, the client that started it
 // (engine.ClientFrom). Get and List answer as the client on their context
@@ -384,9 +385,9 @@ func (s *Store) setCached(ctx context.Context, key string, value json.RawMessage
 	return nil
 }
 
-// Results returns the store as a Cache of idempotency results, shared by
-// every process using the store's file and kept across restarts (expired
-// entries are dropped by Prune).
+// Results returns the store as a Cache of idempotency results, kept across
+// restarts for the next process that opens the file (expired entries are
+// dropped by Prune).
 func (s *Store) Results() Cache { return storeCache{s} }
 
 type storeCache struct{ s *Store }
