@@ -54,8 +54,11 @@ type ExecutorOptions struct {
 	// Records, if set, receives the run record when a run starts, every
 	// SaveInterval while it runs (if anything changed) and when it finishes.
 	Records RunRecorder
-	// SaveInterval is how often a running run's record is saved (0: 1s;
-	// negative: only at start and finish).
+	// SaveInterval is how often a running run's record is saved if
+	// anything changed (0: 1s), and at least every HeartbeatEvery
+	// regardless, so that another process opening the store does not take
+	// a long step for an abandoned run. Negative: only at start and finish
+	// (then a run longer than StaleAfter looks abandoned to other processes).
 	SaveInterval time.Duration
 	// Limits bound every run (zero fields: the defaults).
 	Limits Limits
@@ -245,9 +248,9 @@ func (x *Executor) saveWhileRunning(ctx context.Context, h *Handle) (stop func()
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(x.opts.SaveInterval)
+		t := time.NewTicker(min(x.opts.SaveInterval, HeartbeatEvery))
 		defer t.Stop()
-		saved := 0
+		saved, last := 0, time.Now()
 		for {
 			select {
 			case <-quit:
@@ -257,8 +260,10 @@ func (x *Executor) saveWhileRunning(ctx context.Context, h *Handle) (stop func()
 			h.mu.Lock()
 			n := len(h.events)
 			h.mu.Unlock()
-			if n != saved {
-				saved = n
+			// Save what changed, and at least every HeartbeatEvery: the
+			// record's heartbeat tells other processes the run is alive.
+			if n != saved || time.Since(last) >= HeartbeatEvery {
+				saved, last = n, time.Now()
 				_ = x.opts.Records.Save(context.WithoutCancel(ctx), h.Snapshot())
 			}
 		}

@@ -20,10 +20,12 @@ import (
 // Store keeps run records in a SQLite file (WAL mode, busy timeout), so
 // runs survive a restart as records, and the results of steps with an
 // idempotency key, so a re-run by a later process reuses them
-// (Store.Results). It is safe for concurrent use by one process; one
-// process should own a store file at a time: runs still marked running
-// when a store is opened (their process ended mid-run) are marked
-// interrupted.
+// (Store.Results). It is safe for concurrent use, and several processes
+// may open the same file (weft serve, and weft runs list beside it): a
+// running run's record carries a heartbeat, renewed while it runs
+// (HeartbeatEvery), and only runs whose heartbeat stopped (StaleAfter: their
+// process ended mid-run) are marked interrupted — when a store is opened,
+// and by Prune.
 //
 // Every run has an owner, the client that started it
 // (engine.ClientFrom). Get and List answer as the client on their context
@@ -66,7 +68,17 @@ CREATE TABLE IF NOT EXISTS plan_idempotency (
 // each runs when its column is missing.
 var storeMigrations = []struct{ table, column, ddl string }{
 	{"plan_runs", "owner", `ALTER TABLE plan_runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''`},
+	{"plan_runs", "heartbeat", `ALTER TABLE plan_runs ADD COLUMN heartbeat INTEGER NOT NULL DEFAULT 0`},
 }
+
+// HeartbeatEvery is how often at least a running run's record is saved
+// (its heartbeat), even when nothing changed; StaleAfter is how long after
+// its last heartbeat a run still marked running counts as abandoned by its
+// process.
+const (
+	HeartbeatEvery = 10 * time.Second
+	StaleAfter     = time.Minute
+)
 
 // OpenStore opens (creating if needed) the run store at path.
 func OpenStore(ctx context.Context, path string) (*Store, error) {
@@ -143,9 +155,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// markInterrupted marks runs left running by a previous process.
+// markInterrupted marks runs left running by a process that ended: still
+// running, with no heartbeat for StaleAfter.
 func (s *Store) markInterrupted(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT owner, record FROM plan_runs WHERE status = ?`, string(RunRunning))
+	rows, err := s.db.QueryContext(ctx, `SELECT owner, record FROM plan_runs WHERE status = ? AND heartbeat < ?`,
+		string(RunRunning), s.now().Add(-StaleAfter).UnixNano())
 	if err != nil {
 		return fmt.Errorf("plan: run store: %w", err)
 	}
@@ -205,12 +219,13 @@ func (s *Store) Save(ctx context.Context, r *Run) error {
 	}
 	// The owner of an existing record never changes: a run id another
 	// client picked cannot take a record over.
-	res, err := s.db.ExecContext(ctx, `INSERT INTO plan_runs (id, owner, name, status, started_at, finished_at, steps, failed, error, record)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO plan_runs (id, owner, name, status, started_at, finished_at, steps, failed, error, record, heartbeat)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET name=excluded.name, status=excluded.status, started_at=excluded.started_at,
-			finished_at=excluded.finished_at, steps=excluded.steps, failed=excluded.failed, error=excluded.error, record=excluded.record
+			finished_at=excluded.finished_at, steps=excluded.steps, failed=excluded.failed, error=excluded.error, record=excluded.record,
+			heartbeat=excluded.heartbeat
 		WHERE plan_runs.owner = excluded.owner`,
-		r.ID, r.Owner, r.Name, string(r.Status), r.Started.UnixNano(), fin, len(r.Steps), failed, r.Error, b)
+		r.ID, r.Owner, r.Name, string(r.Status), r.Started.UnixNano(), fin, len(r.Steps), failed, r.Error, b, s.now().UnixNano())
 	if err != nil {
 		return fmt.Errorf("plan: save run %s: %w", r.ID, err)
 	}
@@ -326,8 +341,13 @@ type Retention struct {
 	MaxCount int
 }
 
-// Prune deletes runs outside the retention and reports how many.
+// Prune deletes runs outside the retention and reports how many. It also
+// marks runs whose process ended (no heartbeat for StaleAfter) interrupted,
+// and drops expired idempotency results.
 func (s *Store) Prune(ctx context.Context, r Retention) (int, error) {
+	if err := s.markInterrupted(ctx); err != nil {
+		return 0, err
+	}
 	total := int64(0)
 	if r.MaxAge > 0 {
 		res, err := s.db.ExecContext(ctx, `DELETE FROM plan_runs WHERE status != ? AND started_at < ?`,

@@ -71,6 +71,8 @@ func TestStoreMarksInterruptedRuns(t *testing.T) {
 		{ID: "b", Status: StepRunning, Started: now},
 		{ID: "c", Status: StepPending},
 	}}
+	// Its last heartbeat was longer ago than StaleAfter.
+	store.now = func() time.Time { return now.Add(-2 * StaleAfter) }
 	if err := store.Save(ctx, run); err != nil {
 		t.Fatal(err)
 	}
@@ -209,5 +211,44 @@ func TestRunSavedWhileRunning(t *testing.T) {
 	final, _ := store.Get(ctx, h.ID())
 	if final.Status != RunSucceeded || final.Steps[1].Status != StepSucceeded {
 		t.Errorf("final record: %s", jsonOf(final))
+	}
+}
+
+// TestLiveRunsAreNotInterrupted: a second process opening the store (weft
+// runs list beside weft serve) leaves a running run whose heartbeat is
+// fresh alone; once its heartbeat is older than StaleAfter, opening (or
+// pruning) marks it interrupted.
+func TestLiveRunsAreNotInterrupted(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "runs.db")
+	server, err := OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"}]}`)
+	if err := server.Save(ctx, &Run{ID: "live", Status: RunRunning, Plan: p, Started: time.Now(), Steps: []*StepRecord{{ID: "a", Status: StepRunning}}}); err != nil {
+		t.Fatal(err)
+	}
+	cli, err := OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := cli.Get(ctx, "live"); err != nil || r.Status != RunRunning {
+		t.Fatalf("a live run after another process opened the store: %v %v", r.Status, err)
+	}
+	cli.Close()
+	// The serving process died: its heartbeat goes stale.
+	later, err := OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.Close()
+	later.now = func() time.Time { return time.Now().Add(StaleAfter + time.Second) }
+	if _, err := later.Prune(ctx, Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := later.Get(ctx, "live"); err != nil || r.Status != RunInterrupted || r.Steps[0].Status != StepInterrupted {
+		t.Errorf("a stale run: %v %v", r, err)
 	}
 }
