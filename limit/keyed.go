@@ -109,11 +109,13 @@ func (k *Keyed) Release(key string) {
 		return
 	}
 	k.mu.Lock()
-	s := k.sems[key]
-	if s != nil {
-		<-s.slots
-		s.refs--
-		k.dropIdleLocked(key, s)
+	if s := k.sems[key]; s != nil {
+		select {
+		case <-s.slots:
+			s.refs--
+			k.dropIdleLocked(key, s)
+		default: // not held: a Release without its acquire changes nothing
+		}
 	}
 	k.mu.Unlock()
 }
