@@ -34,6 +34,11 @@ type Config struct {
 	Gateway Gateway `yaml:"gateway" json:"gateway"`
 	// Log configures logging.
 	Log Log `yaml:"log" json:"log"`
+	// Models are the named language models of `weft ask` (planner,
+	// worker, ...); none: ask is unavailable, everything else works.
+	Models map[string]*Model `yaml:"models" json:"models,omitempty"`
+	// Ask holds the settings and per-request budgets of `weft ask`.
+	Ask Ask `yaml:"ask" json:"ask"`
 
 	// Path is the file the configuration was loaded from ("" for defaults only).
 	Path string `yaml:"-" json:"path,omitempty"`

@@ -95,6 +95,7 @@ func Default() *Config {
 			MaxSteps: DefaultPlanMaxSteps, MaxDepth: DefaultPlanMaxDepth, MaxForeachItems: DefaultPlanForeachItems,
 			MaxResultBytes: DefaultPlanResultBytes, MaxRecordBytes: DefaultPlanRecordBytes, MaxRunBytes: DefaultPlanRunBytes,
 			MaxConditionCost: DefaultPlanConditionCost, MaxRunConditionCost: DefaultPlanRunCondCost},
+		Ask: defaultAsk(),
 		Gateway: Gateway{MaxConcurrentPerClient: DefaultMaxPerClient,
 			Endpoints: []Endpoint{{Path: "/mcp", Mode: "meta"}}},
 	}

@@ -21,7 +21,7 @@ func EnvOverrides() []string {
 	for i, o := range envOverrides {
 		names[i] = o.name
 	}
-	return names
+	return append(names, modelEnvNames...)
 }
 
 var envOverrides = []envOverride{
@@ -68,6 +68,7 @@ func applyEnv(c *Config, env func(string) (string, bool), orig *origins, probs *
 		orig.at[o.key] = origin{Path: o.name, Raw: v}
 		delete(orig.broken, o.key)
 	}
+	applyModelEnv(c, env, orig, probs)
 }
 
 // setEnvDuration accepts a duration ("30s") or a bare number of seconds

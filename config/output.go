@@ -1,6 +1,9 @@
 package config
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/goccy/go-yaml"
 )
 
@@ -35,6 +38,8 @@ type yamlConfig struct {
 	Plans          Plans         `yaml:"plans"`
 	Gateway        yamlGateway   `yaml:"gateway"`
 	Log            Log           `yaml:"log"`
+	Models         yaml.MapSlice `yaml:"models"`
+	Ask            Ask           `yaml:"ask"`
 }
 
 // yamlGateway is a Gateway as printed by YAML: empty lists (which mean
@@ -93,6 +98,11 @@ func (c *Config) YAML() ([]byte, error) {
 		Plans:          r.Plans,
 		Gateway:        gatewayYAML(r.Gateway),
 		Log:            r.Log,
+		Models:         yaml.MapSlice{},
+		Ask:            r.Ask,
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Models)) {
+		out.Models = append(out.Models, yaml.MapItem{Key: name, Value: r.Models[name]})
 	}
 	names := make([]*Server, 0, len(r.Servers))
 	for _, s := range r.Servers {

@@ -139,6 +139,7 @@ func TestParseFull(t *testing.T) {
 		Server: HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024, GCPercent: 200,
 			ReadTimeout: Duration(time.Minute), AllowedHosts: []string{"weft.internal.example"}},
 		Log: Log{Level: "debug", Format: "json"},
+		Ask: defaultAsk(),
 		Search: Search{AutoMaxTools: 5, AutoMaxTokens: 100, Warm: true, DenseWeight: 0.45, Embedder: Embedder{
 			URL: "https://res.openai.azure.com", Model: "text-embedding-3-small", APIKey: "k-1", AzureDeployment: "emb",
 			APIVersion: "2025-01-01", Auth: "key", Dimensions: 512, SendDimensions: true, BatchSize: 16,
@@ -175,7 +176,7 @@ func TestStructureProblems(t *testing.T) {
 		{"unknown top-level key", doc(
 			"limit:",
 			"  tool_timeout: 5s",
-		), `weft.yaml:1: limit: unknown field; did you mean "limits"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, x-* (ignored; for YAML anchors))`},
+		), `weft.yaml:1: limit: unknown field; did you mean "limits"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, x-* (ignored; for YAML anchors))`},
 		{"unknown nested keys, all reported", doc(
 			"servers:",
 			"  gh:",

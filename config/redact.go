@@ -34,6 +34,12 @@ func (c *Config) Redacted() *Config {
 	}
 	out.Search.Embedder.URL = redactURLText(out.Search.Embedder.URL)
 	out.Limits.RedisURL = redactURLText(out.Limits.RedisURL)
+	for _, m := range out.Models {
+		if m.APIKey != "" {
+			m.APIKey = Mask
+		}
+		m.Endpoint = redactURLText(m.Endpoint)
+	}
 	return out
 }
 
@@ -69,6 +75,15 @@ func (c *Config) clone() *Config {
 		g.APIKeys[i].Tools = slices.Clone(g.APIKeys[i].Tools)
 	}
 	g.AllowedOrigins = slices.Clone(g.AllowedOrigins)
+	if c.Models != nil {
+		out.Models = make(map[string]*Model, len(c.Models))
+		for name, m := range c.Models {
+			if m != nil {
+				cp := *m
+				out.Models[name] = &cp
+			}
+		}
+	}
 	return &out
 }
 

@@ -181,6 +181,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 		v.value("plans.max_result_bytes", strconv.Itoa(c.Plans.MaxResultBytes), "must not exceed plans.max_record_bytes ("+strconv.Itoa(c.Plans.MaxRecordBytes)+")")
 	}
 	v.gateway(&c.Gateway)
+	v.models(c)
 	v.mcpNamesInScopes(c)
 	v.oneOf("log.level", c.Log.Level, "a log level", "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "a log format", "text", "json")

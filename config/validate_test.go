@@ -288,7 +288,7 @@ weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: mem
 weft.yaml:4: servers.a.args: expected a list of strings, got a value
 weft.yaml:5: servers.a.env: expected a mapping, got a list
 weft.yaml:6: limits: expected a mapping, got a value
-weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, x-* (ignored; for YAML anchors))`},
+weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, x-* (ignored; for YAML anchors))`},
 		{"null list item", doc(
 			"servers:",
 			"  a:",

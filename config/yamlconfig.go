@@ -54,6 +54,8 @@ func (d *decoder) config(n *node, c *Config) {
 				{"format", func(v *node) { d.str(v, p.child("format", "format"), &c.Log.Format) }},
 			}, "")
 		}},
+		{"models", func(v *node) { d.models(v, sub("models"), c) }},
+		{"ask", func(v *node) { d.ask(v, sub("ask"), &c.Ask) }},
 	}, "x-* (ignored; for YAML anchors)")
 }
 
