@@ -23,6 +23,15 @@ var (
 	weftBinOut  []byte
 )
 
+// TestMain removes the weft binary built by weftBin.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if weftBinPath != "" {
+		os.RemoveAll(filepath.Dir(weftBinPath))
+	}
+	os.Exit(code)
+}
+
 // weftBin builds the weft command once per test run.
 func weftBin(t *testing.T) string {
 	t.Helper()
