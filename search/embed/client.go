@@ -20,6 +20,8 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/azure"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/weft-dev/weft/internal/azcred"
 )
 
 // DefaultAPIVersion is the Azure OpenAI api-version used when
@@ -154,7 +156,7 @@ func New(cfg Config) (*Client, error) {
 		opts = append(opts, azure.WithEndpoint(base.String(), c.cfg.APIVersion))
 		switch {
 		case cfg.Credential != nil:
-			opts = append(opts, azure.WithTokenCredential(&cachedCredential{cred: cfg.Credential}))
+			opts = append(opts, azure.WithTokenCredential(azcred.Cached(cfg.Credential)))
 		case cfg.Token != nil:
 			opts = append(opts, azure.WithTokenCredential(funcCredential(cfg.Token)))
 		default:
