@@ -155,6 +155,8 @@ func TestErrorsAreProblems(t *testing.T) {
 		{"MCP missing session", "DELETE", "/mcp", "", 400, "bad_request", []string{"Mcp-Session-Id"}},
 		{"unknown run status filter", "GET", "/v1/runs?status=done", "", 400, "invalid_query",
 			[]string{`status: "done": not a run status (allowed: running, succeeded, failed, canceled, interrupted)`}},
+		{"100 KB run id", "GET", "/v1/runs/" + huge, "", 404, "unknown_run", []string{"no run", "…(+"}},
+		{"100 KB typings name", "GET", "/v1/typings?tools=" + huge, "", 404, "unknown_tool", []string{"…(+"}},
 		{"100 KB tool name, get", "GET", "/v1/tools/" + huge, "", 404, "unknown_tool", []string{"no such tool in the catalog", "…(+"}},
 		{"100 KB tool name, call", "POST", "/v1/tools/" + huge + "/call", "{}", 404, "unknown_tool", []string{"no such tool in the catalog", "…(+"}},
 	}

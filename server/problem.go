@@ -25,6 +25,9 @@ type Problem struct {
 
 const problemBase = "https://weft.dev/problems/"
 
+// maxDetail bounds a problem's detail, in bytes.
+const maxDetail = 1 << 10
+
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
 	writeProblemValue(w, r, Problem{Type: problemBase + code, Title: http.StatusText(status), Status: status, Code: code, Detail: detail})
 }
@@ -40,6 +43,9 @@ func writeProblemValue(w http.ResponseWriter, r *http.Request, p Problem) {
 	// path comes back once, shortened, not three times in full.
 	p.Instance = clip.String(r.URL.Path)
 	p.Tool = clip.String(p.Tool)
+	// A backstop for handlers that quote input in the detail: no detail
+	// is longer than maxDetail.
+	p.Detail = clip.N(p.Detail, maxDetail)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
