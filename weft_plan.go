@@ -112,6 +112,9 @@ func (o *Orchestrator) prunePlans(ctx context.Context, st *plan.Store) {
 func (o *Orchestrator) closePlans(timeout time.Duration) error {
 	o.plans.mu.Lock()
 	defer o.plans.mu.Unlock()
+	if o.plans.closed {
+		return nil // Close is idempotent
+	}
 	o.plans.closed = true
 	if o.plans.exec == nil {
 		return nil

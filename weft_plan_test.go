@@ -264,3 +264,25 @@ func TestIdempotentRerunInANewProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseIsIdempotent: a second Close (a deferred one after an explicit
+// one) returns without stopping anything twice.
+func TestCloseIsIdempotent(t *testing.T) {
+	cfg := baseConfig(t)
+	o, err := weft.New(weft.Options{Config: cfg, Offline: true, Sources: []source.Source{planTools(make(chan struct{}, 1))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.ListRuns(context.Background(), plan.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Close(); err != nil {
+		t.Fatalf("first close: %v", err)
+	}
+	if err := o.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+}
