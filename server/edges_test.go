@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/server"
@@ -325,5 +327,28 @@ func TestAllowedHosts(t *testing.T) {
 				t.Fatalf("%v: %s", c.hdr, body)
 			}
 		}
+	}
+}
+
+// TestMCPOutlivesReadTimeout: an MCP call whose answer comes later than
+// server.read_timeout (streamed as server-sent events after the request
+// body was read) is not cut by the read deadline.
+func TestMCPOutlivesReadTimeout(t *testing.T) {
+	o, _, _ := newServer(t, nil)
+	const readTimeout = 300 * time.Millisecond
+	addr := serve(t, server.New(o, server.Options{ReadTimeout: readTimeout}))
+	c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
+	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: "http://" + addr + "/mcp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "call_tool",
+		Arguments: map[string]any{"name": "fn__sleep", "arguments": map[string]any{"ms": 4 * readTimeout.Milliseconds()}}})
+	if err != nil || res.IsError {
+		t.Fatalf("call_tool across the read timeout: %v %+v", err, res)
+	}
+	if b, _ := json.Marshal(res.Content); !strings.Contains(string(b), "done") {
+		t.Fatalf("result %s", b)
 	}
 }
