@@ -83,6 +83,8 @@ type Orchestrator struct {
 
 	plans plans
 
+	ask askState // the planner model of Ask, built on first use
+
 	// started is set once Start returned: the first discovery round is
 	// over (or the catalog came from a fresh cache).
 	started atomic.Bool

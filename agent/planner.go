@@ -1,0 +1,227 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/weft-dev/weft/plan"
+)
+
+// planSchema is the strict JSON Schema of the plan the model writes: weft's
+// plan format restricted to what strict structured output can express.
+// Strict mode wants every property required and no free-form objects, so
+// a step's arguments are a JSON text (args_json) and absent values are null.
+const planSchema = `{
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["steps"],
+  "properties": {
+    "steps": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["id", "tool", "args_json", "code", "depends_on"],
+        "properties": {
+          "id": {"type": "string", "description": "Unique step id: letters, digits, _ and -, starting with a letter."},
+          "tool": {"type": ["string", "null"], "description": "The tool to call (exact name), or null for a code step."},
+          "args_json": {"type": ["string", "null"], "description": "The tool's arguments as a JSON object text; strings may hold references such as {{steps.<id>.result}}."},
+          "code": {"type": ["string", "null"], "description": "A TypeScript program (async function body; return its value) for a code step, or null for a tool step."},
+          "depends_on": {"type": "array", "items": {"type": "string"}, "description": "Ids of steps that must finish first besides those referenced."}
+        }
+      }
+    }
+  }
+}`
+
+// planSystemPrompt is the planner's stable instructions (first in every
+// planning prompt, so provider prompt caching hits).
+const planSystemPrompt = `You are weft's planner. Write a plan that answers the user's request using only the tools listed.
+A plan is a DAG of steps. Each step either calls one tool (tool + args_json) or runs a small TypeScript program (code).
+Reference the result of an earlier step inside argument strings as {{steps.<id>.result}} (a tool's result is its structured content when it has one, else its text; select fields with .field or [index]).
+Use exact tool names and valid arguments for their signatures. Prefer few steps; independent steps run in parallel.
+If the tools cannot serve the request, return a plan with the single most relevant step.`
+
+// synthesisSystemPrompt is the synthesis call's stable instructions.
+const synthesisSystemPrompt = `You are weft. Answer the user's request from the results of the steps that were run for it.
+Be direct and concise. Use only the results; say plainly when a step failed or a result does not answer the request.`
+
+// modelPlan is the structured output of the planner.
+type modelPlan struct {
+	Steps []struct {
+		ID        string   `json:"id"`
+		Tool      *string  `json:"tool"`
+		ArgsJSON  *string  `json:"args_json"`
+		Code      *string  `json:"code"`
+		DependsOn []string `json:"depends_on"`
+	} `json:"steps"`
+}
+
+// plan runs the plan strategy.
+func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
+	res := m.res
+	k := r.CandidateTools
+	if k <= 0 {
+		k = 20
+	}
+	cands, all, err := r.Tools.Candidates(ctx, request, k)
+	if err != nil {
+		return fmt.Errorf("ask: search for candidate tools: %w", err)
+	}
+	res.AllTools = all
+	var block strings.Builder
+	block.WriteString("Tools (TypeScript signatures; call them by the exact name):\n")
+	for _, t := range cands {
+		res.Candidates = append(res.Candidates, t.Name)
+		block.WriteString("\n")
+		if t.Description != "" {
+			fmt.Fprintf(&block, "/** %s */\n", oneLine(t.Description))
+		}
+		if t.Signature != "" {
+			block.WriteString(t.Signature)
+		} else {
+			block.WriteString(t.Name)
+		}
+		block.WriteString("\n")
+	}
+	msgs := []Message{
+		{Role: RoleSystem, Content: planSystemPrompt},
+		{Role: RoleSystem, Content: block.String()},
+		{Role: RoleUser, Content: request},
+	}
+	out := &OutputSchema{Name: "weft_plan", Schema: json.RawMessage(planSchema)}
+	var p *plan.Plan
+	for round := 0; ; round++ {
+		purpose := "plan"
+		if round > 0 {
+			purpose = "repair"
+			res.Repairs = round
+		}
+		resp, err := m.chat(ctx, purpose, ChatRequest{Messages: msgs, Output: out})
+		if err != nil {
+			return err
+		}
+		var probs []plan.Problem
+		p, probs = toPlan(resp.Content)
+		if p != nil {
+			res.Plan = p
+			probs = r.Tools.CheckPlan(ctx, p)
+		}
+		res.Problems = probs
+		if len(probs) == 0 {
+			break
+		}
+		if round >= r.RepairRounds {
+			return &PlanError{Rounds: round, Problems: probs}
+		}
+		var fix strings.Builder
+		fix.WriteString("The plan has these problems; return the whole corrected plan:\n")
+		for _, pr := range probs {
+			fix.WriteString("- ")
+			fix.WriteString(pr.String())
+			fix.WriteString("\n")
+		}
+		msgs = append(msgs, Message{Role: RoleAssistant, Content: resp.Content}, Message{Role: RoleUser, Content: fix.String()})
+	}
+	run, err := r.Tools.RunPlan(ctx, p)
+	if run != nil {
+		res.Run = run
+	}
+	if err != nil {
+		return fmt.Errorf("ask: run the plan: %w", err)
+	}
+	results, err := json.Marshal(stepSummaries(run))
+	if err != nil {
+		return fmt.Errorf("ask: encode step results: %w", err)
+	}
+	resp, err := m.chat(ctx, "synthesis", ChatRequest{Messages: []Message{
+		{Role: RoleSystem, Content: synthesisSystemPrompt},
+		{Role: RoleUser, Content: "Request: " + request + "\n\nStep results (JSON):\n" + string(results)},
+	}})
+	if err != nil {
+		return err
+	}
+	res.Answer = resp.Content
+	return nil
+}
+
+// toPlan turns the planner's structured output into a weft plan, or the
+// problems that prevent it (paths name the model's fields).
+func toPlan(content string) (*plan.Plan, []plan.Problem) {
+	var mp modelPlan
+	if err := json.Unmarshal([]byte(content), &mp); err != nil {
+		return nil, []plan.Problem{{Code: plan.ProblemSyntax, Message: "the plan is not JSON of the requested schema: " + err.Error()}}
+	}
+	var probs []plan.Problem
+	steps := make([]map[string]any, 0, len(mp.Steps))
+	for i, s := range mp.Steps {
+		st := map[string]any{"id": s.ID}
+		if s.Tool != nil && *s.Tool != "" {
+			st["tool"] = *s.Tool
+			args := map[string]any{}
+			if s.ArgsJSON != nil && strings.TrimSpace(*s.ArgsJSON) != "" {
+				if err := json.Unmarshal([]byte(*s.ArgsJSON), &args); err != nil {
+					probs = append(probs, plan.Problem{Path: fmt.Sprintf("steps[%d].args_json", i), Code: plan.ProblemInvalid,
+						Message: "not a JSON object of arguments: " + err.Error()})
+				}
+			}
+			st["args"] = args
+		}
+		if s.Code != nil && *s.Code != "" {
+			st["code"] = *s.Code
+		}
+		if len(s.DependsOn) > 0 {
+			st["depends_on"] = s.DependsOn
+		}
+		steps = append(steps, st)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	doc, err := json.Marshal(map[string]any{"steps": steps})
+	if err != nil {
+		return nil, []plan.Problem{{Code: plan.ProblemInvalid, Message: err.Error()}}
+	}
+	p, err := plan.Parse(doc)
+	if err != nil {
+		var pe *plan.ProblemsError
+		if errors.As(err, &pe) {
+			return nil, pe.Problems
+		}
+		return nil, []plan.Problem{{Code: plan.ProblemInvalid, Message: err.Error()}}
+	}
+	return p, nil
+}
+
+// stepSummary is a step's outcome as the synthesis call sees it.
+type stepSummary struct {
+	ID     string `json:"id"`
+	Tool   string `json:"tool,omitempty"`
+	Status string `json:"status"`
+	Result any    `json:"result,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+func stepSummaries(run *plan.Run) []stepSummary {
+	out := make([]stepSummary, 0, len(run.Steps))
+	for _, s := range run.Steps {
+		sum := stepSummary{ID: s.ID, Tool: s.Tool, Status: string(s.Status), Result: s.Result}
+		if s.Error != nil {
+			sum.Error = s.Error.Error()
+		}
+		out = append(out, sum)
+	}
+	return out
+}
+
+// oneLine collapses whitespace so that a description fits a doc comment.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return strings.ReplaceAll(s, "*/", "* /")
+}
