@@ -179,7 +179,9 @@ func (t askTools) RunCode(ctx context.Context, code string) (json.RawMessage, er
 	return res.Result, nil
 }
 
-func (t askTools) CheckPlan(ctx context.Context, p *plan.Plan) []plan.Problem { return t.o.CheckPlan(ctx, p) }
+func (t askTools) CheckPlan(ctx context.Context, p *plan.Plan) []plan.Problem {
+	return t.o.CheckPlan(ctx, p)
+}
 
 func (t askTools) RunPlan(ctx context.Context, p *plan.Plan) (*plan.Run, error) {
 	return t.o.RunPlan(ctx, p, nil, plan.RunOptions{})

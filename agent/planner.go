@@ -80,8 +80,10 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 		if t.Description != "" {
 			fmt.Fprintf(&block, "/** %s */\n", oneLine(t.Description))
 		}
-		if t.Signature != "" {
-			block.WriteString(t.Signature)
+		if i := strings.IndexByte(t.Signature, '('); i > 0 {
+			// The signature names the tool by its local name; the plan
+			// needs the catalog name.
+			block.WriteString(t.Name + t.Signature[i:])
 		} else {
 			block.WriteString(t.Name)
 		}

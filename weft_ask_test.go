@@ -1,0 +1,279 @@
+package weft_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/agent"
+	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/modeltest"
+	"github.com/weft-dev/weft/source"
+	"github.com/weft-dev/weft/source/function"
+)
+
+// askTools is a function source "geo": weather answers a temperature per
+// city, secret is a tool scoped callers must not see.
+func askTools() *function.Source {
+	src := function.New("geo", "weather tools")
+	type city struct {
+		City string `json:"city" jsonschema:"the city"`
+	}
+	type weather struct {
+		City  string `json:"city"`
+		TempC int    `json:"temp_c"`
+	}
+	temps := map[string]int{"Paris": 21, "Oslo": 5}
+	function.Must(function.Add(src, "weather", "Current weather of a city", func(_ context.Context, a city) (weather, error) {
+		return weather{City: a.City, TempC: temps[a.City]}, nil
+	}))
+	function.Must(function.Add(src, "secret", "Reads the vault", func(context.Context, city) (string, error) { return "the-secret", nil }))
+	return src
+}
+
+// askOrchestrator is an orchestrator over askTools whose planner is an
+// openai-compatible model served by srv.
+func askOrchestrator(t *testing.T, srv *modeltest.Server, edit func(*config.Config)) *weft.Orchestrator {
+	t.Helper()
+	cfg := baseConfig(t)
+	cfg.Models = map[string]*config.Model{"planner": {Name: "planner", Provider: config.ProviderOpenAICompatible,
+		Model: "qwen2.5", Endpoint: srv.URL + "/v1", Timeout: config.Duration(config.DefaultModelTimeout)}}
+	if edit != nil {
+		edit(cfg)
+	}
+	o, err := weft.New(weft.Options{Config: cfg, Offline: true, Sources: []source.Source{askTools()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	if err := o.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func purposes(res *weft.AskResult) []string {
+	var out []string
+	for _, c := range res.Calls {
+		out = append(out, c.Purpose)
+	}
+	return out
+}
+
+func TestAskPlanValid(t *testing.T) {
+	srv := modeltest.New()
+	defer srv.Close()
+	srv.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"w", "geo__weather", `{"city":"Paris"}`}), Prompt: 900, Cached: 768, Completion: 40},
+		modeltest.Reply{Content: "It is 21 °C in Paris.", Prompt: 300, Completion: 12})
+	o := askOrchestrator(t, srv, nil)
+	ctx := context.Background()
+	res, err := o.Ask(ctx, weft.AskRequest{Text: "How warm is it in Paris?", Strategy: "plan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Answer != "It is 21 °C in Paris." || res.Run == nil || res.Run.Status != "succeeded" || res.Repairs != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	if !res.AllTools || !slices.Contains(res.Candidates, "geo__weather") {
+		t.Fatalf("candidates = %v (all %v)", res.Candidates, res.AllTools)
+	}
+	if got := purposes(res); !slices.Equal(got, []string{"plan", "synthesis"}) || res.Turns != 2 {
+		t.Fatalf("calls = %v, turns %d", got, res.Turns)
+	}
+	if res.Usage != (agent.Usage{PromptTokens: 1200, CachedTokens: 768, CompletionTokens: 52}) {
+		t.Fatalf("usage = %+v", res.Usage)
+	}
+	reqs := srv.Requests()
+	// The plan prompt: stable instructions, then the tool block (TypeScript
+	// signatures), then the request — in that order, for prompt caching.
+	ms := reqs[0].Messages()
+	if len(ms) != 3 || ms[0]["role"] != "system" || !strings.Contains(ms[1]["content"].(string), "geo__weather(") || ms[2]["content"] != "How warm is it in Paris?" {
+		t.Fatalf("plan messages = %v", ms)
+	}
+	if syn := reqs[1].Messages(); !strings.Contains(syn[1]["content"].(string), `"temp_c":21`) {
+		t.Fatalf("synthesis prompt lacks the step result: %v", syn)
+	}
+	// The generated plan is stored with the run.
+	run, err := o.GetRun(ctx, res.Run.ID)
+	if err != nil || run.Plan == nil || run.Plan.Steps[0].Tool != "geo__weather" {
+		t.Fatalf("stored run = %+v, err %v", run, err)
+	}
+}
+
+func TestAskPlanRepairedInRound2(t *testing.T) {
+	srv := modeltest.New()
+	defer srv.Close()
+	srv.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"w", "geo__wether", `{"city":"Oslo"}`})},
+		modeltest.Reply{Content: modeltest.Plan([3]string{"w", "geo__weather", `{"city":"Oslo"}`})},
+		modeltest.Reply{Content: "5 °C in Oslo."})
+	o := askOrchestrator(t, srv, nil)
+	res, err := o.Ask(context.Background(), weft.AskRequest{Text: "Weather in Oslo?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Repairs != 1 || res.Answer != "5 °C in Oslo." || len(res.Problems) != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	if got := purposes(res); !slices.Equal(got, []string{"plan", "repair", "synthesis"}) {
+		t.Fatalf("calls = %v", got)
+	}
+	// The repair round shows the model its plan and the precise problem.
+	ms := srv.Requests()[1].Messages()
+	last := ms[len(ms)-1]["content"].(string)
+	if ms[len(ms)-2]["role"] != "assistant" || !strings.Contains(last, "steps[0].tool") || !strings.Contains(last, "geo__wether") {
+		t.Fatalf("repair prompt = %q", last)
+	}
+}
+
+func TestAskPlanStillInvalidAfterLastRound(t *testing.T) {
+	srv := modeltest.New()
+	defer srv.Close()
+	bad := modeltest.Reply{Content: modeltest.Plan([3]string{"w", "geo__nope", `{}`})}
+	srv.Push(bad, bad, bad, bad)
+	o := askOrchestrator(t, srv, nil) // repair_rounds: 2 (default)
+	res, err := o.Ask(context.Background(), weft.AskRequest{Text: "Weather?"})
+	var pe *agent.PlanError
+	if !errors.As(err, &pe) || pe.Rounds != 2 || len(pe.Problems) == 0 || pe.Problems[0].Code != "unknown_tool" {
+		t.Fatalf("err = %v", err)
+	}
+	if res.Run != nil || res.Answer != "" || res.Turns != 3 || srv.Remaining() != 1 || len(res.Problems) == 0 {
+		t.Fatalf("result = %+v, %d replies left", res, srv.Remaining())
+	}
+}
+
+func TestAskAgentSearchesRunsCodeAndAnswers(t *testing.T) {
+	srv := modeltest.New()
+	defer srv.Close()
+	srv.Push(
+		modeltest.Reply{ToolCalls: []modeltest.ToolCall{
+			{ID: "a", Name: "search_tools", Args: `{"query":"weather of a city"}`},
+			{ID: "b", Name: "describe_tools", Args: `{"names":["geo__weather"]}`},
+		}, Prompt: 400, Completion: 30},
+		modeltest.Reply{ToolCalls: []modeltest.ToolCall{
+			{ID: "c", Name: "run_code", Args: `{"code":"const p = await tools.geo.weather({city: 'Paris'}); const o = await tools.geo.weather({city: 'Oslo'}); return p.temp_c - o.temp_c;"}`},
+		}, Prompt: 600, Cached: 384, Completion: 50},
+		modeltest.Reply{Content: "Paris is 16 °C warmer than Oslo.", Prompt: 700, Cached: 512, Completion: 15},
+	)
+	o := askOrchestrator(t, srv, nil)
+	res, err := o.Ask(context.Background(), weft.AskRequest{Text: "How much warmer is Paris than Oslo?", Strategy: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Answer != "Paris is 16 °C warmer than Oslo." || res.Turns != 3 || len(res.ToolCalls) != 3 {
+		t.Fatalf("result = %+v", res)
+	}
+	for _, u := range res.ToolCalls {
+		if u.Error != "" {
+			t.Fatalf("tool call %s failed: %s", u.Tool, u.Error)
+		}
+	}
+	reqs := srv.Requests()
+	second := reqs[1].Messages()
+	// Both calls of turn 1 were answered, in order, with their results.
+	if second[3]["tool_call_id"] != "a" || !strings.Contains(second[3]["content"].(string), "geo__weather") ||
+		second[4]["tool_call_id"] != "b" || !strings.Contains(second[4]["content"].(string), "temp_c") {
+		t.Fatalf("turn 2 messages = %v", second)
+	}
+	if third := reqs[2].Messages(); third[len(third)-1]["content"] != "16" {
+		t.Fatalf("run_code answered %v", third[len(third)-1])
+	}
+	if res.Usage.CachedTokens != 896 || res.Usage.Total() != 1795 {
+		t.Fatalf("usage = %+v", res.Usage)
+	}
+}
+
+func TestAskBudgets(t *testing.T) {
+	search := modeltest.Reply{ToolCalls: []modeltest.ToolCall{{ID: "s", Name: "search_tools", Args: `{"query":"x"}`}}, Prompt: 100, Completion: 10}
+	t.Run("max_turns", func(t *testing.T) {
+		srv := modeltest.New()
+		defer srv.Close()
+		srv.Push(search, search, search)
+		o := askOrchestrator(t, srv, func(c *config.Config) { c.Ask.MaxTurns = 2 })
+		res, err := o.Ask(context.Background(), weft.AskRequest{Text: "loop", Strategy: "agent"})
+		var be *agent.BudgetError
+		if !errors.As(err, &be) || be.Budget != agent.BudgetTurns || be.Limit != 2 || !errors.Is(err, agent.ErrBudget) {
+			t.Fatalf("err = %v", err)
+		}
+		// What was done so far is in the result.
+		if res.Turns != 2 || len(res.ToolCalls) != 2 || res.Usage.Total() != 220 || srv.Remaining() != 1 {
+			t.Fatalf("result = %+v", res)
+		}
+	})
+	t.Run("max_tokens", func(t *testing.T) {
+		srv := modeltest.New()
+		defer srv.Close()
+		srv.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"w", "geo__weather", `{"city":"Paris"}`}), Prompt: 5000, Completion: 100},
+			modeltest.Reply{Content: "never asked"})
+		o := askOrchestrator(t, srv, func(c *config.Config) { c.Ask.MaxTokens = 1000 })
+		res, err := o.Ask(context.Background(), weft.AskRequest{Text: "Paris?"})
+		var be *agent.BudgetError
+		if !errors.As(err, &be) || be.Budget != agent.BudgetTokens || be.Used != 5100 {
+			t.Fatalf("err = %v", err)
+		}
+		if res.Turns != 1 || res.Run != nil || srv.Remaining() != 1 {
+			t.Fatalf("result = %+v", res)
+		}
+	})
+	t.Run("max_tool_calls", func(t *testing.T) {
+		srv := modeltest.New()
+		defer srv.Close()
+		srv.Push(search, search)
+		o := askOrchestrator(t, srv, func(c *config.Config) { c.Ask.MaxToolCalls = 1 })
+		_, err := o.Ask(context.Background(), weft.AskRequest{Text: "loop", Strategy: "agent"})
+		var be *agent.BudgetError
+		if !errors.As(err, &be) || be.Budget != agent.BudgetToolCalls {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		srv := modeltest.New()
+		never := make(chan struct{})
+		srv.Push(modeltest.Reply{Wait: never})
+		o := askOrchestrator(t, srv, func(c *config.Config) { c.Ask.Deadline = config.Duration(200e6) })
+		res, err := o.Ask(context.Background(), weft.AskRequest{Text: "slow", Strategy: "agent"})
+		var be *agent.BudgetError
+		if !errors.As(err, &be) || be.Budget != agent.BudgetDeadline || res.Turns != 1 {
+			t.Fatalf("err = %v, result %+v", err, res)
+		}
+		srv.Close()
+		if srv.Canceled() != 1 {
+			t.Fatalf("the model call was not canceled at the deadline")
+		}
+	})
+}
+
+// TestAskUsesTheCallersPolicy: a scoped caller's candidates, search and
+// calls leave out the tools outside its scope.
+func TestAskUsesTheCallersPolicy(t *testing.T) {
+	srv := modeltest.New()
+	defer srv.Close()
+	srv.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"s", "geo__secret", `{"city":"x"}`})},
+		modeltest.Reply{Content: modeltest.Plan([3]string{"s", "geo__secret", `{"city":"x"}`})})
+	o := askOrchestrator(t, srv, func(c *config.Config) { c.Ask.RepairRounds = 1 })
+	ctx := weft.WithScope(context.Background(), weft.Scope{Tools: []string{"geo__weather"}})
+	res, err := o.Ask(ctx, weft.AskRequest{Text: "read the vault"})
+	if slices.Contains(res.Candidates, "geo__secret") || !slices.Contains(res.Candidates, "geo__weather") {
+		t.Fatalf("candidates = %v", res.Candidates)
+	}
+	if strings.Contains(srv.Requests()[0].Messages()[1]["content"].(string), "secret") {
+		t.Fatal("the hidden tool was shown to the model")
+	}
+	var pe *agent.PlanError
+	if !errors.As(err, &pe) || pe.Problems[0].Code != "unknown_tool" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestAskWithoutModel(t *testing.T) {
+	o, err := weft.New(weft.Options{Config: baseConfig(t), Offline: true, Sources: []source.Source{askTools()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if _, err := o.Ask(context.Background(), weft.AskRequest{Text: "x"}); !errors.Is(err, weft.ErrNoModel) {
+		t.Fatalf("err = %v", err)
+	}
+}
