@@ -1,0 +1,66 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/weft-dev/weft/internal/modeltest"
+)
+
+// TestAskCommand runs `weft ask` end to end: the npm everything server as
+// the tool source, a scripted openai-compatible model, the plan strategy.
+func TestAskCommand(t *testing.T) {
+	srv := modeltest.New()
+	defer srv.Close()
+	cfgPath, cache := writeConfig(t, "")
+	models := fmt.Sprintf("models:\n  planner:\n    provider: openai-compatible\n    model: qwen2.5\n    endpoint: %s/v1\n", srv.URL)
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(models)
+	f.Close()
+
+	srv.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"say", "everything__echo", `{"message":"hello from the plan"}`}), Prompt: 800, Cached: 512, Completion: 30},
+		modeltest.Reply{Content: "The server echoed: hello from the plan.", Prompt: 200, Completion: 10})
+	r := run(t, cache, "ask", "--config", cfgPath, "--json", "Echo 'hello from the plan'")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	var res struct {
+		Answer string `json:"answer"`
+		Run    struct {
+			Status string `json:"status"`
+			Steps  []struct {
+				Result any `json:"result"`
+			} `json:"steps"`
+		} `json:"run"`
+		Usage struct {
+			Cached int `json:"cached_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	step, _ := json.Marshal(res.Run.Steps)
+	if res.Answer != "The server echoed: hello from the plan." || res.Run.Status != "succeeded" || !strings.Contains(string(step), "Echo: hello from the plan") || res.Usage.Cached != 512 {
+		t.Fatalf("result: %s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "plan: 2 model call(s), tokens 1000 prompt (512 cached) + 40 completion, run ") {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+
+	// Without a model: a usage error naming what to configure.
+	plain, cache2 := writeConfig(t, "")
+	r = run(t, cache2, "ask", "--config", plain, "anything")
+	if r.code != 2 || !strings.Contains(r.stderr, "no model configured (set models.planner") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	r = run(t, cache, "ask", "--config", cfgPath, "--strategy", "magic", "x")
+	if r.code != 2 || !strings.Contains(r.stderr, `--strategy "magic": not a strategy (allowed: plan, agent)`) {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+}
