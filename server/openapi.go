@@ -154,6 +154,11 @@ var openAPI = sync.OnceValue(func() []byte {
 			"/v1/runs/{id}":        map[string]any{"get": map[string]any{"summary": "One run (live while running)", "parameters": []any{pp("id")}, "responses": with(map[string]any{"200": ok("the run", ref("Run"))}, errs("401", "404"))}},
 			"/v1/runs/{id}/events": map[string]any{"get": map[string]any{"summary": "Server-sent events of a run: past and live", "parameters": []any{pp("id")}, "responses": with(map[string]any{"200": map[string]any{"description": "text/event-stream", "content": map[string]any{"text/event-stream": map[string]any{"schema": str}}}}, errs("401", "404"))}},
 			"/v1/runs/{id}/cancel": map[string]any{"post": map[string]any{"summary": "Cancel a running run", "parameters": []any{pp("id")}, "responses": with(map[string]any{"202": ok("canceling", anyObj)}, errs("401", "404", "409"))}},
+			"/v1/ask": map[string]any{"post": map[string]any{
+				"summary":     "Answer a request in natural language (plan or agent strategy); problems carry the partial result",
+				"requestBody": jsonBody(obj(map[string]any{"request": str, "strategy": str})),
+				"responses":   with(map[string]any{"200": ok("answer, plan, run, tool calls, token usage", anyObj)}, errs("400", "401", "422", "502", "503")),
+			}},
 		},
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")

@@ -144,6 +144,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/runs/{id}", s.getRun)
 	s.mux.HandleFunc("GET /v1/runs/{id}/events", s.runEvents)
 	s.mux.HandleFunc("POST /v1/runs/{id}/cancel", s.cancelRun)
+	s.mux.HandleFunc("POST /v1/ask", s.ask)
 	s.mountMCP()
 }
 

@@ -1,0 +1,66 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/modeltest"
+)
+
+func TestAskEndpoint(t *testing.T) {
+	model := modeltest.New()
+	defer model.Close()
+	_, hs, _ := newServer(t, func(c *config.Config) {
+		c.Models = map[string]*config.Model{"planner": {Name: "planner", Provider: config.ProviderOpenAICompatible,
+			Model: "m", Endpoint: model.URL + "/v1"}}
+		c.Ask.RepairRounds = 0
+	})
+	model.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"e", "fn__echo", `{"message":"hi"}`}), Prompt: 100, Cached: 64, Completion: 10},
+		modeltest.Reply{Content: "It said hi.", Prompt: 50, Completion: 5})
+	code, _, body := do(t, "POST", hs.URL+"/v1/ask", `{"request":"say hi","strategy":"plan"}`)
+	if code != http.StatusOK || body["answer"] != "It said hi." {
+		t.Fatalf("%d %v", code, body)
+	}
+	usage, _ := body["usage"].(map[string]any)
+	run, _ := body["run"].(map[string]any)
+	if usage["cached_tokens"] != float64(64) || usage["prompt_tokens"] != float64(150) || run["status"] != "succeeded" {
+		t.Fatalf("usage %v run %v", usage, run)
+	}
+
+	// An invalid plan (no repair round): 422 invalid_plan with the problems
+	// and what was done so far.
+	model.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"e", "fn__nope", `{}`}), Prompt: 100, Completion: 10})
+	code, _, body = do(t, "POST", hs.URL+"/v1/ask", `{"request":"say hi"}`)
+	probs, _ := body["problems"].([]any)
+	res, _ := body["result"].(map[string]any)
+	if code != http.StatusUnprocessableEntity || body["code"] != "invalid_plan" || len(probs) != 1 || res["turns"] != float64(1) {
+		t.Fatalf("%d %v", code, body)
+	}
+
+	// A content-filter refusal is named.
+	model.Push(modeltest.Reply{Status: 400, ErrorCode: "content_filter", ErrorMessage: "filtered"})
+	code, _, body = do(t, "POST", hs.URL+"/v1/ask", `{"request":"bad","strategy":"agent"}`)
+	if code != http.StatusUnprocessableEntity || body["code"] != "content_filter" {
+		t.Fatalf("%d %v", code, body)
+	}
+
+	for _, bad := range []struct{ body, want string }{
+		{`{}`, "request: required"},
+		{`{"request":"x","strategy":"magic"}`, `strategy: must be "plan" or "agent"`},
+	} {
+		code, _, body = do(t, "POST", hs.URL+"/v1/ask", bad.body)
+		if d, _ := body["detail"].(string); code != http.StatusBadRequest || !strings.Contains(d, bad.want) {
+			t.Fatalf("%s: %d %v", bad.body, code, body)
+		}
+	}
+}
+
+func TestAskEndpointWithoutModel(t *testing.T) {
+	_, hs, _ := newServer(t, nil)
+	code, _, body := do(t, "POST", hs.URL+"/v1/ask", `{"request":"x"}`)
+	if code != http.StatusServiceUnavailable || body["code"] != "no_model" {
+		t.Fatalf("%d %v", code, body)
+	}
+}
