@@ -67,7 +67,7 @@ func (r *Runner) agent(ctx context.Context, m *meter, request string) error {
 					answers[i] = `{"error":` + jsonString(err.Error()) + `}`
 					return
 				}
-				answers[i] = string(out)
+				answers[i] = clipAnswer(string(out))
 			}()
 		}
 		wg.Wait()
@@ -131,6 +131,19 @@ func (r *Runner) metaCall(ctx context.Context, tc ToolCall) (json.RawMessage, er
 		return json.Marshal(map[string]any{"run_id": run.ID, "status": run.Status, "steps": stepSummaries(run), "error": run.Error})
 	}
 	return nil, fmt.Errorf("no meta-tool %q (use search_tools, describe_tools, call_tool, run_code, run_plan)", tc.Name)
+}
+
+// MaxToolAnswerBytes bounds what one meta-tool answer puts into the
+// conversation; a longer answer is cut and says so, so that one large tool
+// result cannot eat the request's token budget.
+const MaxToolAnswerBytes = 32 << 10
+
+// clipAnswer cuts s to MaxToolAnswerBytes.
+func clipAnswer(s string) string {
+	if len(s) <= MaxToolAnswerBytes {
+		return s
+	}
+	return s[:MaxToolAnswerBytes] + fmt.Sprintf("\n[cut: the answer has %d bytes; ask for less, or process it in run_code]", len(s))
 }
 
 // validJSON returns s as raw JSON, or as a JSON string when it is not JSON.

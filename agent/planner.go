@@ -141,7 +141,7 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 	}
 	resp, err := m.chat(ctx, "synthesis", ChatRequest{Messages: []Message{
 		{Role: RoleSystem, Content: synthesisSystemPrompt},
-		{Role: RoleUser, Content: "Request: " + request + "\n\nStep results (JSON):\n" + string(results)},
+		{Role: RoleUser, Content: "Request: " + request + "\n\nStep results (JSON):\n" + clipAnswer(string(results))},
 	}})
 	if err != nil {
 		return err

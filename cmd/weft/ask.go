@@ -39,7 +39,7 @@ PLANNER_MODEL and AZURE_OPENAI_ENDPOINT (see docs/ask.md).`,
 				return err
 			}
 			defer o.Close()
-			res, askErr := o.Ask(weft.WithClient(cmd.Context(), ""), weft.AskRequest{Text: args[0], Strategy: strategy})
+			res, askErr := o.Ask(cmd.Context(), weft.AskRequest{Text: args[0], Strategy: strategy})
 			w := cmd.OutOrStdout()
 			if asJSON {
 				out := struct {
