@@ -123,7 +123,7 @@ func TestAskPlanRepairedInRound2(t *testing.T) {
 	// The repair round shows the model its plan and the precise problem.
 	ms := srv.Requests()[1].Messages()
 	last := ms[len(ms)-1]["content"].(string)
-	if ms[len(ms)-2]["role"] != "assistant" || !strings.Contains(last, "steps[0].tool") || !strings.Contains(last, "geo__wether") {
+	if ms[len(ms)-2]["role"] != "assistant" || !strings.Contains(last, "steps[0].tool") || !strings.Contains(last, `no tool "geo__wether" in the catalog (did you mean "geo__weather"?)`) {
 		t.Fatalf("repair prompt = %q", last)
 	}
 }

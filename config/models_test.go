@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,28 @@ func TestNoModelsByDefault(t *testing.T) {
 	c := mustParse(t, nil, nil)
 	if len(c.Models) != 0 || c.Ask != defaultAsk() {
 		t.Fatalf("models = %v, ask = %+v", c.Models, c.Ask)
+	}
+}
+
+// TestAskDocsExamples checks that every yaml example in docs/ask.md is a
+// valid weft.yaml.
+func TestAskDocsExamples(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "docs", "ask.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envOf(map[string]string{"AZURE_OPENAI_API_KEY": "k", "OPENAI_API_KEY": "k"})
+	n := 0
+	for _, b := range fence.FindAllSubmatch(text, -1) {
+		if string(b[1]) != "yaml" {
+			continue
+		}
+		n++
+		if _, err := Parse("weft.yaml", b[2], env); err != nil {
+			t.Errorf("example:\n%s\n%v", b[2], err)
+		}
+	}
+	if n < 4 {
+		t.Fatalf("found %d yaml examples, want at least 4", n)
 	}
 }
