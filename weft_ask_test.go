@@ -277,3 +277,29 @@ func TestAskWithoutModel(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestAskPromptLayoutHitsPromptCache: the plan prompt puts the stable
+// instructions and the tool block first and the request last, so a
+// second, different request shares that prefix with the first and the
+// provider serves it from its prompt cache (modeled by PrefixCache).
+func TestAskPromptLayoutHitsPromptCache(t *testing.T) {
+	srv := modeltest.New()
+	srv.PrefixCache = true
+	defer srv.Close()
+	o := askOrchestrator(t, srv, nil)
+	var cached []int64
+	for _, city := range []string{"Paris", "Oslo"} {
+		srv.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"w", "geo__weather", `{"city":"` + city + `"}`})},
+			modeltest.Reply{Content: "fine"})
+		res, err := o.Ask(context.Background(), weft.AskRequest{Text: "How warm is it in " + city + "?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cached = append(cached, res.Calls[0].Usage.CachedTokens)
+	}
+	first := srv.Requests()[0].Messages()
+	prefix := len(first[0]["content"].(string)) + len(first[1]["content"].(string))
+	if cached[0] != 0 || cached[1] < int64(prefix/4)-32 {
+		t.Fatalf("cached tokens of the plan calls: %v; the stable prefix is about %d tokens", cached, prefix/4)
+	}
+}

@@ -77,6 +77,14 @@ func (r Request) Messages() []map[string]any {
 type Server struct {
 	*httptest.Server
 
+	// PrefixCache models provider prompt caching: a reply's prompt tokens
+	// are the request's messages in bytes / 4 (when the reply sets none),
+	// and its cached tokens the longest prefix (bytes / 4, in blocks of
+	// 16) the messages share with an earlier request's. Set it before the
+	// first request.
+	PrefixCache bool
+	prompts     [][]byte
+
 	mu       sync.Mutex
 	script   []Reply
 	requests []Request
@@ -143,6 +151,22 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := s.script[0]
 	s.script = s.script[1:]
+	if s.PrefixCache {
+		msgs, _ := json.Marshal(req.Body["messages"])
+		best := 0
+		for _, p := range s.prompts {
+			n := 0
+			for n < len(p) && n < len(msgs) && p[n] == msgs[n] {
+				n++
+			}
+			best = max(best, n)
+		}
+		s.prompts = append(s.prompts, msgs)
+		if rep.Prompt == 0 {
+			rep.Prompt = int64(len(msgs) / 4)
+		}
+		rep.Cached = int64(best/4) / 16 * 16
+	}
 	s.mu.Unlock()
 
 	if rep.Arrived != nil {
