@@ -140,7 +140,9 @@ func (r *run) execute() (res *RunResult) {
 	res = &RunResult{}
 	defer func() {
 		r.cancel()
-		r.awaitCalls(callGrace)
+		if r.nCalls > 0 {
+			r.awaitCalls(callGrace)
+		}
 		for _, t := range r.timers {
 			t.Stop()
 		}
@@ -190,6 +192,9 @@ func (r *run) execute() (res *RunResult) {
 // ends with a timeout (the transform, bounded by the source limits, finishes
 // on its own and is dropped).
 func (r *run) compile() (*compiled, *RunError) {
+	if r.req.Language == JavaScript {
+		return compile(r.req.Code, JavaScript) // wrapping only: nothing to bound
+	}
 	type out struct {
 		p *compiled
 		e *RunError
