@@ -12,6 +12,8 @@ import (
 // runCode: POST /v1/code {"code": "...", "language": "ts"|"js", "limits": {...}, "allowed_tools": [...]}
 // → {result, console, calls, error, duration_ms}. A program that fails is a
 // 200 with "error" set (the run happened); a request that cannot run is a 400.
+// The program sees the tools of the key's policy (on the request context),
+// narrowed by allowed_tools; limits above the configured ceilings are clamped.
 func (s *Server) runCode(w http.ResponseWriter, r *http.Request) {
 	var req sandbox.Request
 	if !decodeBody(w, r, &req) {
