@@ -60,6 +60,7 @@ func TestSourceScanAcceptsOrdinaryPrograms(t *testing.T) {
 		{`if (true) {} /* } */ // }` + "\n" + `return "}" + '{' + "\"}"`, `"}{\"}"`},
 		{`let n = 0; for (const c of "(((") n++; return (n)`, `3`},
 		{"const re = (x) => x / 2; if (re(4)) /x}/.test('x}'); return re(8)", `4`},
+		{"const o = { in: 8, of: 4 }; const r = o.in / 2 / (o.of / 2); return [r, typeof o.in]", `[2,"number"]`},
 	} {
 		res := f.run(t, JavaScript, c.code)
 		if res.Error != nil || string(res.Result) != c.want {

@@ -184,6 +184,11 @@ func (s *scanner) run() *RunError {
 				s.advance(1)
 			}
 			word := src[start:s.i]
+			if s.last == "." || s.last == "?." {
+				// A property name (x.return, a.in): never a keyword.
+				s.last, s.regexOK, s.endsExpr = "v", false, true
+				continue
+			}
 			s.last = word
 			s.regexOK = operandKeywords[word]
 			s.endsExpr = !s.regexOK
