@@ -30,6 +30,10 @@ type AskRequest struct {
 	Text string `json:"request"`
 	// Strategy is plan or agent ("" : ask.strategy).
 	Strategy string `json:"strategy,omitempty"`
+	// OnEvent, when set, receives the request's progress (candidates,
+	// model calls with their token usage, the plan, step progress, tool
+	// calls, the answer), one event at a time; it must be quick.
+	OnEvent func(agent.Event) `json:"-"`
 }
 
 // AskResult is what a request produced: the answer, the plan and its run
@@ -71,6 +75,7 @@ func (o *Orchestrator) Ask(ctx context.Context, req AskRequest) (*AskResult, err
 			Deadline: a.Deadline.D()},
 		RepairRounds:   a.RepairRounds,
 		CandidateTools: a.CandidateTools,
+		OnEvent:        req.OnEvent,
 	}
 	return r.Ask(ctx, agent.Request{Text: req.Text, Strategy: strategy})
 }
@@ -183,6 +188,6 @@ func (t askTools) CheckPlan(ctx context.Context, p *plan.Plan) []plan.Problem {
 	return t.o.CheckPlan(ctx, p)
 }
 
-func (t askTools) RunPlan(ctx context.Context, p *plan.Plan) (*plan.Run, error) {
-	return t.o.RunPlan(ctx, p, nil, plan.RunOptions{})
+func (t askTools) RunPlan(ctx context.Context, p *plan.Plan, onEvent func(plan.Event)) (*plan.Run, error) {
+	return t.o.RunPlan(ctx, p, nil, plan.RunOptions{OnEvent: onEvent})
 }

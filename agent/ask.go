@@ -44,8 +44,9 @@ type Tools interface {
 	RunCode(ctx context.Context, code string) (json.RawMessage, error)
 	// CheckPlan validates a plan against the caller's catalog.
 	CheckPlan(ctx context.Context, p *plan.Plan) []plan.Problem
-	// RunPlan runs a plan through the executor and returns its record.
-	RunPlan(ctx context.Context, p *plan.Plan) (*plan.Run, error)
+	// RunPlan runs a plan through the executor and returns its record;
+	// onEvent (may be nil) receives the run's progress events.
+	RunPlan(ctx context.Context, p *plan.Plan, onEvent func(plan.Event)) (*plan.Run, error)
 }
 
 // Budget bounds one request. Zero fields are unbounded.
@@ -68,6 +69,9 @@ type Runner struct {
 	RepairRounds int
 	// CandidateTools is how many tools the plan strategy offers the model.
 	CandidateTools int
+	// OnEvent, when set, receives the request's progress events, one at a
+	// time; it must be quick.
+	OnEvent func(Event)
 }
 
 // Request is one request in natural language.
@@ -139,7 +143,7 @@ func (r *Runner) Ask(ctx context.Context, req Request) (*Result, error) {
 		ctx, cancel = context.WithTimeoutCause(ctx, r.Budget.Deadline, &BudgetError{Budget: BudgetDeadline, Limit: int64(r.Budget.Deadline)})
 		defer cancel()
 	}
-	m := &meter{r: r, res: res}
+	m := &meter{r: r, res: res, ev: &emitter{fn: r.OnEvent}}
 	var err error
 	switch strategy {
 	case StrategyPlan:
@@ -163,6 +167,7 @@ func (r *Runner) Ask(ctx context.Context, req Request) (*Result, error) {
 type meter struct {
 	r   *Runner
 	res *Result
+	ev  *emitter
 	mu  sync.Mutex
 }
 
@@ -177,10 +182,16 @@ func (m *meter) chat(ctx context.Context, purpose string, req ChatRequest) (*Cha
 	}
 	m.res.Turns++
 	resp, err := m.r.Model.Chat(ctx, req)
+	ev := Event{Type: EventModelCall, Purpose: purpose}
 	if resp != nil {
 		m.res.Calls = append(m.res.Calls, CallRecord{Purpose: purpose, Usage: resp.Usage, FinishReason: resp.FinishReason})
 		m.res.Usage = m.res.Usage.Add(resp.Usage)
+		ev.Usage, ev.FinishReason = &resp.Usage, resp.FinishReason
 	}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	m.ev.emit(ev)
 	if err != nil {
 		return resp, err
 	}

@@ -46,6 +46,7 @@ func (r *Runner) agent(ctx context.Context, m *meter, request string) error {
 		}
 		if len(resp.ToolCalls) == 0 {
 			m.res.Answer = resp.Content
+			m.ev.emit(Event{Type: EventAnswer, Answer: resp.Content})
 			return nil
 		}
 		if err := m.toolCalls(len(resp.ToolCalls)); err != nil {
@@ -72,6 +73,9 @@ func (r *Runner) agent(ctx context.Context, m *meter, request string) error {
 		}
 		wg.Wait()
 		m.res.ToolCalls = append(m.res.ToolCalls, uses...)
+		for _, u := range uses {
+			m.ev.emit(Event{Type: EventToolCall, Tool: u.Tool, Arguments: u.Arguments, Error: u.Error})
+		}
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
@@ -124,7 +128,7 @@ func (r *Runner) metaCall(ctx context.Context, tc ToolCall) (json.RawMessage, er
 		if err != nil {
 			return nil, err
 		}
-		run, err := r.Tools.RunPlan(ctx, p)
+		run, err := r.Tools.RunPlan(ctx, p, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -50,7 +50,9 @@ func (barrierTools) Search(context.Context, string, int) ([]ToolInfo, error)  { 
 func (barrierTools) Describe(context.Context, []string) (string, error)       { return "", nil }
 func (barrierTools) RunCode(context.Context, string) (json.RawMessage, error) { return nil, nil }
 func (barrierTools) CheckPlan(context.Context, *plan.Plan) []plan.Problem     { return nil }
-func (barrierTools) RunPlan(context.Context, *plan.Plan) (*plan.Run, error)   { return nil, nil }
+func (barrierTools) RunPlan(context.Context, *plan.Plan, func(plan.Event)) (*plan.Run, error) {
+	return nil, nil
+}
 
 func TestAgentLoopParallelCallsClippedAnswersUnknownTool(t *testing.T) {
 	var wg sync.WaitGroup

@@ -72,6 +72,16 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 		return fmt.Errorf("ask: search for candidate tools: %w", err)
 	}
 	res.AllTools = all
+	defer func() {
+		if res.Answer != "" {
+			m.ev.emit(Event{Type: EventAnswer, Answer: res.Answer})
+		}
+	}()
+	names := make([]string, len(cands))
+	for i, t := range cands {
+		names[i] = t.Name
+	}
+	m.ev.emit(Event{Type: EventCandidates, Tools: names, All: all})
 	var block strings.Builder
 	block.WriteString("Tools (TypeScript signatures; call them by the exact name):\n")
 	for _, t := range cands {
@@ -113,6 +123,7 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 			probs = r.Tools.CheckPlan(ctx, p)
 		}
 		res.Problems = probs
+		m.ev.emit(Event{Type: EventPlan, Plan: p, Problems: probs})
 		if len(probs) == 0 {
 			break
 		}
@@ -128,7 +139,7 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 		}
 		msgs = append(msgs, Message{Role: RoleAssistant, Content: resp.Content}, Message{Role: RoleUser, Content: fix.String()})
 	}
-	run, err := r.Tools.RunPlan(ctx, p)
+	run, err := r.Tools.RunPlan(ctx, p, func(e plan.Event) { m.ev.emit(Event{Type: EventStep, Step: &e}) })
 	if run != nil {
 		res.Run = run
 	}

@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/agent"
@@ -20,7 +22,10 @@ type askRequest struct {
 // ask: POST /v1/ask {"request", "strategy"} → 200 with the result (answer,
 // plan and run, or tool calls; token usage per call and in all). A request
 // that fails after it started answers with a problem whose "result" holds
-// what was done so far.
+// what was done so far. With Accept: text/event-stream the answer is a
+// stream of server-sent events: the request's progress (candidates,
+// model_call, plan, step, tool_call, answer), then "result" (the result)
+// or "error" (the problem).
 func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 	var req askRequest
 	if !decodeBody(w, r, &req) {
@@ -34,11 +39,51 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "invalid_body", `strategy: must be "plan" or "agent"`)
 		return
 	}
-	res, err := s.o.Ask(r.Context(), weft.AskRequest{Text: req.Request, Strategy: req.Strategy})
+	ask := weft.AskRequest{Text: req.Request, Strategy: req.Strategy}
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		s.askStream(w, r, ask)
+		return
+	}
+	res, err := s.o.Ask(r.Context(), ask)
 	if err == nil {
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
+	status, body := askProblem(r, res, err)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(body)
+}
+
+// askStream answers POST /v1/ask with server-sent events.
+func (s *Server) askStream(w http.ResponseWriter, r *http.Request, ask weft.AskRequest) {
+	fl, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(typ string, v any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ, b)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	ask.OnEvent = func(e agent.Event) { send(e.Type, e) }
+	res, err := s.o.Ask(r.Context(), ask)
+	if err != nil {
+		_, body := askProblem(r, res, err)
+		send("error", body)
+		return
+	}
+	send("result", res)
+}
+
+// askProblem is the problem answering a failed ask: its status and body,
+// with the result so far.
+func askProblem(r *http.Request, res *weft.AskResult, err error) (int, map[string]any) {
 	status, code := askErrorStatus(err)
 	if r.Context().Err() != nil {
 		status, code = statusClientClosed, "canceled"
@@ -55,11 +100,7 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &be) {
 		body["budget"] = be.Budget
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(body)
+	return status, body
 }
 
 // askErrorStatus maps an Ask error to an HTTP status and problem code.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,5 +63,37 @@ func TestAskEndpointWithoutModel(t *testing.T) {
 	code, _, body := do(t, "POST", hs.URL+"/v1/ask", `{"request":"x"}`)
 	if code != http.StatusServiceUnavailable || body["code"] != "no_model" {
 		t.Fatalf("%d %v", code, body)
+	}
+}
+
+func TestAskEndpointStreamsEvents(t *testing.T) {
+	model := modeltest.New()
+	defer model.Close()
+	_, hs, _ := newServer(t, func(c *config.Config) {
+		c.Models = map[string]*config.Model{"planner": {Name: "planner", Provider: config.ProviderOpenAICompatible,
+			Model: "m", Endpoint: model.URL + "/v1"}}
+	})
+	model.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"e", "fn__echo", `{"message":"hi"}`}), Prompt: 100, Completion: 10},
+		modeltest.Reply{Content: "It said hi.", Prompt: 50, Completion: 5})
+	req, _ := http.NewRequest("POST", hs.URL+"/v1/ask", strings.NewReader(`{"request":"say hi"}`))
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var types []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if typ, ok := strings.CutPrefix(line, "event: "); ok {
+			types = append(types, typ)
+		}
+	}
+	want := []string{"candidates", "model_call", "plan", "step", "step", "step", "step", "model_call", "answer", "result"}
+	if resp.Header.Get("Content-Type") != "text/event-stream" || strings.Join(types, ",") != strings.Join(want, ",") {
+		t.Fatalf("events %v, want %v\n%s", types, want, b)
+	}
+	if !strings.Contains(string(b), `"answer":"It said hi."`) || !strings.Contains(string(b), `"usage":{"prompt_tokens":100,"cached_tokens":0,"completion_tokens":10}`) {
+		t.Fatalf("stream:\n%s", b)
 	}
 }

@@ -2,16 +2,19 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/agent"
 )
 
 func newAskCmd(g *globals) *cobra.Command {
 	var (
 		strategy string
 		asJSON   bool
+		watch    bool
 	)
 	cmd := &cobra.Command{
 		Use:   `ask "REQUEST"`,
@@ -39,7 +42,12 @@ PLANNER_MODEL and AZURE_OPENAI_ENDPOINT (see docs/ask.md).`,
 				return err
 			}
 			defer o.Close()
-			res, askErr := o.Ask(cmd.Context(), weft.AskRequest{Text: args[0], Strategy: strategy})
+			req := weft.AskRequest{Text: args[0], Strategy: strategy}
+			if watch {
+				e := cmd.ErrOrStderr()
+				req.OnEvent = func(ev agent.Event) { fmt.Fprintln(e, watchLine(ev)) }
+			}
+			res, askErr := o.Ask(cmd.Context(), req)
 			w := cmd.OutOrStdout()
 			if asJSON {
 				out := struct {
@@ -69,6 +77,57 @@ PLANNER_MODEL and AZURE_OPENAI_ENDPOINT (see docs/ask.md).`,
 		},
 	}
 	cmd.Flags().StringVar(&strategy, "strategy", "", "plan or agent (default: ask.strategy, plan)")
+	cmd.Flags().BoolVar(&watch, "watch", false, "show the progress live on stderr: candidates, model calls and tokens, the plan, steps, tool calls")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the whole result as JSON (plan, run, tool calls, token usage)")
 	return cmd
+}
+
+// watchLine renders one progress event of weft ask --watch.
+func watchLine(ev agent.Event) string {
+	at := ev.Time.Format("15:04:05.000")
+	switch ev.Type {
+	case agent.EventCandidates:
+		all := ""
+		if ev.All {
+			all = " (every tool you may use)"
+		}
+		return fmt.Sprintf("%s search     %d candidate tool(s)%s: %s", at, len(ev.Tools), all, strings.Join(ev.Tools, ", "))
+	case agent.EventModelCall:
+		if ev.Error != "" {
+			return fmt.Sprintf("%s model      %s failed: %s", at, ev.Purpose, ev.Error)
+		}
+		u := ev.Usage
+		if u == nil {
+			u = &agent.Usage{}
+		}
+		return fmt.Sprintf("%s model      %-9s %d prompt (%d cached) + %d completion tokens, %s", at, ev.Purpose, u.PromptTokens, u.CachedTokens, u.CompletionTokens, ev.FinishReason)
+	case agent.EventPlan:
+		steps := 0
+		if ev.Plan != nil {
+			steps = len(ev.Plan.Steps)
+		}
+		if len(ev.Problems) == 0 {
+			return fmt.Sprintf("%s plan       %d step(s), valid", at, steps)
+		}
+		lines := []string{fmt.Sprintf("%s plan       %d problem(s):", at, len(ev.Problems))}
+		for _, p := range ev.Problems {
+			lines = append(lines, "             "+p.String())
+		}
+		return strings.Join(lines, "\n")
+	case agent.EventStep:
+		s := ev.Step
+		line := fmt.Sprintf("%s step       %s %s %s", at, s.Type, s.Step, s.Status)
+		if s.Error != nil {
+			line += ": " + s.Error.Error()
+		}
+		return strings.TrimRight(line, " ")
+	case agent.EventToolCall:
+		if ev.Error != "" {
+			return fmt.Sprintf("%s tool       %s failed: %s", at, ev.Tool, ev.Error)
+		}
+		return fmt.Sprintf("%s tool       %s ok", at, ev.Tool)
+	case agent.EventAnswer:
+		return fmt.Sprintf("%s answer     %d characters", at, len(ev.Answer))
+	}
+	return at + " " + ev.Type
 }

@@ -26,7 +26,7 @@ func TestAskCommand(t *testing.T) {
 
 	srv.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"say", "everything__echo", `{"message":"hello from the plan"}`}), Prompt: 800, Cached: 512, Completion: 30},
 		modeltest.Reply{Content: "The server echoed: hello from the plan.", Prompt: 200, Completion: 10})
-	r := run(t, cache, "ask", "--config", cfgPath, "--json", "Echo 'hello from the plan'")
+	r := run(t, cache, "ask", "--config", cfgPath, "--json", "--watch", "Echo 'hello from the plan'")
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
@@ -48,6 +48,12 @@ func TestAskCommand(t *testing.T) {
 	step, _ := json.Marshal(res.Run.Steps)
 	if res.Answer != "The server echoed: hello from the plan." || res.Run.Status != "succeeded" || !strings.Contains(string(step), "Echo: hello from the plan") || res.Usage.Cached != 512 {
 		t.Fatalf("result: %s", r.stdout)
+	}
+	for _, want := range []string{"search     ", "model      plan      800 prompt (512 cached) + 30 completion tokens, stop", "plan       1 step(s), valid",
+		"step       step_finished say succeeded", "model      synthesis 200 prompt (0 cached) + 10 completion tokens", "answer     39 characters"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("--watch output lacks %q:\n%s", want, r.stderr)
+		}
 	}
 	if !strings.Contains(r.stderr, "plan: 2 model call(s), tokens 1000 prompt (512 cached) + 40 completion, run ") {
 		t.Fatalf("stderr: %s", r.stderr)
