@@ -75,7 +75,18 @@ func (o *Orchestrator) Ask(ctx context.Context, req AskRequest) (*AskResult, err
 			Deadline: a.Deadline.D()},
 		RepairRounds:   a.RepairRounds,
 		CandidateTools: a.CandidateTools,
-		OnEvent:        req.OnEvent,
+		OnEvent: func(ev agent.Event) {
+			if ev.Type == agent.EventModelCall {
+				var u agent.Usage
+				if ev.Usage != nil {
+					u = *ev.Usage
+				}
+				o.metrics.ModelCall(model.Name(), ev.Purpose, ev.Error == "", u.PromptTokens, u.CachedTokens, u.CompletionTokens)
+			}
+			if req.OnEvent != nil {
+				req.OnEvent(ev)
+			}
+		},
 	}
 	return r.Ask(ctx, agent.Request{Text: req.Text, Strategy: strategy})
 }

@@ -3,6 +3,7 @@ package weft_test
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +101,19 @@ func TestAskPlanValid(t *testing.T) {
 	run, err := o.GetRun(ctx, res.Run.ID)
 	if err != nil || run.Plan == nil || run.Plan.Steps[0].Tool != "geo__weather" {
 		t.Fatalf("stored run = %+v, err %v", run, err)
+	}
+	// Calls and tokens are in the metrics.
+	rec := httptest.NewRecorder()
+	o.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`weft_model_tokens_total{kind="cached",model="planner"} 768`,
+		`weft_model_tokens_total{kind="prompt",model="planner"} 1200`,
+		`weft_model_tokens_total{kind="completion",model="planner"} 52`,
+		`weft_model_calls_total{model="planner",outcome="ok",purpose="synthesis"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

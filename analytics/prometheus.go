@@ -35,6 +35,9 @@ type Prometheus struct {
 	rateFailures *prometheus.CounterVec
 	// searchDegraded counts searches answered without semantic retrieval.
 	searchDegraded prometheus.Counter
+	// modelCalls and modelTokens count the model calls of ask.
+	modelCalls  *prometheus.CounterVec
+	modelTokens *prometheus.CounterVec
 
 	toolLabels sync.Map // catalog name -> struct{}: tools labelled so far
 	toolCount  atomic.Int64
@@ -83,13 +86,34 @@ func NewPrometheus() *Prometheus {
 		Name: "weft_search_degraded_total",
 		Help: "Searches answered from the lexical engine alone because semantic search (the embedder or the vector store) was unavailable.",
 	})
-	p.reg.MustRegister(p.calls, p.duration, p.bytes, p.http, p.rateFailures, p.searchDegraded,
+	p.modelCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "weft_model_calls_total",
+		Help: "Model calls of ask, by configured model name, purpose (plan, repair, synthesis, agent) and outcome (ok, error).",
+	}, []string{"model", "purpose", "outcome"})
+	p.modelTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "weft_model_tokens_total",
+		Help: "Tokens of ask's model calls, by configured model name and kind (prompt, cached: the part of prompt served from the provider's cache, completion).",
+	}, []string{"model", "kind"})
+	p.reg.MustRegister(p.calls, p.duration, p.bytes, p.http, p.rateFailures, p.searchDegraded, p.modelCalls, p.modelTokens,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return p
 }
 
 // SearchDegraded counts one search answered without semantic retrieval.
 func (p *Prometheus) SearchDegraded() { p.searchDegraded.Inc() }
+
+// ModelCall counts one model call of ask and its tokens. model is a
+// configured model name and purpose one of a fixed few, so labels stay bounded.
+func (p *Prometheus) ModelCall(model, purpose string, ok bool, prompt, cached, completion int64) {
+	outcome := "ok"
+	if !ok {
+		outcome = "error"
+	}
+	p.modelCalls.WithLabelValues(model, purpose, outcome).Inc()
+	p.modelTokens.WithLabelValues(model, "prompt").Add(float64(prompt))
+	p.modelTokens.WithLabelValues(model, "cached").Add(float64(cached))
+	p.modelTokens.WithLabelValues(model, "completion").Add(float64(completion))
+}
 
 // Record implements engine.Recorder.
 func (p *Prometheus) Record(e engine.Event) {
