@@ -116,11 +116,17 @@ func watchLine(ev agent.Event) string {
 		return strings.Join(lines, "\n")
 	case agent.EventStep:
 		s := ev.Step
-		line := fmt.Sprintf("%s step       %s %s %s", at, s.Type, s.Step, s.Status)
+		parts := []string{at, "step      "}
+		for _, p := range []string{string(s.Type), s.Step, s.Status} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		line := strings.Join(parts, " ")
 		if s.Error != nil {
 			line += ": " + s.Error.Error()
 		}
-		return strings.TrimRight(line, " ")
+		return line
 	case agent.EventToolCall:
 		if ev.Error != "" {
 			return fmt.Sprintf("%s tool       %s failed: %s", at, ev.Tool, ev.Error)

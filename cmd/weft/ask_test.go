@@ -50,7 +50,7 @@ func TestAskCommand(t *testing.T) {
 		t.Fatalf("result: %s", r.stdout)
 	}
 	for _, want := range []string{"search     ", "model      plan      800 prompt (512 cached) + 30 completion tokens, stop", "plan       1 step(s), valid",
-		"step       step_finished say succeeded", "model      synthesis 200 prompt (0 cached) + 10 completion tokens", "answer     39 characters"} {
+		"step       step_finished say succeeded", "step       run_finished succeeded\n", "model      synthesis 200 prompt (0 cached) + 10 completion tokens", "answer     39 characters"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("--watch output lacks %q:\n%s", want, r.stderr)
 		}
