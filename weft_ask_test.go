@@ -99,7 +99,7 @@ func TestAskPlanValid(t *testing.T) {
 	}
 	// The generated plan is stored with the run.
 	run, err := o.GetRun(ctx, res.Run.ID)
-	if err != nil || run.Plan == nil || run.Plan.Steps[0].Tool != "geo__weather" {
+	if err != nil || run.Plan == nil || run.Plan.Steps[0].Tool != "geo__weather" || run.Name != "ask: How warm is it in Paris?" {
 		t.Fatalf("stored run = %+v, err %v", run, err)
 	}
 	// Calls and tokens are in the metrics.

@@ -117,7 +117,7 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 			return err
 		}
 		var probs []plan.Problem
-		p, probs = toPlan(resp.Content)
+		p, probs = toPlan(resp.Content, runName(request))
 		if p != nil {
 			res.Plan = p
 			probs = r.Tools.CheckPlan(ctx, p)
@@ -161,9 +161,19 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 	return nil
 }
 
-// toPlan turns the planner's structured output into a weft plan, or the
-// problems that prevent it (paths name the model's fields).
-func toPlan(content string) (*plan.Plan, []plan.Problem) {
+// runName names a plan written for request, so that run listings say what
+// the run was for: "ask: " and the request's first 80 characters.
+func runName(request string) string {
+	r := []rune(strings.Join(strings.Fields(request), " "))
+	if len(r) > 80 {
+		r = append(r[:80], '…')
+	}
+	return "ask: " + string(r)
+}
+
+// toPlan turns the planner's structured output into a weft plan named
+// name, or the problems that prevent it (paths name the model's fields).
+func toPlan(content, name string) (*plan.Plan, []plan.Problem) {
 	var mp modelPlan
 	if err := json.Unmarshal([]byte(content), &mp); err != nil {
 		return nil, []plan.Problem{{Code: plan.ProblemSyntax, Message: "the plan is not JSON of the requested schema: " + err.Error()}}
@@ -194,7 +204,7 @@ func toPlan(content string) (*plan.Plan, []plan.Problem) {
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	doc, err := json.Marshal(map[string]any{"steps": steps})
+	doc, err := json.Marshal(map[string]any{"name": name, "steps": steps})
 	if err != nil {
 		return nil, []plan.Problem{{Code: plan.ProblemInvalid, Message: err.Error()}}
 	}
