@@ -130,6 +130,9 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 	if cs.Inputs != nil {
 		collect(cs.Inputs, joinKey(cs.path, "inputs"))
 	}
+	if cs.LLM != nil {
+		collect(cs.LLM.Prompt, joinKey(joinKey(cs.path, "llm"), "prompt"))
+	}
 	if cs.IdempotencyKey != "" {
 		collect(cs.IdempotencyKey, joinKey(cs.path, "idempotency_key"))
 	}

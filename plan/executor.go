@@ -31,6 +31,13 @@ type CodeRunner interface {
 	RunCode(ctx context.Context, code string, inputs map[string]any) (json.RawMessage, error)
 }
 
+// LLMRunner answers llm steps: prompt (references resolved) to the named
+// model ("" : the runner's default), as JSON valid for output when it is
+// set. The facade adapts weft's configured models to it.
+type LLMRunner interface {
+	RunLLM(ctx context.Context, model, prompt string, output json.RawMessage) (json.RawMessage, error)
+}
+
 // RunRecorder persists run records; *Store implements it.
 type RunRecorder interface {
 	Save(ctx context.Context, r *Run) error
@@ -42,6 +49,8 @@ type ExecutorOptions struct {
 	Caller Caller
 	// Code runs code steps; nil makes code steps fail with no_code_runner.
 	Code CodeRunner
+	// LLM runs llm steps; nil makes them fail with no_llm_runner.
+	LLM LLMRunner
 	// Cache stores results of steps with an idempotency key (nil: an
 	// in-memory cache of 10,000 entries).
 	Cache Cache

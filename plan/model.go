@@ -53,12 +53,28 @@ const (
 // Kind is what a step runs.
 type Kind string
 
-// Step kinds: exactly one of Tool, Code or Plan is set on a step.
+// Step kinds: exactly one of Tool, Code, Plan or LLM is set on a step.
 const (
 	KindTool Kind = "tool"
 	KindCode Kind = "code"
 	KindPlan Kind = "plan"
+	KindLLM  Kind = "llm"
 )
+
+// LLMStep is a model call as a step: a prompt template (references are
+// resolved like a tool's arguments; a reference to a non-string value is
+// inserted as JSON), answered by a named model, optionally as JSON valid
+// for an output schema.
+type LLMStep struct {
+	// Prompt is the prompt template.
+	Prompt string `json:"prompt"`
+	// Model names a configured model (default: the executor's LLM runner
+	// decides; weft uses "worker", else the planner).
+	Model string `json:"model,omitempty"`
+	// Output, when set, is the JSON Schema the answer must satisfy; the
+	// step's result is then the parsed JSON, else the answer's text.
+	Output json.RawMessage `json:"output,omitempty"`
+}
 
 // Step is one node of the DAG.
 type Step struct {
@@ -75,6 +91,8 @@ type Step struct {
 	Inputs map[string]any `json:"inputs,omitempty"`
 	// Plan is a nested plan whose outputs become this step's result.
 	Plan *Plan `json:"plan,omitempty"`
+	// LLM is a model call (see LLMStep).
+	LLM *LLMStep `json:"llm,omitempty"`
 
 	// DependsOn lists steps that must finish first, in addition to the
 	// ones implied by references.
@@ -112,6 +130,9 @@ func (s *Step) Kind() Kind {
 	}
 	if s.Plan != nil {
 		n, k = n+1, KindPlan
+	}
+	if s.LLM != nil {
+		n, k = n+1, KindLLM
 	}
 	if n != 1 {
 		return ""

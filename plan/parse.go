@@ -254,7 +254,7 @@ func (d *decoder) plan(m map[string]any, path string) *Plan {
 	return p
 }
 
-var stepFields = []string{"id", "description", "tool", "args", "code", "inputs", "plan", "depends_on", "when",
+var stepFields = []string{"id", "description", "tool", "args", "code", "inputs", "plan", "llm", "depends_on", "when",
 	"foreach", "concurrency", "retry", "timeout", "idempotency_key", "continue_on_error"}
 
 func (d *decoder) step(m map[string]any, path string) *Step {
@@ -281,6 +281,10 @@ func (d *decoder) step(m map[string]any, path string) *Step {
 		case "plan":
 			if pm := d.object(v, kp); pm != nil {
 				s.Plan = d.plan(pm, kp)
+			}
+		case "llm":
+			if lm := d.object(v, kp); lm != nil {
+				s.LLM = d.llm(lm, kp)
 			}
 		case "depends_on":
 			s.DependsOn = d.strings(v, kp)
@@ -313,14 +317,14 @@ func (d *decoder) step(m map[string]any, path string) *Step {
 // stepShape enforces exactly one of tool/code/plan and the fields that go with each.
 func (d *decoder) stepShape(s *Step, m map[string]any, path string) {
 	var kinds []string
-	for _, k := range []string{"tool", "code", "plan"} {
+	for _, k := range []string{"tool", "code", "plan", "llm"} {
 		if _, ok := m[k]; ok {
 			kinds = append(kinds, k)
 		}
 	}
 	switch len(kinds) {
 	case 0:
-		d.add(path, ProblemInvalid, "a step needs exactly one of \"tool\" (with \"args\"), \"code\" or \"plan\"")
+		d.add(path, ProblemInvalid, "a step needs exactly one of \"tool\" (with \"args\"), \"code\", \"plan\" or \"llm\"")
 	case 1:
 		if _, ok := m["tool"]; ok && s.Tool == "" {
 			d.add(joinKey(path, "tool"), ProblemInvalid, "tool name is empty")
@@ -329,10 +333,13 @@ func (d *decoder) stepShape(s *Step, m map[string]any, path string) {
 			d.add(joinKey(path, "code"), ProblemInvalid, "code is empty")
 		}
 	default:
-		d.add(path, ProblemInvalid, "a step has exactly one of \"tool\", \"code\" or \"plan\"; this one has %s", strings.Join(kinds, " and "))
+		d.add(path, ProblemInvalid, "a step has exactly one of \"tool\", \"code\", \"plan\" or \"llm\"; this one has %s", strings.Join(kinds, " and "))
 	}
 	if _, ok := m["args"]; ok && s.Tool == "" {
 		d.add(joinKey(path, "args"), ProblemInvalid, "\"args\" belongs to tool steps; code and plan steps take \"inputs\"")
+	}
+	if _, ok := m["inputs"]; ok && s.LLM != nil {
+		d.add(joinKey(path, "inputs"), ProblemInvalid, "\"inputs\" belongs to code and plan steps; an llm step references values in its prompt")
 	}
 	if _, ok := m["inputs"]; ok && s.Tool != "" {
 		d.add(joinKey(path, "inputs"), ProblemInvalid, "\"inputs\" belongs to code and plan steps; tool steps take \"args\"")
@@ -340,6 +347,29 @@ func (d *decoder) stepShape(s *Step, m map[string]any, path string) {
 	if _, ok := m["concurrency"]; ok && s.Foreach == nil {
 		d.add(joinKey(path, "concurrency"), ProblemInvalid, "\"concurrency\" bounds a foreach step; this step has no \"foreach\"")
 	}
+}
+
+var llmFields = []string{"prompt", "model", "output"}
+
+// llm decodes an llm step's body.
+func (d *decoder) llm(m map[string]any, path string) *LLMStep {
+	l := &LLMStep{}
+	d.fields(m, path, llmFields...)
+	for k, v := range m {
+		kp := joinKey(path, k)
+		switch k {
+		case "prompt":
+			l.Prompt = d.str(v, kp)
+		case "model":
+			l.Model = d.str(v, kp)
+		case "output":
+			l.Output = d.schema(v, kp)
+		}
+	}
+	if strings.TrimSpace(l.Prompt) == "" {
+		d.add(joinKey(path, "prompt"), ProblemInvalid, "an llm step needs a non-empty \"prompt\"")
+	}
+	return l
 }
 
 var retryFields = []string{"attempts", "backoff", "max_backoff", "multiplier", "jitter", "on"}

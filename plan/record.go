@@ -51,13 +51,15 @@ const (
 	CodeInvalidInputs = "invalid_inputs"  // a nested plan's inputs violate its schema
 	CodeStepFailed    = "step_failed"     // a nested plan had a failed step
 	CodeNoRunner      = "no_code_runner"  // a code step ran without a CodeRunner
+	CodeNoLLMRunner   = "no_llm_runner"   // an llm step ran without an LLMRunner
+	CodeLLMError      = "llm_error"       // an llm step's model call failed or its answer was invalid
 )
 
 // errorCodes are the codes a retry policy may name.
 var errorCodes = []string{
 	string(engine.CodeTimeout), string(engine.CodeUnavailable), string(engine.CodeUpstream), string(engine.CodeOverloaded),
 	string(engine.CodeInvalidArguments), string(engine.CodeUnknownTool),
-	CodeToolError, CodeCodeError,
+	CodeToolError, CodeCodeError, CodeLLMError,
 }
 
 // StepError says why a step (or attempt) failed.

@@ -76,6 +76,11 @@ func redactPlan(r *redact.Redactor, p *Plan, view *catalog.View) *Plan {
 		if s.Code != "" {
 			sc.Code = r.Text(s.Code)
 		}
+		if s.LLM != nil {
+			l := *s.LLM
+			l.Prompt = r.Text(l.Prompt)
+			sc.LLM = &l
+		}
 		sc.Plan = redactPlan(r, s.Plan, view)
 		cp.Steps[i] = &sc
 	}

@@ -253,6 +253,17 @@ func (st *runState) invoke(cs *cstep, rec *StepRecord, res resolver, label strin
 			return nil, &StepError{Code: CodeReference, Message: err.Error()}
 		}
 		call = func(ctx context.Context) (any, *StepError) { return st.runCode(ctx, cs, in.(map[string]any)) }
+	case KindLLM:
+		v, err := render(cs.LLM.Prompt, res)
+		if err != nil {
+			return nil, &StepError{Code: CodeReference, Message: err.Error()}
+		}
+		prompt, ok := v.(string)
+		if !ok {
+			b, _ := json.Marshal(v)
+			prompt = string(b)
+		}
+		call = func(ctx context.Context) (any, *StepError) { return st.runLLM(ctx, cs, prompt) }
 	case KindPlan:
 		in, err := render(map[string]any(cs.Inputs), res)
 		if err != nil {
@@ -361,6 +372,27 @@ func (st *runState) runCode(ctx context.Context, cs *cstep, inputs map[string]an
 	v, err := decodeValue(raw)
 	if err != nil {
 		return nil, &StepError{Code: CodeCodeError, Message: "program result is not JSON: " + err.Error()}
+	}
+	return v, nil
+}
+
+func (st *runState) runLLM(ctx context.Context, cs *cstep, prompt string) (any, *StepError) {
+	if st.x.opts.LLM == nil {
+		return nil, &StepError{Code: CodeNoLLMRunner, Message: "llm steps need an LLMRunner (a configured model); none is configured"}
+	}
+	raw, err := st.x.opts.LLM.RunLLM(ctx, cs.LLM.Model, prompt, cs.LLM.Output)
+	if err != nil {
+		switch {
+		case st.ctx.Err() != nil:
+			return nil, &StepError{Code: string(engine.CodeCanceled), Message: "run canceled"}
+		case ctx.Err() != nil:
+			return nil, &StepError{Code: string(engine.CodeTimeout), Message: err.Error()}
+		}
+		return nil, &StepError{Code: CodeLLMError, Message: err.Error()}
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return nil, &StepError{Code: CodeLLMError, Message: "the answer is not JSON: " + err.Error()}
 	}
 	return v, nil
 }
