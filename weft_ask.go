@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -42,12 +45,11 @@ type AskRequest struct {
 // done until the failure.
 type AskResult = agent.Result
 
-// askState holds the planner model, built on first use and kept so that
-// its Entra ID tokens are cached across requests.
+// askState holds the model clients, built on first use and kept so that
+// their Entra ID tokens are cached across requests.
 type askState struct {
-	once  sync.Once
-	model agent.Model
-	err   error
+	mu      sync.Mutex
+	clients map[string]*agent.Client
 }
 
 // Ask answers a request in natural language with the configured planner
@@ -91,17 +93,67 @@ func (o *Orchestrator) Ask(ctx context.Context, req AskRequest) (*AskResult, err
 	return r.Ask(ctx, agent.Request{Text: req.Text, Strategy: strategy})
 }
 
-// askModel builds the planner model once.
+// askModel returns the planner model.
 func (o *Orchestrator) askModel() (agent.Model, error) {
-	o.ask.once.Do(func() {
-		mc := o.cfg.Models[o.cfg.Ask.PlannerModel]
-		if mc == nil {
-			o.ask.err = ErrNoModel
-			return
+	if o.cfg.Models[o.cfg.Ask.PlannerModel] == nil {
+		return nil, ErrNoModel
+	}
+	c, err := o.modelClient(o.cfg.Ask.PlannerModel)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// modelClient returns the client of models.<name>, built once.
+func (o *Orchestrator) modelClient(name string) (*agent.Client, error) {
+	o.ask.mu.Lock()
+	defer o.ask.mu.Unlock()
+	if c, ok := o.ask.clients[name]; ok {
+		return c, nil
+	}
+	mc := o.cfg.Models[name]
+	if mc == nil {
+		return nil, fmt.Errorf("no model %q in models (configured: %s)", name, strings.Join(slices.Sorted(maps.Keys(o.cfg.Models)), ", "))
+	}
+	c, err := newModelClient(mc)
+	if err != nil {
+		return nil, err
+	}
+	if o.ask.clients == nil {
+		o.ask.clients = map[string]*agent.Client{}
+	}
+	o.ask.clients[name] = c
+	return c, nil
+}
+
+// DefaultStepModel is the model of llm plan steps that name none, when it
+// is configured (else ask.planner_model): the small model of the two-model
+// split (the large model plans, the small one executes).
+const DefaultStepModel = "worker"
+
+// llmRunner answers llm plan steps with the configured models.
+type llmRunner struct{ o *Orchestrator }
+
+// RunLLM implements plan.LLMRunner.
+func (l llmRunner) RunLLM(ctx context.Context, model, prompt string, output json.RawMessage) (json.RawMessage, error) {
+	o := l.o
+	if model == "" {
+		model = o.cfg.Ask.PlannerModel
+		if o.cfg.Models[DefaultStepModel] != nil {
+			model = DefaultStepModel
 		}
-		o.ask.model, o.ask.err = newModelClient(mc)
-	})
-	return o.ask.model, o.ask.err
+	}
+	if len(o.cfg.Models) == 0 {
+		return nil, ErrNoModel
+	}
+	c, err := o.modelClient(model)
+	if err != nil {
+		return nil, err
+	}
+	out, u, err := agent.RunLLMStep(ctx, c, prompt, output)
+	o.metrics.ModelCall(model, "llm_step", err == nil, u.PromptTokens, u.CachedTokens, u.CompletionTokens)
+	return out, err
 }
 
 // newModelClient builds a model client from its configuration.

@@ -2,6 +2,7 @@ package weft_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/weft-dev/weft/agent"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/internal/modeltest"
+	"github.com/weft-dev/weft/plan"
 	"github.com/weft-dev/weft/source"
 	"github.com/weft-dev/weft/source/function"
 )
@@ -315,5 +317,47 @@ func TestAskPromptLayoutHitsPromptCache(t *testing.T) {
 	prefix := len(first[0]["content"].(string)) + len(first[1]["content"].(string))
 	if cached[0] != 0 || cached[1] < int64(prefix/4)-32 {
 		t.Fatalf("cached tokens of the plan calls: %v; the stable prefix is about %d tokens", cached, prefix/4)
+	}
+}
+
+// TestLLMPlanStep: an llm step of a plan goes to the small worker model
+// (the two-model split), with the referenced step result in its prompt;
+// an answer invalid for the output schema gets one repair.
+func TestLLMPlanStep(t *testing.T) {
+	planner, worker := modeltest.New(), modeltest.New()
+	defer planner.Close()
+	defer worker.Close()
+	o := askOrchestrator(t, planner, func(c *config.Config) {
+		c.Models["worker"] = &config.Model{Name: "worker", Provider: config.ProviderOpenAICompatible, Model: "llama3.2",
+			Endpoint: worker.URL + "/v1", Timeout: config.Duration(config.DefaultModelTimeout)}
+	})
+	worker.Push(modeltest.Reply{Content: `{"verdict": 21}`, Prompt: 40, Completion: 5},
+		modeltest.Reply{Content: `{"verdict": "warm"}`, Prompt: 60, Completion: 5})
+	p := parsePlan(t, o, `{"steps": [
+		{"id": "w", "tool": "geo__weather", "args": {"city": "Paris"}},
+		{"id": "judge", "llm": {"prompt": "Is {{steps.w.result.temp_c}} °C warm or cold?",
+		  "output": {"type": "object", "properties": {"verdict": {"enum": ["warm", "cold"]}}, "required": ["verdict"]}}}
+	]}`)
+	run, err := o.RunPlan(context.Background(), p, nil, plan.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != plan.RunSucceeded {
+		t.Fatalf("run %s: %+v", run.Status, run.Step("judge").Error)
+	}
+	if got, _ := json.Marshal(run.Step("judge").Result); string(got) != `{"verdict":"warm"}` {
+		t.Fatalf("judge result %s", got)
+	}
+	reqs := worker.Requests()
+	if len(reqs) != 2 || planner.Remaining() != 0 || len(planner.Requests()) != 0 {
+		t.Fatalf("worker got %d requests, planner %d", len(reqs), len(planner.Requests()))
+	}
+	first := reqs[0].Messages()
+	if first[1]["content"] != "Is 21 °C warm or cold?" || reqs[0].Body["model"] != "llama3.2" {
+		t.Fatalf("first request %v", reqs[0].Body)
+	}
+	repair := reqs[1].Messages()
+	if last := repair[len(repair)-1]["content"].(string); !strings.Contains(last, "That answer is invalid") || !strings.Contains(last, "verdict") {
+		t.Fatalf("repair prompt %q", last)
 	}
 }

@@ -71,6 +71,7 @@ func (o *Orchestrator) openPlans() (*plan.Executor, *plan.Store, error) {
 	o.plans.exec = plan.NewExecutor(plan.ExecutorOptions{
 		Caller:         o.engine,
 		Code:           codeRunner{o},
+		LLM:            llmRunner{o},
 		Records:        st,
 		Cache:          st.Results(),
 		MaxConcurrency: pc.MaxConcurrency,

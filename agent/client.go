@@ -166,7 +166,7 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 		}
 		params.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{
 			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
-				Name: req.Output.Name, Schema: schema, Strict: openai.Bool(true),
+				Name: req.Output.Name, Schema: schema, Strict: openai.Bool(req.Output.Strict),
 			}},
 		}
 	}

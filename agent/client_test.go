@@ -34,7 +34,7 @@ func TestAzureWireFormat(t *testing.T) {
 	c := azureClient(t, srv, 0)
 	resp, err := c.Chat(context.Background(), ChatRequest{
 		Messages: []Message{{Role: RoleSystem, Content: "sys"}, {Role: RoleUser, Content: "hi"}},
-		Output:   &OutputSchema{Name: "weft_plan", Schema: json.RawMessage(planSchema)},
+		Output:   &OutputSchema{Name: "weft_plan", Schema: json.RawMessage(planSchema), Strict: true},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -58,11 +58,13 @@ type ToolDef struct {
 	Parameters  json.RawMessage `json:"parameters"`
 }
 
-// OutputSchema asks for structured output: the answer is JSON valid for
-// Schema (strict mode: every property required, no additional properties).
+// OutputSchema asks for structured output: the answer is JSON for Schema.
 type OutputSchema struct {
 	Name   string
 	Schema json.RawMessage
+	// Strict asks the provider to guarantee the schema (strict mode: every
+	// property required, no additional properties, no free-form objects).
+	Strict bool
 }
 
 // ChatRequest is one model call.

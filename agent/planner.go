@@ -104,7 +104,7 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 		{Role: RoleSystem, Content: block.String()},
 		{Role: RoleUser, Content: request},
 	}
-	out := &OutputSchema{Name: "weft_plan", Schema: json.RawMessage(planSchema)}
+	out := &OutputSchema{Name: "weft_plan", Schema: json.RawMessage(planSchema), Strict: true}
 	var p *plan.Plan
 	for round := 0; ; round++ {
 		purpose := "plan"
