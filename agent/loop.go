@@ -30,15 +30,21 @@ var metaTools = []ToolDef{
 		Parameters: json.RawMessage(`{"type":"object","properties":{"plan":{"type":"object"}},"required":["plan"]}`)},
 }
 
+// AgentMessages is the agent strategy's first prompt for request (the
+// meta-tools go with it as the request's tools).
+func AgentMessages(request string) []Message {
+	return []Message{
+		{Role: RoleSystem, Content: agentSystemPrompt},
+		{Role: RoleUser, Content: request},
+	}
+}
+
 // MetaTools returns the definitions of the agent strategy's meta-tools.
 func MetaTools() []ToolDef { return append([]ToolDef(nil), metaTools...) }
 
 // agent runs the tool-calling loop.
 func (r *Runner) agent(ctx context.Context, m *meter, request string) error {
-	msgs := []Message{
-		{Role: RoleSystem, Content: agentSystemPrompt},
-		{Role: RoleUser, Content: request},
-	}
+	msgs := AgentMessages(request)
 	for {
 		resp, err := m.chat(ctx, "agent", ChatRequest{Messages: msgs, Tools: metaTools})
 		if err != nil {

@@ -82,29 +82,9 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 		names[i] = t.Name
 	}
 	m.ev.emit(Event{Type: EventCandidates, Tools: names, All: all})
-	var block strings.Builder
-	block.WriteString("Tools (TypeScript signatures; call them by the exact name):\n")
-	for _, t := range cands {
-		res.Candidates = append(res.Candidates, t.Name)
-		block.WriteString("\n")
-		if t.Description != "" {
-			fmt.Fprintf(&block, "/** %s */\n", oneLine(t.Description))
-		}
-		if i := strings.IndexByte(t.Signature, '('); i > 0 {
-			// The signature names the tool by its local name; the plan
-			// needs the catalog name.
-			block.WriteString(t.Name + t.Signature[i:])
-		} else {
-			block.WriteString(t.Name)
-		}
-		block.WriteString("\n")
-	}
-	msgs := []Message{
-		{Role: RoleSystem, Content: planSystemPrompt},
-		{Role: RoleSystem, Content: block.String()},
-		{Role: RoleUser, Content: request},
-	}
-	out := &OutputSchema{Name: "weft_plan", Schema: json.RawMessage(planSchema), Strict: true}
+	res.Candidates = names
+	msgs := PlanMessages(request, cands)
+	out := PlanOutput()
 	var p *plan.Plan
 	for round := 0; ; round++ {
 		purpose := "plan"
@@ -169,6 +149,41 @@ func runName(request string) string {
 		r = append(r[:80], '…')
 	}
 	return "ask: " + string(r)
+}
+
+// PlanMessages is the plan strategy's prompt for request over the candidate
+// tools: the stable instructions, then the tool block (each tool as a
+// compact TypeScript signature under its catalog name, with its
+// description), then the request — stable parts first, so that provider
+// prompt caching hits across requests.
+func PlanMessages(request string, tools []ToolInfo) []Message {
+	var block strings.Builder
+	block.WriteString("Tools (TypeScript signatures; call them by the exact name):\n")
+	for _, t := range tools {
+		block.WriteString("\n")
+		if t.Description != "" {
+			fmt.Fprintf(&block, "/** %s */\n", oneLine(t.Description))
+		}
+		if i := strings.IndexByte(t.Signature, '('); i > 0 {
+			// The signature names the tool by its local name; the plan
+			// needs the catalog name.
+			block.WriteString(t.Name + t.Signature[i:])
+		} else {
+			block.WriteString(t.Name)
+		}
+		block.WriteString("\n")
+	}
+	return []Message{
+		{Role: RoleSystem, Content: planSystemPrompt},
+		{Role: RoleSystem, Content: block.String()},
+		{Role: RoleUser, Content: request},
+	}
+}
+
+// PlanOutput is the planner's structured output: the strict JSON Schema
+// of the plan it writes.
+func PlanOutput() *OutputSchema {
+	return &OutputSchema{Name: "weft_plan", Schema: json.RawMessage(planSchema), Strict: true}
 }
 
 // toPlan turns the planner's structured output into a weft plan named
