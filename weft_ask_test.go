@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -359,5 +360,38 @@ func TestLLMPlanStep(t *testing.T) {
 	repair := reqs[1].Messages()
 	if last := repair[len(repair)-1]["content"].(string); !strings.Contains(last, "That answer is invalid") || !strings.Contains(last, "verdict") {
 		t.Fatalf("repair prompt %q", last)
+	}
+}
+
+// TestAskPlanSynthesisPrompt: the planner's synthesis_prompt (the replaced
+// system's final_synthesis.prompt_template) quotes the step results it
+// needs; its references are checked with the plan (a bad one is repaired)
+// and resolved after the run, and the synthesis call gets it instead of
+// every result.
+func TestAskPlanSynthesisPrompt(t *testing.T) {
+	srv := modeltest.New()
+	defer srv.Close()
+	withPrompt := func(prompt string) string {
+		return `{"synthesis_prompt": ` + strconv.Quote(prompt) + `, "steps": [{"id": "w", "tool": "geo__weather", "args_json": "{\"city\":\"Paris\"}", "code": null, "depends_on": []}]}`
+	}
+	srv.Push(modeltest.Reply{Content: withPrompt("Say that it is {{steps.weather.result.temp_c}} °C.")},
+		modeltest.Reply{Content: withPrompt("Say that it is {{steps.w.result.temp_c}} °C in {{steps.w.result.city}}.")},
+		modeltest.Reply{Content: "21 °C in Paris."})
+	o := askOrchestrator(t, srv, nil)
+	res, err := o.Ask(context.Background(), weft.AskRequest{Text: "Paris?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Repairs != 1 || res.Answer != "21 °C in Paris." {
+		t.Fatalf("result %+v", res)
+	}
+	reqs := srv.Requests()
+	repair := reqs[1].Messages()
+	if last := repair[len(repair)-1]["content"].(string); !strings.Contains(last, "outputs.synthesis_prompt") || !strings.Contains(last, "weather") {
+		t.Fatalf("repair prompt %q", last)
+	}
+	syn := reqs[2].Messages()[1]["content"].(string)
+	if syn != "Request: Paris?\n\nSay that it is 21 °C in Paris." {
+		t.Fatalf("synthesis prompt %q", syn)
 	}
 }

@@ -17,8 +17,9 @@ import (
 const planSchema = `{
   "type": "object",
   "additionalProperties": false,
-  "required": ["steps"],
+  "required": ["steps", "synthesis_prompt"],
   "properties": {
+    "synthesis_prompt": {"type": ["string", "null"], "description": "The instructions for writing the final answer, referencing the step results it needs as {{steps.<id>.result...}}; null to give the writer every step result."},
     "steps": {
       "type": "array",
       "items": {
@@ -43,15 +44,17 @@ const planSystemPrompt = `You are weft's planner. Write a plan that answers the 
 A plan is a DAG of steps. Each step either calls one tool (tool + args_json) or runs a small TypeScript program (code).
 Reference the result of an earlier step inside argument strings as {{steps.<id>.result}} (a tool's result is its structured content when it has one, else its text; select fields with .field or [index]).
 Use exact tool names and valid arguments for their signatures. Prefer few steps; independent steps run in parallel.
-If the tools cannot serve the request, return a plan with the single most relevant step.`
+If the tools cannot serve the request, return a plan with the single most relevant step.
+synthesis_prompt tells the writer of the final answer what to say, quoting only the step results it needs ({{steps.<id>.result.<field>}}); use null to hand it every result.`
 
 // synthesisSystemPrompt is the synthesis call's stable instructions.
-const synthesisSystemPrompt = `You are weft. Answer the user's request from the results of the steps that were run for it.
+const synthesisSystemPrompt = `You are weft. Answer the user's request from the results of the steps that were run for it (or from the planner's instructions, which quote the results they need).
 Be direct and concise. Use only the results; say plainly when a step failed or a result does not answer the request.`
 
 // modelPlan is the structured output of the planner.
 type modelPlan struct {
-	Steps []struct {
+	SynthesisPrompt *string `json:"synthesis_prompt"`
+	Steps           []struct {
 		ID        string   `json:"id"`
 		Tool      *string  `json:"tool"`
 		ArgsJSON  *string  `json:"args_json"`
@@ -126,13 +129,13 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 	if err != nil {
 		return fmt.Errorf("ask: run the plan: %w", err)
 	}
-	results, err := json.Marshal(stepSummaries(run))
+	input, err := synthesisInput(run)
 	if err != nil {
-		return fmt.Errorf("ask: encode step results: %w", err)
+		return err
 	}
 	resp, err := m.chat(ctx, "synthesis", ChatRequest{Messages: []Message{
 		{Role: RoleSystem, Content: synthesisSystemPrompt},
-		{Role: RoleUser, Content: "Request: " + request + "\n\nStep results (JSON):\n" + clipAnswer(string(results))},
+		{Role: RoleUser, Content: "Request: " + request + "\n\n" + input},
 	}})
 	if err != nil {
 		return err
@@ -219,7 +222,13 @@ func toPlan(content, name string) (*plan.Plan, []plan.Problem) {
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	doc, err := json.Marshal(map[string]any{"name": name, "steps": steps})
+	pm := map[string]any{"name": name, "steps": steps}
+	if mp.SynthesisPrompt != nil && strings.TrimSpace(*mp.SynthesisPrompt) != "" {
+		// An output of the plan: the executor resolves its references
+		// after the run, and the check validates them beforehand.
+		pm["outputs"] = map[string]any{synthesisOutput: *mp.SynthesisPrompt}
+	}
+	doc, err := json.Marshal(pm)
 	if err != nil {
 		return nil, []plan.Problem{{Code: plan.ProblemInvalid, Message: err.Error()}}
 	}
@@ -232,6 +241,40 @@ func toPlan(content, name string) (*plan.Plan, []plan.Problem) {
 		return nil, []plan.Problem{{Code: plan.ProblemInvalid, Message: err.Error()}}
 	}
 	return p, nil
+}
+
+// synthesisOutput is the plan output holding the model's synthesis prompt
+// (final_synthesis.prompt_template of the replaced system's plans).
+const synthesisOutput = "synthesis_prompt"
+
+// synthesisInput is what the synthesis call is given: the plan's own
+// synthesis prompt with its references resolved, plus the failed steps;
+// else every step's result.
+func synthesisInput(run *plan.Run) (string, error) {
+	if tmpl, ok := run.Outputs[synthesisOutput]; ok {
+		text, isText := tmpl.(string)
+		if !isText {
+			b, _ := json.Marshal(tmpl)
+			text = string(b)
+		}
+		var failed []stepSummary
+		for _, s := range stepSummaries(run) {
+			if s.Status != string(plan.StepSucceeded) {
+				s.Result = nil
+				failed = append(failed, s)
+			}
+		}
+		if len(failed) > 0 {
+			b, _ := json.Marshal(failed)
+			text += "\n\nSteps that did not succeed (JSON):\n" + string(b)
+		}
+		return clipAnswer(text), nil
+	}
+	results, err := json.Marshal(stepSummaries(run))
+	if err != nil {
+		return "", fmt.Errorf("ask: encode step results: %w", err)
+	}
+	return "Step results (JSON):\n" + clipAnswer(string(results)), nil
 }
 
 // stepSummary is a step's outcome as the synthesis call sees it.
