@@ -215,3 +215,40 @@ func TestEntraManagedIdentity(t *testing.T) {
 		t.Fatalf("%d token requests for 3 model calls, want 1", n)
 	}
 }
+
+// TestEntraTokenRefreshDuringLongRun: a token inside the refresh window
+// (it expires in 4 minutes) is replaced before the next model call, so a
+// long run never sends an expired token; the model sees the new one.
+func TestEntraTokenRefreshDuringLongRun(t *testing.T) {
+	var issued atomic.Int32
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := issued.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "short-token-" + strconv.Itoa(int(n)), "token_type": "Bearer",
+			"expires_on": strconv.FormatInt(time.Now().Add(4*time.Minute).Unix(), 10), "resource": r.URL.Query().Get("resource")})
+	}))
+	defer idp.Close()
+	t.Setenv("IDENTITY_ENDPOINT", idp.URL)
+	t.Setenv("IDENTITY_HEADER", "h")
+	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID("mi-client-refresh-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := modeltest.NewTLS()
+	defer srv.Close()
+	c, err := NewClient(ClientConfig{Name: "planner", Provider: ProviderAzureOpenAI, Model: "gpt-4o", Endpoint: srv.URL,
+		Credential: cred, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		srv.Push(modeltest.Reply{Content: "ok"})
+		if _, err := c.Chat(context.Background(), ChatRequest{Messages: []Message{{Role: RoleUser, Content: "x"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := srv.Requests()
+	if reqs[0].Authorization != "Bearer short-token-1" || reqs[1].Authorization != "Bearer short-token-2" || issued.Load() != 2 {
+		t.Fatalf("bearer tokens %q, %q after %d token requests", reqs[0].Authorization, reqs[1].Authorization, issued.Load())
+	}
+}
