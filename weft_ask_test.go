@@ -395,3 +395,33 @@ func TestAskPlanSynthesisPrompt(t *testing.T) {
 		t.Fatalf("synthesis prompt %q", syn)
 	}
 }
+
+// TestAskPlanWithLLMStep: the planner (the large model) may give a cheap
+// language step to the small worker model; the plan runs it there.
+func TestAskPlanWithLLMStep(t *testing.T) {
+	planner, worker := modeltest.New(), modeltest.New()
+	defer planner.Close()
+	defer worker.Close()
+	o := askOrchestrator(t, planner, func(c *config.Config) {
+		c.Models["worker"] = &config.Model{Name: "worker", Provider: config.ProviderOpenAICompatible, Model: "phi3",
+			Endpoint: worker.URL + "/v1", Timeout: config.Duration(config.DefaultModelTimeout)}
+	})
+	planner.Push(modeltest.Reply{Content: `{"synthesis_prompt": "Report {{steps.judge.result}}.", "steps": [
+		{"id": "w", "tool": "geo__weather", "args_json": "{\"city\":\"Oslo\"}", "code": null, "llm_prompt": null, "depends_on": []},
+		{"id": "judge", "tool": null, "args_json": null, "code": null, "llm_prompt": "One word, warm or cold: {{steps.w.result.temp_c}} °C", "depends_on": []}]}`},
+		modeltest.Reply{Content: "Oslo is cold."})
+	worker.Push(modeltest.Reply{Content: "cold"})
+	res, err := o.Ask(context.Background(), weft.AskRequest{Text: "Is Oslo warm?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Answer != "Oslo is cold." || res.Run.Step("judge").Result != "cold" {
+		t.Fatalf("result %+v", res)
+	}
+	if got := worker.Requests()[0].Messages()[1]["content"]; got != "One word, warm or cold: 5 °C" {
+		t.Fatalf("worker prompt %v", got)
+	}
+	if syn := planner.Requests()[1].Messages()[1]["content"]; syn != "Request: Is Oslo warm?\n\nReport cold." {
+		t.Fatalf("synthesis prompt %v", syn)
+	}
+}

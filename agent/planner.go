@@ -25,12 +25,13 @@ const planSchema = `{
       "items": {
         "type": "object",
         "additionalProperties": false,
-        "required": ["id", "tool", "args_json", "code", "depends_on"],
+        "required": ["id", "tool", "args_json", "code", "llm_prompt", "depends_on"],
         "properties": {
           "id": {"type": "string", "description": "Unique step id: letters, digits, _ and -, starting with a letter."},
           "tool": {"type": ["string", "null"], "description": "The tool to call (exact name), or null for a code step."},
           "args_json": {"type": ["string", "null"], "description": "The tool's arguments as a JSON object text; strings may hold references such as {{steps.<id>.result}}."},
-          "code": {"type": ["string", "null"], "description": "A TypeScript program (async function body; return its value) for a code step, or null for a tool step."},
+          "code": {"type": ["string", "null"], "description": "A TypeScript program (async function body; return its value) for a code step, or null."},
+          "llm_prompt": {"type": ["string", "null"], "description": "For a cheap language step done by a small model (summarise, classify, extract, translate a step result): its prompt, referencing step results as {{steps.<id>.result...}}; else null."},
           "depends_on": {"type": "array", "items": {"type": "string"}, "description": "Ids of steps that must finish first besides those referenced."}
         }
       }
@@ -41,7 +42,7 @@ const planSchema = `{
 // planSystemPrompt is the planner's stable instructions (first in every
 // planning prompt, so provider prompt caching hits).
 const planSystemPrompt = `You are weft's planner. Write a plan that answers the user's request using only the tools listed.
-A plan is a DAG of steps. Each step either calls one tool (tool + args_json) or runs a small TypeScript program (code).
+A plan is a DAG of steps. Each step either calls one tool (tool + args_json), runs a small TypeScript program (code), or has a small model do a language task over earlier results (llm_prompt).
 Reference the result of an earlier step inside argument strings as {{steps.<id>.result}} (a tool's result is its structured content when it has one, else its text; select fields with .field or [index]).
 Use exact tool names and valid arguments for their signatures. Prefer few steps; independent steps run in parallel.
 If the tools cannot serve the request, return a plan with the single most relevant step.
@@ -59,6 +60,7 @@ type modelPlan struct {
 		Tool      *string  `json:"tool"`
 		ArgsJSON  *string  `json:"args_json"`
 		Code      *string  `json:"code"`
+		LLMPrompt *string  `json:"llm_prompt"`
 		DependsOn []string `json:"depends_on"`
 	} `json:"steps"`
 }
@@ -213,6 +215,9 @@ func toPlan(content, name string) (*plan.Plan, []plan.Problem) {
 		}
 		if s.Code != nil && *s.Code != "" {
 			st["code"] = *s.Code
+		}
+		if s.LLMPrompt != nil && *s.LLMPrompt != "" {
+			st["llm"] = map[string]any{"prompt": *s.LLMPrompt}
 		}
 		if len(s.DependsOn) > 0 {
 			st["depends_on"] = s.DependsOn

@@ -235,7 +235,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string, inner map[s
 func Plan(steps ...[3]string) string {
 	var out []map[string]any
 	for _, s := range steps {
-		out = append(out, map[string]any{"id": s[0], "tool": s[1], "args_json": s[2], "code": nil, "depends_on": []string{}})
+		out = append(out, map[string]any{"id": s[0], "tool": s[1], "args_json": s[2], "code": nil, "llm_prompt": nil, "depends_on": []string{}})
 	}
 	b, err := json.Marshal(map[string]any{"steps": out})
 	if err != nil {
