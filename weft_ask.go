@@ -83,7 +83,7 @@ func (o *Orchestrator) Ask(ctx context.Context, req AskRequest) (*AskResult, err
 				if ev.Usage != nil {
 					u = *ev.Usage
 				}
-				o.metrics.ModelCall(model.Name(), ev.Purpose, ev.Error == "", u.PromptTokens, u.CachedTokens, u.CompletionTokens)
+				o.metrics.ModelCall(ev.Model, ev.Purpose, ev.Error == "", u.PromptTokens, u.CachedTokens, u.CompletionTokens)
 			}
 			if req.OnEvent != nil {
 				req.OnEvent(ev)
@@ -152,7 +152,11 @@ func (l llmRunner) RunLLM(ctx context.Context, model, prompt string, output json
 		return nil, err
 	}
 	out, u, err := agent.RunLLMStep(ctx, c, prompt, output)
-	o.metrics.ModelCall(model, "llm_step", err == nil, u.PromptTokens, u.CachedTokens, u.CompletionTokens)
+	// Inside an ask request the step counts in its result and budget (and
+	// its metrics come with the request's events); else here.
+	if !agent.RecordUsage(ctx, model, "llm_step", u, err) {
+		o.metrics.ModelCall(model, "llm_step", err == nil, u.PromptTokens, u.CachedTokens, u.CompletionTokens)
+	}
 	return out, err
 }
 

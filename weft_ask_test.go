@@ -410,7 +410,7 @@ func TestAskPlanWithLLMStep(t *testing.T) {
 		{"id": "w", "tool": "geo__weather", "args_json": "{\"city\":\"Oslo\"}", "code": null, "llm_prompt": null, "depends_on": []},
 		{"id": "judge", "tool": null, "args_json": null, "code": null, "llm_prompt": "One word, warm or cold: {{steps.w.result.temp_c}} °C", "depends_on": []}]}`},
 		modeltest.Reply{Content: "Oslo is cold."})
-	worker.Push(modeltest.Reply{Content: "cold"})
+	worker.Push(modeltest.Reply{Content: "cold", Prompt: 30, Completion: 1})
 	res, err := o.Ask(context.Background(), weft.AskRequest{Text: "Is Oslo warm?"})
 	if err != nil {
 		t.Fatal(err)
@@ -423,5 +423,15 @@ func TestAskPlanWithLLMStep(t *testing.T) {
 	}
 	if syn := planner.Requests()[1].Messages()[1]["content"]; syn != "Request: Is Oslo warm?\n\nReport cold." {
 		t.Fatalf("synthesis prompt %v", syn)
+	}
+	// The worker's call counts in the request's result and in the metrics
+	// under its own model.
+	if got := purposes(res); !slices.Equal(got, []string{"plan", "llm_step", "synthesis"}) || res.Turns != 3 || res.Usage.PromptTokens != 30 {
+		t.Fatalf("calls %v, turns %d, usage %+v", got, res.Turns, res.Usage)
+	}
+	rec := httptest.NewRecorder()
+	o.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), `weft_model_tokens_total{kind="prompt",model="worker"} 30`) {
+		t.Errorf("metrics lack the worker's tokens")
 	}
 }

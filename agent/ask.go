@@ -144,6 +144,7 @@ func (r *Runner) Ask(ctx context.Context, req Request) (*Result, error) {
 		defer cancel()
 	}
 	m := &meter{r: r, res: res, ev: &emitter{fn: r.OnEvent}}
+	ctx = context.WithValue(ctx, meterKey{}, m)
 	var err error
 	switch strategy {
 	case StrategyPlan:
@@ -174,20 +175,28 @@ type meter struct {
 // chat makes one model call if the budget allows it.
 func (m *meter) chat(ctx context.Context, purpose string, req ChatRequest) (*ChatResponse, error) {
 	b := m.r.Budget
-	if b.MaxTurns > 0 && m.res.Turns >= b.MaxTurns {
-		return nil, &BudgetError{Budget: BudgetTurns, Limit: int64(b.MaxTurns), Used: int64(m.res.Turns)}
+	m.mu.Lock()
+	turns, used := m.res.Turns, m.res.Usage.Total()
+	if b.MaxTurns > 0 && turns >= b.MaxTurns {
+		m.mu.Unlock()
+		return nil, &BudgetError{Budget: BudgetTurns, Limit: int64(b.MaxTurns), Used: int64(turns)}
 	}
-	if b.MaxTokens > 0 && m.res.Usage.Total() >= b.MaxTokens {
-		return nil, &BudgetError{Budget: BudgetTokens, Limit: b.MaxTokens, Used: m.res.Usage.Total()}
+	if b.MaxTokens > 0 && used >= b.MaxTokens {
+		m.mu.Unlock()
+		return nil, &BudgetError{Budget: BudgetTokens, Limit: b.MaxTokens, Used: used}
 	}
 	m.res.Turns++
+	m.mu.Unlock()
 	resp, err := m.r.Model.Chat(ctx, req)
-	ev := Event{Type: EventModelCall, Purpose: purpose}
+	ev := Event{Type: EventModelCall, Model: m.r.Model.Name(), Purpose: purpose}
+	m.mu.Lock()
 	if resp != nil {
 		m.res.Calls = append(m.res.Calls, CallRecord{Purpose: purpose, Usage: resp.Usage, FinishReason: resp.FinishReason})
 		m.res.Usage = m.res.Usage.Add(resp.Usage)
 		ev.Usage, ev.FinishReason = &resp.Usage, resp.FinishReason
 	}
+	total := m.res.Usage.Total()
+	m.mu.Unlock()
 	if err != nil {
 		ev.Error = err.Error()
 	}
@@ -195,10 +204,36 @@ func (m *meter) chat(ctx context.Context, purpose string, req ChatRequest) (*Cha
 	if err != nil {
 		return resp, err
 	}
-	if b.MaxTokens > 0 && m.res.Usage.Total() > b.MaxTokens {
-		return resp, &BudgetError{Budget: BudgetTokens, Limit: b.MaxTokens, Used: m.res.Usage.Total()}
+	if b.MaxTokens > 0 && total > b.MaxTokens {
+		return resp, &BudgetError{Budget: BudgetTokens, Limit: b.MaxTokens, Used: total}
 	}
 	return resp, nil
+}
+
+// meterKey carries a request's meter on the context, so that model calls
+// made for it elsewhere (llm steps of its plan) count against its budget.
+type meterKey struct{}
+
+// RecordUsage counts a model call made for the request on ctx outside the
+// strategy's own calls — an llm step of its plan — in the request's
+// result, budget and events. It reports false when ctx carries no
+// request (a plan run outside ask).
+func RecordUsage(ctx context.Context, model, purpose string, u Usage, err error) bool {
+	m, ok := ctx.Value(meterKey{}).(*meter)
+	if !ok {
+		return false
+	}
+	m.mu.Lock()
+	m.res.Turns++
+	m.res.Calls = append(m.res.Calls, CallRecord{Purpose: purpose, Usage: u})
+	m.res.Usage = m.res.Usage.Add(u)
+	m.mu.Unlock()
+	ev := Event{Type: EventModelCall, Model: model, Purpose: purpose, Usage: &u}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	m.ev.emit(ev)
+	return true
 }
 
 // toolCalls reserves n tool calls, or fails with the budget.

@@ -32,6 +32,8 @@ type Event struct {
 	Tools []string `json:"tools,omitempty"`
 	All   bool     `json:"all,omitempty"`
 
+	// Model names the model of a model_call ("planner", "worker").
+	Model        string `json:"model,omitempty"`
 	Purpose      string `json:"purpose,omitempty"`
 	Usage        *Usage `json:"usage,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
