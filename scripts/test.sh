@@ -56,8 +56,10 @@ export WEFT_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
 say "go vet"
 go vet ./...
-# bench/search is its own module (it alone needs bleve).
+# bench/search is its own module (it alone needs bleve); so is bench/ask
+# (it alone needs the tokenizer).
 (cd bench/search && go vet ./...)
+(cd bench/ask && go vet ./...)
 
 say "go test"
 # Isolate the tests from the user's config and caches (keeping Go's own caches).
