@@ -130,6 +130,9 @@ func TestPassthroughFromWarmCacheStdio(t *testing.T) {
 			opts, changed := notified()
 			c := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, opts)
 			cmd := exec.Command(bin, "mcp", "--mode", "passthrough", "-c", cfgPath)
+			// The config file's cache.dir must decide, not a WEFT_CACHE_DIR
+			// the test runner exported (scripts/test.sh does).
+			cmd.Env = append(os.Environ(), "WEFT_CACHE_DIR=")
 			cmd.Stderr = os.Stderr
 			cs, err := c.Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
 			if err != nil {
