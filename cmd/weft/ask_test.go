@@ -59,6 +59,23 @@ func TestAskCommand(t *testing.T) {
 		t.Fatalf("stderr: %s", r.stderr)
 	}
 
+	// config check shows the model with its key masked.
+	keyed := cfgPath + ".keyed.yaml"
+	os.WriteFile(keyed, []byte(fmt.Sprintf("models:\n  planner:\n    provider: openai-compatible\n    model: m\n    endpoint: %s/v1\n    api_key: sk-very-secret-123\n", srv.URL)), 0o600)
+	r = run(t, cache, "config", "check", "--config", keyed)
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, "sk-very-secret-123") || !strings.Contains(r.stdout, "api_key: '****'") && !strings.Contains(r.stdout, `api_key: "****"`) ||
+		!strings.Contains(r.stdout, "provider: openai-compatible") || !strings.Contains(r.stdout, "max_turns: 16") {
+		t.Fatalf("config check: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// A missing credential is a start-up error naming the field (a model
+	// not named planner, so that no OPENAI_API_KEY of the test's
+	// environment fills it in).
+	os.WriteFile(keyed, []byte("models:\n  big:\n    provider: openai\n    model: gpt-4.1\nask:\n  planner_model: big\n"), 0o600)
+	r = run(t, cache, "ask", "--config", keyed, "x")
+	if r.code != 2 || !strings.Contains(r.stderr, ".yaml:2: models.big.api_key: is required for provider openai") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+
 	// Without a model: a usage error naming what to configure.
 	plain, cache2 := writeConfig(t, "")
 	r = run(t, cache2, "ask", "--config", plain, "anything")
