@@ -12,7 +12,7 @@ import (
 // agentSystemPrompt is the agent loop's stable instructions.
 const agentSystemPrompt = `You are weft, an agent with access to many tools through five meta-tools.
 search_tools finds tools for a task; describe_tools gives their TypeScript declarations; call_tool calls one tool;
-run_code runs a TypeScript program whose tools.<name>(args) calls run many tools at once (prefer it for several calls);
+run_code runs a TypeScript program in which the tool <server>__<tool> is await tools.<server>.<tool>(args) — prefer it for several calls;
 run_plan runs a weft plan (a DAG of tool steps). Call independent tools in parallel. When you have the answer, reply with it in text.`
 
 // metaTools are the five meta-tools the agent strategy offers, the same
@@ -24,7 +24,7 @@ var metaTools = []ToolDef{
 		Parameters: json.RawMessage(`{"type":"object","properties":{"names":{"type":"array","items":{"type":"string"}}},"required":["names"]}`)},
 	{Name: "call_tool", Description: "Call one tool by its exact name.",
 		Parameters: json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"},"arguments":{"type":"object"}},"required":["name","arguments"]}`)},
-	{Name: "run_code", Description: "Run a TypeScript program (the body of an async function; return the value you want). Tools are await tools.<name>(args).",
+	{Name: "run_code", Description: "Run a TypeScript program (the body of an async function; return the value you want). The tool <server>__<tool> is await tools.<server>.<tool>(args).",
 		Parameters: json.RawMessage(`{"type":"object","properties":{"code":{"type":"string"}},"required":["code"]}`)},
 	{Name: "run_plan", Description: "Run a weft plan: {\"steps\":[{\"id\":\"a\",\"tool\":\"name\",\"args\":{...}}]}; args may reference {{steps.<id>.result}}.",
 		Parameters: json.RawMessage(`{"type":"object","properties":{"plan":{"type":"object"}},"required":["plan"]}`)},
