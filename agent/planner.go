@@ -44,7 +44,7 @@ const planSchema = `{
 const planSystemPrompt = `You are weft's planner. Write a plan that answers the user's request using only the tools listed.
 A plan is a DAG of steps. Each step either calls one tool (tool + args_json), runs a small TypeScript program (code), or has a small model do a language task over earlier results (llm_prompt).
 Reference the result of an earlier step inside argument strings as {{steps.<id>.result}} (a tool's result is its structured content when it has one, else its text; select fields with .field or [index]).
-Use exact tool names and valid arguments for their signatures. Prefer few steps; independent steps run in parallel.
+Use exact tool names and valid arguments for their signatures; in code, the tool <server>__<tool> is await tools.<server>.<tool>(args). Prefer few steps; independent steps run in parallel.
 If the tools cannot serve the request, return a plan with the single most relevant step.
 synthesis_prompt tells the writer of the final answer what to say, quoting only the step results it needs ({{steps.<id>.result.<field>}}); use null to hand it every result.`
 
