@@ -96,4 +96,20 @@ func TestAskEndpointStreamsEvents(t *testing.T) {
 	if !strings.Contains(string(b), `"answer":"It said hi."`) || !strings.Contains(string(b), `"usage":{"prompt_tokens":100,"cached_tokens":0,"completion_tokens":10}`) {
 		t.Fatalf("stream:\n%s", b)
 	}
+
+	// A failure ends the stream with an "error" event: the problem, with
+	// the result so far.
+	model.Push(modeltest.Reply{Status: 400, ErrorCode: "context_length_exceeded", ErrorMessage: "too long"})
+	req, _ = http.NewRequest("POST", hs.URL+"/v1/ask", strings.NewReader(`{"request":"say hi","strategy":"agent"}`))
+	req.Header.Set("Accept", "text/event-stream")
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	b, _ = io.ReadAll(resp2.Body)
+	if !strings.Contains(string(b), "event: model_call\n") || !strings.Contains(string(b), "event: error\ndata: ") ||
+		!strings.Contains(string(b), `"code":"context_length"`) || !strings.Contains(string(b), `"result":{"strategy":"agent"`) {
+		t.Fatalf("stream:\n%s", b)
+	}
 }
