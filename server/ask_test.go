@@ -3,11 +3,13 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/internal/modeltest"
+	"github.com/weft-dev/weft/server"
 )
 
 func TestAskEndpoint(t *testing.T) {
@@ -111,5 +113,37 @@ func TestAskEndpointStreamsEvents(t *testing.T) {
 	if !strings.Contains(string(b), "event: model_call\n") || !strings.Contains(string(b), "event: error\ndata: ") ||
 		!strings.Contains(string(b), `"code":"context_length"`) || !strings.Contains(string(b), `"result":{"strategy":"agent"`) {
 		t.Fatalf("stream:\n%s", b)
+	}
+}
+
+// TestAskEndpointUsesTheKeysScope: an API key scoped to some tools asks
+// with that scope — the model is shown only those tools, and a plan naming
+// another is an unknown tool.
+func TestAskEndpointUsesTheKeysScope(t *testing.T) {
+	model := modeltest.New()
+	defer model.Close()
+	o, _, _ := newServer(t, func(c *config.Config) {
+		c.Models = map[string]*config.Model{"planner": {Name: "planner", Provider: config.ProviderOpenAICompatible,
+			Model: "m", Endpoint: model.URL + "/v1"}}
+		c.Ask.RepairRounds = 0
+	})
+	hs := httptest.NewServer(server.New(o, server.Options{RequestsPerMinute: 100000, MaxConcurrentPerClient: 100, APIKeys: []config.APIKey{
+		{Name: "echoer", Hash: server.HashKey("echo-key"), Tools: []string{"fn__echo"}},
+	}}))
+	defer hs.Close()
+	model.Push(modeltest.Reply{Content: modeltest.Plan([3]string{"f", "fn__fail", `{}`})})
+	req, _ := http.NewRequest("POST", hs.URL+"/v1/ask", strings.NewReader(`{"request":"break something"}`))
+	req.Header.Set("Authorization", "Bearer echo-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), `"code":"unknown_tool"`) || !strings.Contains(string(b), `"candidates":["fn__echo"]`) {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	if block := model.Requests()[0].Messages()[1]["content"].(string); strings.Contains(block, "fn__fail") || strings.Contains(block, "fn__sleep") || !strings.Contains(block, "fn__echo(") {
+		t.Fatalf("the model was shown: %s", block)
 	}
 }
