@@ -174,6 +174,17 @@ type meter struct {
 
 // chat makes one model call if the budget allows it.
 func (m *meter) chat(ctx context.Context, purpose string, req ChatRequest) (*ChatResponse, error) {
+	return m.call(ctx, purpose, req, false)
+}
+
+// answer is chat for a call whose text is the request's answer: when
+// someone watches (Runner.OnEvent) and the model streams, the answer's
+// pieces are sent as answer_delta events as they arrive.
+func (m *meter) answer(ctx context.Context, purpose string, req ChatRequest) (*ChatResponse, error) {
+	return m.call(ctx, purpose, req, true)
+}
+
+func (m *meter) call(ctx context.Context, purpose string, req ChatRequest, stream bool) (*ChatResponse, error) {
 	b := m.r.Budget
 	m.mu.Lock()
 	turns, used := m.res.Turns, m.res.Usage.Total()
@@ -187,7 +198,13 @@ func (m *meter) chat(ctx context.Context, purpose string, req ChatRequest) (*Cha
 	}
 	m.res.Turns++
 	m.mu.Unlock()
-	resp, err := m.r.Model.Chat(ctx, req)
+	var resp *ChatResponse
+	var err error
+	if s, ok := m.r.Model.(Streamer); ok && stream && m.r.OnEvent != nil {
+		resp, err = s.ChatStream(ctx, req, func(d string) { m.ev.emit(Event{Type: EventAnswerDelta, Answer: d}) })
+	} else {
+		resp, err = m.r.Model.Chat(ctx, req)
+	}
 	ev := Event{Type: EventModelCall, Model: m.r.Model.Name(), Purpose: purpose}
 	m.mu.Lock()
 	if resp != nil {

@@ -141,6 +141,44 @@ func (c *Client) Name() string { return c.cfg.Name }
 
 // Chat implements Model.
 func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, error) {
+	params, err := c.params(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.chat.New(ctx, params)
+	if err != nil {
+		return nil, c.mapError(ctx, err)
+	}
+	return c.response(req, resp)
+}
+
+// ChatStream implements Streamer: the completion is streamed (server-sent
+// events, with usage in the last chunk) and onDelta receives each piece of
+// its text as it arrives; the response is the same as Chat's.
+func (c *Client) ChatStream(ctx context.Context, req ChatRequest, onDelta func(string)) (*ChatResponse, error) {
+	params, err := c.params(req)
+	if err != nil {
+		return nil, err
+	}
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	stream := c.chat.NewStreaming(ctx, params)
+	defer stream.Close()
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		chunk := stream.Current()
+		acc.AddChunk(chunk)
+		if len(chunk.Choices) > 0 && chunk.Choices[0].Delta.Content != "" && onDelta != nil {
+			onDelta(chunk.Choices[0].Delta.Content)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return nil, c.mapError(ctx, err)
+	}
+	return c.response(req, &acc.ChatCompletion)
+}
+
+// params converts a request to the SDK's parameters.
+func (c *Client) params(req ChatRequest) (openai.ChatCompletionNewParams, error) {
 	params := openai.ChatCompletionNewParams{Model: shared.ChatModel(c.cfg.Model)}
 	for _, m := range req.Messages {
 		params.Messages = append(params.Messages, messageParam(m))
@@ -149,7 +187,7 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 		var ps shared.FunctionParameters
 		if len(t.Parameters) > 0 {
 			if err := json.Unmarshal(t.Parameters, &ps); err != nil {
-				return nil, fmt.Errorf("agent: tool %s: parameters are not a JSON object: %w", t.Name, err)
+				return params, fmt.Errorf("agent: tool %s: parameters are not a JSON object: %w", t.Name, err)
 			}
 		}
 		params.Tools = append(params.Tools, openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
@@ -162,7 +200,7 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 	if req.Output != nil {
 		var schema map[string]any
 		if err := json.Unmarshal(req.Output.Schema, &schema); err != nil {
-			return nil, fmt.Errorf("agent: output schema %s is not a JSON object: %w", req.Output.Name, err)
+			return params, fmt.Errorf("agent: output schema %s is not a JSON object: %w", req.Output.Name, err)
 		}
 		params.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{
 			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
@@ -173,10 +211,12 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 	if req.MaxTokens > 0 {
 		params.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))
 	}
-	resp, err := c.chat.New(ctx, params)
-	if err != nil {
-		return nil, c.mapError(ctx, err)
-	}
+	return params, nil
+}
+
+// response converts the SDK's completion, mapping content filtering,
+// cut JSON and refusals to errors.
+func (c *Client) response(req ChatRequest, resp *openai.ChatCompletion) (*ChatResponse, error) {
 	out := &ChatResponse{Usage: Usage{
 		PromptTokens:     resp.Usage.PromptTokens,
 		CachedTokens:     resp.Usage.PromptTokensDetails.CachedTokens,

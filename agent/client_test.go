@@ -252,3 +252,28 @@ func TestEntraTokenRefreshDuringLongRun(t *testing.T) {
 		t.Fatalf("bearer tokens %q, %q after %d token requests", reqs[0].Authorization, reqs[1].Authorization, issued.Load())
 	}
 }
+
+// TestStreamingWireFormat: a streamed completion (server-sent chunks, usage
+// in the last one as asked by stream_options.include_usage) is delivered
+// piece by piece and then as the same response Chat gives.
+func TestStreamingWireFormat(t *testing.T) {
+	srv := modeltest.NewTLS()
+	defer srv.Close()
+	srv.Push(modeltest.Reply{Content: "Paris is 16 degrees warmer.", Prompt: 700, Cached: 512, Completion: 9})
+	c := azureClient(t, srv, 0)
+	var deltas []string
+	resp, err := c.ChatStream(context.Background(), ChatRequest{Messages: []Message{{Role: RoleUser, Content: "x"}}},
+		func(d string) { deltas = append(deltas, d) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deltas) != 4 || strings.Join(deltas, "") != "Paris is 16 degrees warmer." || resp.Content != "Paris is 16 degrees warmer." ||
+		resp.Usage != (Usage{PromptTokens: 700, CachedTokens: 512, CompletionTokens: 9}) || resp.FinishReason != "stop" {
+		t.Fatalf("deltas %q, resp %+v", deltas, resp)
+	}
+	r := srv.Requests()[0]
+	so, _ := r.Body["stream_options"].(map[string]any)
+	if r.Body["stream"] != true || so["include_usage"] != true || r.Path != "/openai/deployments/gpt-4o-prod/chat/completions" || r.APIKey != "azure-secret-key" {
+		t.Fatalf("request %s %v api-key %q", r.Path, r.Body, r.APIKey)
+	}
+}

@@ -19,6 +19,9 @@ const (
 	EventStep = "step"
 	// EventToolCall: an agent meta-tool call finished (Tool, Arguments; Error when it failed).
 	EventToolCall = "tool_call"
+	// EventAnswerDelta: a piece of the answer as the model writes it
+	// (Answer), when the model streams.
+	EventAnswerDelta = "answer_delta"
 	// EventAnswer: the answer (Answer).
 	EventAnswer = "answer"
 )

@@ -25,6 +25,12 @@ type Model interface {
 	Name() string
 }
 
+// Streamer is a Model that can stream a completion's text as it is
+// written. *Client implements it.
+type Streamer interface {
+	ChatStream(ctx context.Context, req ChatRequest, onDelta func(string)) (*ChatResponse, error)
+}
+
 // Roles of a Message.
 const (
 	RoleSystem    = "system"

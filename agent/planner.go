@@ -135,7 +135,7 @@ func (r *Runner) plan(ctx context.Context, m *meter, request string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := m.chat(ctx, "synthesis", ChatRequest{Messages: []Message{
+	resp, err := m.answer(ctx, "synthesis", ChatRequest{Messages: []Message{
 		{Role: RoleSystem, Content: synthesisSystemPrompt},
 		{Role: RoleUser, Content: "Request: " + request + "\n\n" + input},
 	}})

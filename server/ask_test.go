@@ -91,11 +91,15 @@ func TestAskEndpointStreamsEvents(t *testing.T) {
 			types = append(types, typ)
 		}
 	}
-	want := []string{"candidates", "model_call", "plan", "step", "step", "step", "step", "model_call", "answer", "result"}
+	// The synthesis is streamed: its text arrives in answer_delta events
+	// before its model_call (with the usage of the stream's last chunk).
+	want := []string{"candidates", "model_call", "plan", "step", "step", "step", "step", "answer_delta", "answer_delta", "model_call", "answer", "result"}
 	if resp.Header.Get("Content-Type") != "text/event-stream" || strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Fatalf("events %v, want %v\n%s", types, want, b)
 	}
-	if !strings.Contains(string(b), `"answer":"It said hi."`) || !strings.Contains(string(b), `"usage":{"prompt_tokens":100,"cached_tokens":0,"completion_tokens":10}`) {
+	if !strings.Contains(string(b), `"answer":"It said "`) || !strings.Contains(string(b), `"answer":"hi."`) ||
+		!strings.Contains(string(b), `"purpose":"synthesis","usage":{"prompt_tokens":50,"cached_tokens":0,"completion_tokens":5}`) ||
+		!strings.Contains(string(b), `"answer":"It said hi."`) || !strings.Contains(string(b), `"usage":{"prompt_tokens":100,"cached_tokens":0,"completion_tokens":10}`) {
 		t.Fatalf("stream:\n%s", b)
 	}
 

@@ -45,7 +45,11 @@ PLANNER_MODEL and AZURE_OPENAI_ENDPOINT (see docs/ask.md).`,
 			req := weft.AskRequest{Text: args[0], Strategy: strategy}
 			if watch {
 				e := cmd.ErrOrStderr()
-				req.OnEvent = func(ev agent.Event) { fmt.Fprintln(e, watchLine(ev)) }
+				req.OnEvent = func(ev agent.Event) {
+					if line := watchLine(ev); line != "" {
+						fmt.Fprintln(e, line)
+					}
+				}
 			}
 			res, askErr := o.Ask(cmd.Context(), req)
 			w := cmd.OutOrStdout()
@@ -132,6 +136,8 @@ func watchLine(ev agent.Event) string {
 			return fmt.Sprintf("%s tool       %s failed: %s", at, ev.Tool, ev.Error)
 		}
 		return fmt.Sprintf("%s tool       %s ok", at, ev.Tool)
+	case agent.EventAnswerDelta:
+		return "" // the answer goes to stdout whole; its pieces are for streaming clients
 	case agent.EventAnswer:
 		return fmt.Sprintf("%s answer     %d characters", at, len(ev.Answer))
 	}

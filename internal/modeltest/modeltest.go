@@ -206,6 +206,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		finish = "stop"
 	}
 	model, _ := req.Body["model"].(string)
+	if stream, _ := req.Body["stream"].(bool); stream {
+		writeStream(w, model, rep, finish)
+		return
+	}
 	body := map[string]any{
 		"id": "chatcmpl-" + strconv.Itoa(len(s.Requests())), "object": "chat.completion", "created": 1700000000, "model": model,
 		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
@@ -215,6 +219,35 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// writeStream answers a streaming request: the content in pieces of at
+// most 8 bytes, one chunk each, then the finish reason, then (as with
+// stream_options.include_usage) a chunk with the usage, then [DONE].
+func writeStream(w http.ResponseWriter, model string, rep Reply, finish string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl, _ := w.(http.Flusher)
+	send := func(v any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	chunk := func(delta map[string]any, finish any) map[string]any {
+		return map[string]any{"id": "chatcmpl-stream", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+	}
+	for s := rep.Content; s != ""; {
+		n := min(8, len(s))
+		send(chunk(map[string]any{"role": "assistant", "content": s[:n]}, nil))
+		s = s[n:]
+	}
+	send(chunk(map[string]any{}, finish))
+	send(map[string]any{"id": "chatcmpl-stream", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+		"choices": []any{}, "usage": map[string]any{"prompt_tokens": rep.Prompt, "completion_tokens": rep.Completion,
+			"total_tokens": rep.Prompt + rep.Completion, "prompt_tokens_details": map[string]any{"cached_tokens": rep.Cached}}})
+	fmt.Fprint(w, "data: [DONE]\n\n")
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string, inner map[string]any, retryAfter string) {
