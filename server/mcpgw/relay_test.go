@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"time"
 	"sync/atomic"
 	"testing"
 
@@ -120,9 +121,22 @@ func TestUpstreamRequestsReachOnlyTheirCaller(t *testing.T) {
 	cancelB()
 	<-bDone
 
-	// b's call ended: a is alone again.
-	if r := sample(); r.IsError || !strings.Contains(text(r), "reply from a") {
-		t.Fatalf("a's sampling after b's call ended: %v %s", r.IsError, text(r))
+	// b's call ended: a is alone again. The client's CallTool returns when
+	// it sends the cancellation; weft ends b's upstream call when that
+	// notification arrives, so wait (bounded) until weft no longer counts it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := sample()
+		if !r.IsError && strings.Contains(text(r), "reply from a") {
+			break
+		}
+		if !strings.Contains(text(r), "refusing to relay") || time.Now().After(deadline) {
+			t.Fatalf("a's sampling after b's call ended: %v %s", r.IsError, text(r))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, m := b.sampled.Load(), b.elicits.Load(); n != 0 || m != 0 {
+		t.Fatalf("b received a's requests: %d sampling, %d elicitation", n, m)
 	}
 }
 
