@@ -6,9 +6,9 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"time"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
