@@ -252,7 +252,8 @@ type Code struct {
 	// MaxConcurrentRuns bounds programs running at once; 0 means 4 per CPU.
 	MaxConcurrentRuns int `yaml:"max_concurrent_runs" json:"max_concurrent_runs"`
 	// MaxConcurrentRunsPerClient bounds the programs one client (API key)
-	// runs at once; 0 means half of the run slots (at least 1). Freed slots
+	// runs at once; 0 means half of the run slots or of the CPUs, whichever
+	// is smaller (at least 1). Freed slots
 	// go to the waiting client that holds the fewest.
 	MaxConcurrentRunsPerClient int `yaml:"max_concurrent_runs_per_client" json:"max_concurrent_runs_per_client"`
 	// MaxMemoryMB is the largest VM memory limit a request may ask for, in

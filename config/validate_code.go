@@ -19,7 +19,7 @@ func (v *validator) code(c *Code) {
 		v.value("code.max_calls", strconv.Itoa(c.MaxCalls), "must not exceed code.max_calls_ceiling ("+strconv.Itoa(c.MaxCallsCeiling)+")")
 	}
 	if c.MaxConcurrentRunsPerClient < 0 {
-		v.value("code.max_concurrent_runs_per_client", strconv.Itoa(c.MaxConcurrentRunsPerClient), "must not be negative (0 = half of the run slots)")
+		v.value("code.max_concurrent_runs_per_client", strconv.Itoa(c.MaxConcurrentRunsPerClient), "must not be negative (0 = half of the run slots or of the CPUs, whichever is smaller)")
 	} else if c.MaxConcurrentRuns > 0 && c.MaxConcurrentRunsPerClient > c.MaxConcurrentRuns {
 		v.value("code.max_concurrent_runs_per_client", strconv.Itoa(c.MaxConcurrentRunsPerClient), "must not exceed code.max_concurrent_runs ("+strconv.Itoa(c.MaxConcurrentRuns)+")")
 	}

@@ -45,7 +45,7 @@ weft.yaml:7: server.allowed_hosts[2]: "*.example": must be a host name without s
 		), nil, `weft.yaml:2: code.timeout: "10m": must not exceed code.max_timeout (1m)
 weft.yaml:4: code.memory_mb: "9000": must be at most 512 (MiB)
 weft.yaml:5: code.max_concurrent_runs: "-1": must not be negative (0 = 4 per CPU)
-weft.yaml:6: code.max_concurrent_runs_per_client: "-2": must not be negative (0 = half of the run slots)
+weft.yaml:6: code.max_concurrent_runs_per_client: "-2": must not be negative (0 = half of the run slots or of the CPUs, whichever is smaller)
 weft.yaml:7: code.max_nesting: "20000": must be at most 10000: deeper nesting can exhaust the parser's stack
 weft.yaml:9: plans.max_runs: "0": must be a positive integer`},
 		{"code ceilings", doc(

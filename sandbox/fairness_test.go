@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,7 +128,9 @@ func TestOneClientCannotTakeEveryRunSlot(t *testing.T) {
 		t.Errorf("A's queue changed unexpectedly")
 	}
 
-	// With the default share (half the slots), A alone holds at most 2 of 4.
+	// With the default share (DefaultRunsPerClient of 4 slots on this
+	// machine's CPUs), A alone holds only its share and B still runs.
+	share := DefaultRunsPerClient(4, runtime.GOMAXPROCS(0))
 	w2 := newWedgedTools()
 	sb2, err := New(Options{Tools: w2, MaxConcurrentRuns: 4})
 	if err != nil {
@@ -137,17 +140,18 @@ func TestOneClientCannotTakeEveryRunSlot(t *testing.T) {
 	for range 6 {
 		wg2.Go(func() { sb2.Run(ctxA, wedged) })
 	}
-	<-w2.started
-	<-w2.started
-	for !queued(sb2, "A", 4) {
+	for range share {
+		<-w2.started
+	}
+	for !queued(sb2, "A", 6-share) {
 		time.Sleep(time.Millisecond)
 	}
 	res, err := sb2.Run(ctxB, Request{Code: `return 1 + 1`, Language: JavaScript})
 	if err != nil || res.Error != nil || string(res.Result) != "2" {
 		t.Fatalf("B beside A's six programs: %v %+v", err, res)
 	}
-	if n := w2.active.Load(); n != 2 {
-		t.Errorf("A runs %d programs at once, want its share of 2", n)
+	if n := w2.active.Load(); n != int64(share) {
+		t.Errorf("A runs %d programs at once, want its share of %d", n, share)
 	}
 	close(w2.release)
 	wg2.Wait()

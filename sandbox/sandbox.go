@@ -58,9 +58,10 @@ type Options struct {
 	// further runs wait for a slot as long as their context allows.
 	MaxConcurrentRuns int
 	// MaxConcurrentRunsPerClient bounds the slots one client
-	// (engine.ClientFrom) holds at once (default half of
-	// MaxConcurrentRuns, at least 1); freed slots go to waiting clients in
-	// turn. The empty client (the local operator) is bounded by the total only.
+	// (engine.ClientFrom) holds at once; freed slots go to waiting clients
+	// in turn. The empty client (the local operator) is bounded by the
+	// total only. The default, DefaultRunsPerClient, keeps one client's
+	// busy programs from taking more than half the CPUs.
 	MaxConcurrentRunsPerClient int
 	// Defaults are the limits of a run that does not set them (zero fields: DefaultLimits).
 	Defaults Limits
@@ -102,6 +103,17 @@ type Sandbox struct {
 	scope        []*catalog.Tool
 }
 
+// DefaultRunsPerClient is the default bound on one client's concurrent
+// runs, given the run slots and the CPUs: half of either, whichever is
+// smaller, and at least 1. A program that loops or recurses until its
+// deadline keeps a CPU busy; with at most half the CPUs running one
+// client's programs, other clients' requests keep their normal latency
+// (the hostile-client soak, docs/benchmarks.md: p50 0.9 ms beside 50
+// hostile programs on 2 CPUs, against 3.3 ms with half the run slots).
+func DefaultRunsPerClient(slots, cpus int) int {
+	return max(1, min(slots/2, cpus/2))
+}
+
 // New builds a sandbox.
 func New(opts Options) (*Sandbox, error) {
 	if opts.Tools == nil {
@@ -114,7 +126,7 @@ func New(opts Options) (*Sandbox, error) {
 	ceiling := opts.Max.resolve(MaxLimits, Limits{})
 	perClient := opts.MaxConcurrentRunsPerClient
 	if perClient <= 0 {
-		perClient = max(n/2, 1)
+		perClient = DefaultRunsPerClient(n, runtime.GOMAXPROCS(0))
 	}
 	bc, err := compilePrelude()
 	if err != nil {

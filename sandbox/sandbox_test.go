@@ -307,3 +307,13 @@ func TestRunRejectsBadRequests(t *testing.T) {
 		t.Error("New without Tools accepted")
 	}
 }
+
+func TestDefaultRunsPerClient(t *testing.T) {
+	for _, c := range []struct{ slots, cpus, want int }{
+		{8, 2, 1}, {8, 1, 1}, {32, 8, 4}, {4, 16, 2}, {1, 1, 1}, {2, 64, 1},
+	} {
+		if got := DefaultRunsPerClient(c.slots, c.cpus); got != c.want {
+			t.Errorf("DefaultRunsPerClient(%d slots, %d cpus) = %d, want %d", c.slots, c.cpus, got, c.want)
+		}
+	}
+}
