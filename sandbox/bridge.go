@@ -87,7 +87,11 @@ func (r *run) hostCall(args []any) (any, error) {
 	tooLarge := len(args) < 2 || args[1] == nil || len(raw) > r.lim.MaxArgumentBytes
 	logged := omittedArgs(n)
 	if !tooLarge {
-		logged = logArgs(raw)
+		var schema json.RawMessage
+		if t, ok := r.view.Get(name); ok {
+			schema = t.InputSchema
+		}
+		logged = logArgs(raw, schema)
 	}
 	id, idx, ok := r.startCall(name, logged)
 	if !ok {
@@ -321,78 +325,4 @@ func (r *run) hostDone(args []any) (any, error) {
 	r.payload = argString(args, 1)
 	r.resultLen = int(argNumber(args, 2))
 	return nil, nil
-}
-
-// secretKeys are key fragments whose values the call log redacts
-// (compared case-insensitively with '-' and '_' removed).
-var secretKeys = []string{"token", "password", "passwd", "secret", "apikey", "authorization", "auth", "cookie", "credential", "privatekey", "accesskey", "sessionid", "bearer"}
-
-// normalizeKey lower-cases k and drops '-' and '_'.
-func normalizeKey(k []byte) []byte {
-	out := make([]byte, 0, len(k))
-	for _, c := range k {
-		switch {
-		case c == '-' || c == '_':
-		case c >= 'A' && c <= 'Z':
-			out = append(out, c+'a'-'A')
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func secretKey(key string) bool {
-	k := string(normalizeKey([]byte(key)))
-	for _, s := range secretKeys {
-		if k == s || (s != "auth" && strings.Contains(k, s)) {
-			return true
-		}
-	}
-	return false
-}
-
-// redact returns args with the values of secret-looking keys (at any depth) replaced by "[REDACTED]".
-func redact(args json.RawMessage) json.RawMessage {
-	// Fast path: no secret-looking fragment anywhere in the text.
-	norm, suspect := normalizeKey(args), false
-	for _, s := range secretKeys {
-		if bytes.Contains(norm, []byte(s)) {
-			suspect = true
-			break
-		}
-	}
-	if !suspect && json.Valid(args) {
-		return append(json.RawMessage(nil), args...)
-	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		b, _ := json.Marshal("[unparseable arguments]")
-		return b
-	}
-	b, err := json.Marshal(redactValue(v))
-	if err != nil {
-		return json.RawMessage("null")
-	}
-	return b
-}
-
-func redactValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if secretKey(k) {
-				x[k] = "[REDACTED]"
-			} else {
-				x[k] = redactValue(val)
-			}
-		}
-	case []any:
-		for i := range x {
-			x[i] = redactValue(x[i])
-		}
-	}
-	return v
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/weft-dev/weft/internal/redact"
 )
 
 // Sizes the prelude checks on a string's length before handing it to Go.
@@ -48,11 +50,13 @@ func (r *run) release(n int) {
 	r.mu.Unlock()
 }
 
-// logArgs is what the call log keeps of a call's arguments: redacted, and
-// cut to maxLoggedArgs bytes (then a JSON string holding the start of the
-// redacted text and the full size).
-func logArgs(args json.RawMessage) json.RawMessage {
-	red := redact(args)
+// logArgs is what the call log keeps of a call's arguments: redacted by
+// weft's one redactor (internal/redact: the tool's input schema hints,
+// secret names, secret shapes inside values), and cut to maxLoggedArgs
+// bytes (then a JSON string holding the start of the redacted text and the
+// full size).
+func logArgs(args, schema json.RawMessage) json.RawMessage {
+	red := redact.JSON(args, schema)
 	if len(red) <= maxLoggedArgs {
 		return red
 	}

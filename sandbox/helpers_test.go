@@ -33,7 +33,7 @@ func (u *testUpstream) Call(ctx context.Context, tool string, args json.RawMessa
 	var a map[string]any
 	_ = json.Unmarshal(args, &a)
 	switch tool {
-	case "echo":
+	case "echo", "login":
 		return &source.Result{Content: []json.RawMessage{json.RawMessage(`{"type":"text","text":"echoed"}`)}, StructuredContent: args}, nil
 	case "text":
 		return source.TextResult(fmt.Sprint(a["text"]), false), nil
@@ -65,6 +65,7 @@ var obj = json.RawMessage(`{"type":"object"}`)
 func testTools() []catalog.Tool {
 	return []catalog.Tool{
 		{Server: "util", Original: "echo", Description: "Echoes its arguments as structured content.", InputSchema: obj},
+		{Server: "util", Original: "login", Description: "Logs in (echoes its arguments).", InputSchema: json.RawMessage(`{"type":"object","properties":{"user":{"type":"string"},"pin":{"type":"string","writeOnly":true}}}`)},
 		{Server: "util", Original: "text", Description: "Returns args.text as text.", InputSchema: json.RawMessage(`{"type":"object","properties":{"text":{}},"required":["text"]}`)},
 		{Server: "util", Original: "sleep", Description: "Sleeps ms milliseconds.", InputSchema: json.RawMessage(`{"type":"object","properties":{"ms":{"type":"number"}},"required":["ms"]}`)},
 		{Server: "util", Original: "fail", Description: "Always reports an error.", InputSchema: obj},
