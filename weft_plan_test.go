@@ -286,3 +286,17 @@ func TestCloseIsIdempotent(t *testing.T) {
 		t.Fatalf("second close: %v", err)
 	}
 }
+
+// TestPlanLimitDefaultsAgree: config (which imports nothing of weft) and
+// plan (usable without config) each name the plan limits' defaults; they
+// must be the same numbers.
+func TestPlanLimitDefaultsAgree(t *testing.T) {
+	pc := config.Default().Plans
+	got := [8]int64{int64(pc.MaxSteps), int64(pc.MaxDepth), int64(pc.MaxForeachItems), int64(pc.MaxResultBytes),
+		int64(pc.MaxRecordBytes), int64(pc.MaxRunBytes), int64(pc.MaxConditionCost), int64(pc.MaxRunConditionCost)}
+	want := [8]int64{plan.DefaultMaxSteps, plan.DefaultMaxDepth, plan.DefaultMaxForeachItems, plan.DefaultMaxResultBytes,
+		plan.DefaultMaxRecordBytes, plan.DefaultMaxRunBytes, plan.DefaultMaxConditionCost, plan.DefaultMaxRunConditionCost}
+	if got != want {
+		t.Fatalf("config plans defaults %v, plan package defaults %v", got, want)
+	}
+}

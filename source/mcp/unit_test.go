@@ -70,35 +70,6 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// TestRedactPatterns: secrets weft never saw (an upstream's own config,
-// tokens it obtained) are recognised by their shape.
-func TestRedactPatterns(t *testing.T) {
-	r := newRedactor(Config{})
-	for _, tc := range []struct{ in, want string }{
-		{"connecting with password=hunter2 to db", "connecting with password=[redacted] to db"},
-		{"DB_PASSWORD=s3cr3t PORT=5432", "DB_PASSWORD=[redacted] PORT=5432"},
-		{"login failed: pwd: 'abc def'", "login failed: pwd: [redacted]"},
-		{`config {"apiKey": "AbC123xyz", "region": "eu"}`, `config {"apiKey": [redacted], "region": "eu"}`},
-		{"using token=ghx-1234567890", "using token=[redacted]"},
-		{"x-api-key: k-12345 accepted", "x-api-key: [redacted] accepted"},
-		{"header Authorization: Bearer abc.def-ghi_jkl", "header Authorization: Bearer [redacted]"},
-		{"Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [redacted]"},
-		{"dial postgres://admin:pa55@db:5432/app failed", "dial postgres://[redacted]@db:5432/app failed"},
-		{"clone https://ghp_abcdefghijklmnopqrstuvwxyz0123@github.com/x", "clone https://[redacted]@github.com/x"},
-		{"loaded key sk-proj-abcdefghijklmnop1234", "loaded key [redacted]"},
-		{"AKIAIOSFODNN7EXAMPLE used", "[redacted] used"},
-		{"jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlLXZhbHVl ok", "jwt [redacted] ok"},
-		// Ordinary messages stay readable.
-		{"listening on http://127.0.0.1:3000/mcp", "listening on http://127.0.0.1:3000/mcp"},
-		{"Secure MCP Filesystem Server running on stdio", "Secure MCP Filesystem Server running on stdio"},
-		{"process exited: exit status 3", "process exited: exit status 3"},
-	} {
-		if got := r.redact(tc.in); got != tc.want {
-			t.Errorf("redact(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestTruncate(t *testing.T) {
 	if got := truncate("short", 10); got != "short" {
 		t.Fatal(got)
