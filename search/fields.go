@@ -133,3 +133,25 @@ func walkValue(v any, b *strings.Builder, depth int) {
 		}
 	}
 }
+
+// FieldText is the text of one indexed field of a tool.
+type FieldText struct {
+	// Field is the field's name, as in Result.Matched ("name", "title",
+	// "description", "parameter_names", "parameter_descriptions", "server",
+	// "server_description", "tags", "examples").
+	Field string
+	// Text is the field's raw text, before analysis.
+	Text string
+}
+
+// Fields returns the text of every field the lexical engine indexes for t,
+// in a fixed order, empty fields included. Side-by-side benchmarks give
+// another engine exactly these fields.
+func Fields(t *catalog.Tool) []FieldText {
+	texts := fieldTexts(t)
+	out := make([]FieldText, numFields)
+	for f := range numFields {
+		out[f] = FieldText{Field: fieldNames[f], Text: texts[f]}
+	}
+	return out
+}

@@ -18,6 +18,18 @@ func Tokens(text string) []string {
 	return out
 }
 
+// Words splits text into lower-cased words the way the search engine does
+// before stopwords and stemming: identifiers are split at camelCase,
+// PascalCase, snake_case, kebab-case, dotted and letter/digit boundaries,
+// and Chinese, Japanese and Korean runs become overlapping character
+// bigrams. Side-by-side benchmarks feed another engine these words so both
+// sides see the same identifier splitting.
+func Words(text string) []string {
+	var out []string
+	splitWords(text, nil, func(w []byte, _ bool) { out = append(out, string(w)) })
+	return out
+}
+
 // splitWords calls emit for every word of s, lower-cased, in order. CJK runs
 // are emitted as bigrams (a lone CJK character as itself) with cjk = true.
 // buf is scratch space; emit must not retain the byte slice.

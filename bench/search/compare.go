@@ -2,54 +2,126 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/weft-dev/weft/search/eval"
 )
 
-// runCompare evaluates weft, bleve and the plain-BM25 reference on every
-// dev set under dir in the same run and prints quality and latency with
-// weft/bleve ratios.
-func runCompare(ctx context.Context, w io.Writer, dir string) error {
+// compareResult is compare mode's outcome (its -json form).
+type compareResult struct {
+	GOMAXPROCS int          `json:"gomaxprocs"`
+	Passes     int          `json:"passes"`
+	Sets       []compareSet `json:"sets"`
+}
+
+// compareSet is one data set's engines, weft first, then bleve's variants
+// (the default first), then the plain-BM25 reference.
+type compareSet struct {
+	Dataset string          `json:"dataset"`
+	Tools   int             `json:"tools"`
+	Queries int             `json:"queries"`
+	Engines []compareEngine `json:"engines"`
+	// VsBleve compares weft with bleve's default variant.
+	VsBleve compareRatio `json:"vs_bleve"`
+}
+
+// compareEngine is one engine's numbers on one set.
+type compareEngine struct {
+	Engine     string        `json:"engine"`
+	Recall1    float64       `json:"recall_at_1"`
+	Recall5    float64       `json:"recall_at_5"`
+	Recall10   float64       `json:"recall_at_10"`
+	NDCG10     float64       `json:"ndcg_at_10"`
+	MRR10      float64       `json:"mrr_at_10"`
+	LatencyP50 time.Duration `json:"latency_p50_ns"`
+	LatencyP99 time.Duration `json:"latency_p99_ns"`
+	BuildTime  time.Duration `json:"build_time_ns"`
+}
+
+// compareRatio is weft against bleve's default variant, same run.
+type compareRatio struct {
+	Recall5Delta float64 `json:"recall_at_5_delta"`
+	NDCG10Delta  float64 `json:"ndcg_at_10_delta"`
+	MRR10Delta   float64 `json:"mrr_at_10_delta"`
+	// Speedup is bleve's median query latency over weft's.
+	Speedup float64 `json:"speedup_p50"`
+}
+
+// runCompare evaluates weft, bleve's variants and the plain-BM25 reference
+// on every dev set under dir in the same run: quality from one pass, query
+// latency over passes passes.
+func runCompare(ctx context.Context, dir string, passes int) (*compareResult, error) {
 	sets, err := dataSets(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(w, "GOMAXPROCS=%d, dev splits\n", runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "%-13s %-15s %6s %6s %6s %8s %7s %10s %10s %10s\n", "set", "engine", "R@1", "R@5", "R@10", "nDCG@10", "MRR@10", "p50", "p99", "build")
+	out := &compareResult{GOMAXPROCS: runtime.GOMAXPROCS(0), Passes: passes}
 	for _, set := range sets {
-		var weft, blv *eval.Report
-		for _, eng := range []eval.Engine{&eval.IndexEngine{}, &bleveEngine{}, &eval.ReferenceBM25{}} {
-			r, err := eval.Run(ctx, eval.Options{Dir: set, Engine: eng})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "%-13s %-15s %6.3f %6.3f %6.3f %8.3f %7.3f %10s %10s %10s\n", r.Dataset, r.Engine,
-				r.Recall[1], r.Recall[5], r.Recall[10], r.NDCG10, r.MRR10, round(r.LatencyP50), round(r.LatencyP99), round(r.BuildTime))
-			switch eng.(type) {
-			case *eval.IndexEngine:
-				weft = r
-			case *bleveEngine:
-				blv = r
-			}
+		engines := []eval.Engine{&eval.IndexEngine{}}
+		for _, v := range bleveVariants {
+			engines = append(engines, &bleveEngine{variant: v})
 		}
-		fmt.Fprintf(w, "%-13s %-15s R@5 %.2fx  nDCG@10 %.2fx  p50 latency %.2fx (bleve/weft: weft is %.1fx faster)  build %.2fx\n", "", "weft / bleve",
-			weft.Recall[5]/max(blv.Recall[5], 1e-9), weft.NDCG10/max(blv.NDCG10, 1e-9),
-			float64(weft.LatencyP50)/float64(blv.LatencyP50), float64(blv.LatencyP50)/float64(weft.LatencyP50),
-			float64(weft.BuildTime)/float64(blv.BuildTime))
+		engines = append(engines, &eval.ReferenceBM25{})
+		var cs compareSet
+		for _, eng := range engines {
+			p := passes
+			if _, ok := eng.(*eval.ReferenceBM25); ok {
+				p = 1
+			}
+			r, err := eval.Run(ctx, eval.Options{Dir: set, Engine: eng, Passes: p})
+			if err != nil {
+				return nil, err
+			}
+			cs.Dataset, cs.Tools, cs.Queries = r.Dataset, r.Tools, r.Queries
+			cs.Engines = append(cs.Engines, compareEngine{
+				Engine: r.Engine, Recall1: r.Recall[1], Recall5: r.Recall[5], Recall10: r.Recall[10],
+				NDCG10: r.NDCG10, MRR10: r.MRR10,
+				LatencyP50: r.LatencyP50, LatencyP99: r.LatencyP99, BuildTime: r.BuildTime,
+			})
+		}
+		w, b := cs.Engines[0], cs.Engines[1]
+		cs.VsBleve = compareRatio{
+			Recall5Delta: w.Recall5 - b.Recall5, NDCG10Delta: w.NDCG10 - b.NDCG10, MRR10Delta: w.MRR10 - b.MRR10,
+			Speedup: float64(b.LatencyP50) / float64(max(w.LatencyP50, 1)),
+		}
+		out.Sets = append(out.Sets, cs)
 	}
-	return nil
+	return out, nil
+}
+
+// writeText prints the comparison for people.
+func (c *compareResult) writeText(w io.Writer) {
+	fmt.Fprintf(w, "GOMAXPROCS=%d, dev splits, latency over %d passes\n", c.GOMAXPROCS, c.Passes)
+	fmt.Fprintf(w, "%-13s %-18s %6s %6s %6s %8s %7s %10s %10s %10s\n", "set", "engine", "R@1", "R@5", "R@10", "nDCG@10", "MRR@10", "p50", "p99", "build")
+	for _, s := range c.Sets {
+		for _, e := range s.Engines {
+			fmt.Fprintf(w, "%-13s %-18s %6.3f %6.3f %6.3f %8.3f %7.3f %10s %10s %10s\n", s.Dataset, e.Engine,
+				e.Recall1, e.Recall5, e.Recall10, e.NDCG10, e.MRR10, round(e.LatencyP50), round(e.LatencyP99), round(e.BuildTime))
+		}
+		v := s.VsBleve
+		fmt.Fprintf(w, "%-13s %-18s R@5 %+.3f  nDCG@10 %+.3f  MRR@10 %+.3f  query p50: weft %.1fx faster\n", "", "weft - bleve",
+			v.Recall5Delta, v.NDCG10Delta, v.MRR10Delta, v.Speedup)
+	}
+}
+
+// writeJSON prints the comparison as JSON.
+func (c *compareResult) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
 }
 
 // dataSets lists the folders under dir that hold queries.jsonl.
 func dataSets(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("toolbench data: %w", err)
 	}
 	var out []string
 	for _, e := range entries {

@@ -5,7 +5,9 @@
 // (-mode fusion). See docs/benchmarks.md for results and commands.
 //
 // It is a module of its own (bleve stays out of weft's requirements); run it
-// from its folder: cd bench/search && go run . -mode compare
+// from its folder: cd bench/search && go run . -mode compare. With -json,
+// compare mode prints its result as JSON for scripts (bench/compare.sh):
+// cd bench/search && go run . -json
 package main
 
 import (
@@ -19,7 +21,9 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "latency", "latency | compare | fusion")
+	mode := flag.String("mode", "", "latency | compare | fusion (default latency; compare with -json)")
+	asJSON := flag.Bool("json", false, "compare: print the result as JSON (implies -mode compare when -mode is not given)")
+	passes := flag.Int("passes", 5, "compare: times each set's queries are run for the latency percentiles")
 	sizes := flag.String("tools", "1000,10000,100000", "latency: catalog sizes")
 	queries := flag.Int("queries", 5000, "latency: queries per size")
 	builds := flag.Int("builds", 5, "latency: index builds per size (median reported)")
@@ -28,6 +32,20 @@ func main() {
 	flag.Parse()
 	runtime.GOMAXPROCS(*procs)
 	ctx := context.Background()
+	if *mode == "" {
+		*mode = "latency"
+		if *asJSON {
+			*mode = "compare"
+		}
+	}
+	if *asJSON && *mode != "compare" {
+		fmt.Fprintf(os.Stderr, "-json is for -mode compare only, not %q\n", *mode)
+		os.Exit(2)
+	}
+	if *passes < 1 {
+		fmt.Fprintf(os.Stderr, "-passes is %d; use 1 or more\n", *passes)
+		os.Exit(2)
+	}
 	var err error
 	switch *mode {
 	case "latency":
@@ -42,7 +60,14 @@ func main() {
 		}
 		err = runLatency(ctx, os.Stdout, ns, *queries, *builds)
 	case "compare":
-		err = runCompare(ctx, os.Stdout, *data)
+		var res *compareResult
+		if res, err = runCompare(ctx, *data, *passes); err == nil {
+			if *asJSON {
+				err = res.writeJSON(os.Stdout)
+			} else {
+				res.writeText(os.Stdout)
+			}
+		}
 	case "fusion":
 		err = runFusion(ctx, os.Stdout, *data)
 	default:
