@@ -116,3 +116,4 @@ func (m *Metrics) setFallback(on bool) {
 	m.fallback.Set(0)
 	m.recovered.Inc()
 }
+

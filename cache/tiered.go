@@ -155,7 +155,8 @@ func (t *Tiered) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	return out, nil
 }
 
-// Set implements Store: memory, then Redis.
+// Set implements Store: memory, then Redis. When the Redis write fails
+// without the fallback, memory does not keep the value either.
 func (t *Tiered) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := t.l1.Set(ctx, key, value, ttl); err != nil {
 		return err
@@ -164,7 +165,10 @@ func (t *Tiered) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 		return nil
 	}
 	if err := t.l2.Set(ctx, key, value, ttl); err != nil {
-		return t.l2Failed(ctx, "set", err)
+		if err := t.l2Failed(ctx, "set", err); err != nil {
+			t.l1.Delete(key) // not stored unless both tiers hold it
+			return err
+		}
 	}
 	return nil
 }
