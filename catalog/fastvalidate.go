@@ -183,19 +183,31 @@ const (
 	fastValid
 )
 
-// check validates a complete, syntactically valid JSON document.
+// check validates a complete JSON document. It parses strictly (the JSON
+// grammar, as encoding/json.Valid does), so a "valid" verdict needs no
+// separate syntax check; anything malformed makes it abstain and the full
+// validator reports the error.
 func (s *fastSchema) check(doc []byte) fastVerdict {
 	v := fastValidator{b: doc}
 	v.ws()
 	if !v.value(s) || v.abstain {
 		return fastAbstain
 	}
+	v.ws()
+	if v.i != len(v.b) {
+		return fastAbstain
+	}
 	return fastValid
 }
+
+// maxFastDepth bounds the nesting the fast path follows; deeper documents
+// go to the full validator.
+const maxFastDepth = 200
 
 type fastValidator struct {
 	b       []byte
 	i       int
+	depth   int
 	abstain bool
 }
 
@@ -205,10 +217,21 @@ func (v *fastValidator) ws() {
 	}
 }
 
+// lit consumes the literal word at v.i; false (abstain) when it is not there.
+func (v *fastValidator) lit(word string) ([]byte, bool) {
+	if len(v.b)-v.i < len(word) || string(v.b[v.i:v.i+len(word)]) != word {
+		v.abstain = true
+		return nil, false
+	}
+	v.i += len(word)
+	return v.b[v.i-len(word) : v.i], true
+}
+
 // value validates the value at v.i against s (nil: anything) and advances
 // past it. It returns false on a violation or when abstaining.
 func (v *fastValidator) value(s *fastSchema) bool {
 	if v.i >= len(v.b) {
+		v.abstain = true
 		return false
 	}
 	switch c := v.b[v.i]; {
@@ -235,18 +258,20 @@ func (v *fastValidator) value(s *fastSchema) bool {
 		}
 		return s.enumHas(v.b[v.i-len(str)-2 : v.i])
 	case c == 't' || c == 'f':
-		lit := v.b[v.i : v.i+4]
-		v.i += 4
+		word := "true"
 		if c == 'f' {
-			lit = v.b[v.i-4 : v.i+1]
-			v.i++
+			word = "false"
 		}
-		return s == nil || (s.allows(jtBool) && s.enumHas(lit))
+		lit, ok := v.lit(word)
+		return ok && (s == nil || (s.allows(jtBool) && s.enumHas(lit)))
 	case c == 'n':
-		v.i += 4
-		return s == nil || (s.allows(jtNull) && s.enumHas(v.b[v.i-4:v.i]))
-	default:
+		lit, ok := v.lit("null")
+		return ok && (s == nil || (s.allows(jtNull) && s.enumHas(lit)))
+	case c == '-' || (c >= '0' && c <= '9'):
 		return v.number(s)
+	default:
+		v.abstain = true
+		return false
 	}
 }
 
@@ -270,33 +295,65 @@ func (s *fastSchema) enumHas(lit []byte) bool {
 }
 
 // str scans a string and returns its raw contents; strings with escapes
-// make the validator abstain (their length and enum checks need decoding).
+// make the validator abstain (their length and enum checks need decoding),
+// as do control characters (invalid JSON) and an unterminated string.
 func (v *fastValidator) str() ([]byte, bool) {
 	start := v.i + 1
 	for j := start; j < len(v.b); j++ {
-		switch v.b[j] {
-		case '\\':
-			v.abstain = true
-			return nil, false
-		case '"':
+		switch c := v.b[j]; {
+		case c == '"':
 			v.i = j + 1
 			return v.b[start:j], true
+		case c == '\\' || c < 0x20:
+			v.abstain = true
+			return nil, false
 		}
 	}
+	v.abstain = true
 	return nil, false
 }
 
+// digits consumes one or more decimal digits; false when there is none.
+func (v *fastValidator) digits() bool {
+	start := v.i
+	for v.i < len(v.b) && v.b[v.i] >= '0' && v.b[v.i] <= '9' {
+		v.i++
+	}
+	return v.i > start
+}
+
+// number scans a number by the JSON grammar
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?) and checks it against s.
 func (v *fastValidator) number(s *fastSchema) bool {
 	start := v.i
 	isInt := true
-	for v.i < len(v.b) {
-		c := v.b[v.i]
-		if c == '.' || c == 'e' || c == 'E' {
-			isInt = false
-		} else if !(c == '-' || c == '+' || (c >= '0' && c <= '9')) {
-			break
-		}
+	if v.b[v.i] == '-' {
 		v.i++
+	}
+	if v.i < len(v.b) && v.b[v.i] == '0' {
+		v.i++
+	} else if !v.digits() {
+		v.abstain = true
+		return false
+	}
+	if v.i < len(v.b) && v.b[v.i] == '.' {
+		v.i++
+		isInt = false
+		if !v.digits() {
+			v.abstain = true
+			return false
+		}
+	}
+	if v.i < len(v.b) && (v.b[v.i] == 'e' || v.b[v.i] == 'E') {
+		v.i++
+		isInt = false
+		if v.i < len(v.b) && (v.b[v.i] == '+' || v.b[v.i] == '-') {
+			v.i++
+		}
+		if !v.digits() {
+			v.abstain = true
+			return false
+		}
 	}
 	if s == nil {
 		return true
@@ -321,6 +378,23 @@ func (v *fastValidator) number(s *fastSchema) bool {
 		(s.xmin == nil || f > *s.xmin) && (s.xmax == nil || f < *s.xmax)
 }
 
+// next skips white space and consumes c; false (abstain) when c is not there.
+func (v *fastValidator) next(c byte) bool {
+	v.ws()
+	if v.i >= len(v.b) || v.b[v.i] != c {
+		v.abstain = true
+		return false
+	}
+	v.i++
+	return true
+}
+
+// peek skips white space and reports whether c comes next.
+func (v *fastValidator) peek(c byte) bool {
+	v.ws()
+	return v.i < len(v.b) && v.b[v.i] == c
+}
+
 func (v *fastValidator) object(s *fastSchema) bool {
 	if s != nil && (!s.allows(jtObject) || s.enum != nil) {
 		if s.enum != nil {
@@ -328,44 +402,54 @@ func (v *fastValidator) object(s *fastSchema) bool {
 		}
 		return false
 	}
+	if v.depth++; v.depth > maxFastDepth {
+		v.abstain = true
+		return false
+	}
 	v.i++ // {
 	var seen uint64
-	for {
-		v.ws()
-		if v.b[v.i] == '}' {
-			v.i++
-			break
-		}
-		key, ok := v.str()
-		if !ok {
-			return false
-		}
-		v.ws()
-		v.i++ // :
-		v.ws()
-		var child *fastSchema
-		if s != nil {
-			if p, ok := s.props[unsafe.String(unsafe.SliceData(key), len(key))]; ok {
-				child = p
-			} else if s.noAdd {
+	if v.peek('}') {
+		v.i++
+	} else {
+		for {
+			if !v.peek('"') {
+				v.abstain = true
 				return false
-			} else {
-				child = s.additional
 			}
-			for idx, r := range s.required {
-				if r == unsafe.String(unsafe.SliceData(key), len(key)) {
-					seen |= 1 << idx
+			key, ok := v.str()
+			if !ok || !v.next(':') {
+				return false
+			}
+			v.ws()
+			var child *fastSchema
+			if s != nil {
+				if p, ok := s.props[unsafe.String(unsafe.SliceData(key), len(key))]; ok {
+					child = p
+				} else if s.noAdd {
+					return false
+				} else {
+					child = s.additional
+				}
+				for idx, r := range s.required {
+					if r == unsafe.String(unsafe.SliceData(key), len(key)) {
+						seen |= 1 << idx
+					}
 				}
 			}
-		}
-		if !v.value(child) {
-			return false
-		}
-		v.ws()
-		if v.b[v.i] == ',' {
-			v.i++
+			if !v.value(child) {
+				return false
+			}
+			if v.peek(',') {
+				v.i++
+				continue
+			}
+			if !v.next('}') {
+				return false
+			}
+			break
 		}
 	}
+	v.depth--
 	return s == nil || seen == (uint64(1)<<len(s.required))-1
 }
 
@@ -376,26 +460,35 @@ func (v *fastValidator) array(s *fastSchema) bool {
 		}
 		return false
 	}
+	if v.depth++; v.depth > maxFastDepth {
+		v.abstain = true
+		return false
+	}
 	v.i++ // [
 	n := 0
 	var item *fastSchema
 	if s != nil {
 		item = s.items
 	}
-	for {
-		v.ws()
-		if v.b[v.i] == ']' {
-			v.i++
+	if v.peek(']') {
+		v.i++
+	} else {
+		for {
+			v.ws()
+			if !v.value(item) {
+				return false
+			}
+			n++
+			if v.peek(',') {
+				v.i++
+				continue
+			}
+			if !v.next(']') {
+				return false
+			}
 			break
 		}
-		if !v.value(item) {
-			return false
-		}
-		n++
-		v.ws()
-		if v.b[v.i] == ',' {
-			v.i++
-		}
 	}
+	v.depth--
 	return s == nil || (n >= s.minItems && (s.maxItems < 0 || n <= s.maxItems))
 }

@@ -222,3 +222,57 @@ func writeConforming(r *rand.Rand, b *bytes.Buffer, s map[string]any) {
 		b.WriteString("}")
 	}
 }
+
+// The fast path parses by itself (no json.Valid before it): it may only say
+// "valid" for a syntactically valid document. Hand-picked malformed
+// documents, then random byte mutations of valid ones, against
+// encoding/json.Valid.
+func TestFastValidatorRejectsMalformedJSON(t *testing.T) {
+	anyObj := compileFast(json.RawMessage(`{"type":"object"}`))
+	typed := compileFast(json.RawMessage(`{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"array","items":{"type":"string"}},"c":{"type":"boolean"},"d":{"type":"null"}}}`))
+	if anyObj == nil || typed == nil {
+		t.Fatal("schemas outside the fast subset")
+	}
+	bad := []string{
+		`{`, `{"a":1`, `{"a":1,}`, `{"a" 1}`, `{"a":}`, `{,"a":1}`, `{"a":1}}`, `{"a":1} x`, `{a:1}`,
+		`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":1e}`, `{"a":1e+}`, `{"a":+1}`, `{"a":0x1}`, `{"a":1-2}`,
+		`{"b":[1,]}`, `{"b":["x",]}`, `{"b":[,"x"]}`, `{"b":["x"}`, `{"b":["x" "y"]}`,
+		`{"c":tru}`, `{"c":truex}`, `{"c":fals}`, `{"d":nul}`, `{"d":nulll}`,
+		"{\"a\":\"x\ny\"}", "{\"b\":[\"\x01\"]}", `{"a":"unterminated}`, `{"a":1 "b":2}`,
+	}
+	for _, doc := range bad {
+		for _, s := range []*fastSchema{anyObj, typed} {
+			if s.check([]byte(doc)) == fastValid {
+				t.Errorf("fast path accepted malformed %q", doc)
+			}
+		}
+	}
+	good := []string{`{}`, ` { } `, `{"a":-0.5e+3,"b":["x",""],"c":false,"d":null}`, "{\n\"a\" : 10 ,\t\"b\" : [ ] }", `{"e":{"f":[1,[2,{}]]}}`}
+	for _, doc := range good {
+		if anyObj.check([]byte(doc)) != fastValid {
+			t.Errorf("fast path abstained on valid %q", doc)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`{}[]":,.-+eE0123456789 tfnrulsax\` + "\n\x01")
+	for range 200000 {
+		doc := []byte(good[r.IntN(len(good))])
+		for range 1 + r.IntN(3) {
+			i := r.IntN(len(doc))
+			switch r.IntN(3) {
+			case 0:
+				doc[i] = alphabet[r.IntN(len(alphabet))]
+			case 1:
+				doc = append(doc[:i], doc[i+1:]...)
+			default:
+				doc = append(doc[:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, doc[i:]...)...)
+			}
+			if len(doc) == 0 {
+				break
+			}
+		}
+		if anyObj.check(doc) == fastValid && !json.Valid(doc) {
+			t.Fatalf("fast path accepted malformed %q", doc)
+		}
+	}
+}

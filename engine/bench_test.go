@@ -101,3 +101,44 @@ func BenchmarkEngineCallPerClient(b *testing.B) {
 		}
 	})
 }
+
+// watchingUpstream does with its context what source/mcp's upstream does
+// (context.AfterFunc to bind the call to the caller, stopped on return) and
+// waits on Done: the engine's deadline context as real upstreams use it.
+type watchingUpstream struct{ res *source.Result }
+
+func (u *watchingUpstream) Call(ctx context.Context, tool string, args json.RawMessage) (*source.Result, error) {
+	stop := context.AfterFunc(ctx, func() {})
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	default:
+		return u.res, nil
+	}
+}
+
+// BenchmarkEngineCallWatching is BenchmarkEngineCall over an upstream that
+// hooks and reads the call's context (AfterFunc, Done), under a caller's
+// cancelable context, as the gateway's calls are.
+func BenchmarkEngineCallWatching(b *testing.B) {
+	w := &watchingUpstream{res: source.TextResult("ok", false)}
+	snap := catalog.NewSnapshot([]catalog.Tool{{
+		Server: "bench", Original: "echo",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"message":{"type":"string"},"count":{"type":"integer","minimum":0}},"required":["message"]}`),
+	}})
+	eng := engine.New(engine.Options{
+		Catalog:   staticCatalog{snap},
+		Upstreams: engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return w, true }),
+		Timeout:   30 * time.Second, MaxConcurrent: 10,
+		Recorder: engine.NewMemoryRecorder(0),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := eng.Call(ctx, "bench__echo", benchArgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

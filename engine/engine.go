@@ -128,12 +128,12 @@ func (e *Engine) CallWith(ctx context.Context, name string, args json.RawMessage
 			return nil, err
 		}
 	}
-	res, err := e.invoke(ctx, tool, args, o)
+	res, err := e.invoke(ctx, tool, args, o, start)
 	e.record(tool.Name, tool.Server, o.Caller, start, res, len(args), err)
 	return res, err
 }
 
-func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMessage, o CallOptions) (*source.Result, error) {
+func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMessage, o CallOptions, start time.Time) (*source.Result, error) {
 	up, ok := e.opts.Upstreams.Upstream(tool.Server)
 	if !ok {
 		return nil, &Error{Code: CodeUnavailable, Tool: tool.Name, Server: tool.Server, Msg: fmt.Sprintf("upstream %q is not configured", tool.Server)}
@@ -149,7 +149,8 @@ func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMe
 	}
 
 	client := ClientFrom(ctx)
-	if err := e.acquire(ctx, tool, st, client); err != nil {
+	queued, err := e.acquire(ctx, tool, st, client)
+	if err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -162,9 +163,17 @@ func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMe
 
 	callCtx := ctx
 	if timeout > 0 {
-		var cancel context.CancelFunc
-		callCtx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+		// Not context.WithTimeout: its timer, channel and cancelCtx were
+		// the call path's only allocations (deadline.go).
+		// The timeout counts from the upstream call's start: after any
+		// wait for a slot (without one, the call's start is that).
+		now := start
+		if queued {
+			now = time.Now()
+		}
+		var dc *deadlineCtx
+		callCtx, dc = withDeadline(ctx, now, now.Add(timeout))
+		defer dc.release()
 	}
 	if len(args) == 0 {
 		args = emptyObject
@@ -184,13 +193,13 @@ var emptyObject = json.RawMessage("{}")
 // acquire takes, in order, a slot of the client's own, a global slot and a
 // slot of the upstream. The client's slots come first: a client at its
 // bound waits there, holding nothing global, so other clients still get
-// through.
-func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverState, client string) error {
+// through. queued reports that the call had to wait.
+func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverState, client string) (queued bool, err error) {
 	// Fast path: free slots, no timer.
 	if e.clients.TryAcquire(client) {
 		if e.global.TryAcquire() {
 			if st == nil || st.sem.TryAcquire() {
-				return nil
+				return false, nil
 			}
 			e.global.Release()
 		}
@@ -203,20 +212,20 @@ func (e *Engine) acquire(ctx context.Context, tool *catalog.Tool, st *serverStat
 		defer cancel()
 	}
 	if err := e.clients.Acquire(qctx, client); err != nil {
-		return e.queueError(ctx, tool, "per-client (limits.max_concurrent_tools_per_client)", err)
+		return true, e.queueError(ctx, tool, "per-client (limits.max_concurrent_tools_per_client)", err)
 	}
 	if err := e.global.Acquire(qctx); err != nil {
 		e.clients.Release(client)
-		return e.queueError(ctx, tool, "global (limits.max_concurrent_tools)", err)
+		return true, e.queueError(ctx, tool, "global (limits.max_concurrent_tools)", err)
 	}
 	if st != nil {
 		if err := st.sem.Acquire(qctx); err != nil {
 			e.global.Release()
 			e.clients.Release(client)
-			return e.queueError(ctx, tool, "upstream "+tool.Server, err)
+			return true, e.queueError(ctx, tool, "upstream "+tool.Server, err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 func (e *Engine) queueError(ctx context.Context, tool *catalog.Tool, which string, err error) error {
