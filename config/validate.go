@@ -79,7 +79,7 @@ func (v *validator) transportUnclear(key string) bool {
 			field = field[:i]
 		}
 		switch field {
-		case "timeout", "enabled", "max_concurrency", "description", "tags", "args", "env", "cwd", "inherit_env", "headers":
+		case "timeout", "enabled", "max_concurrency", "description", "tags", "args", "env", "cwd", "inherit_env", "headers", "cache":
 		default:
 			return true
 		}
@@ -128,6 +128,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 	if strings.TrimSpace(c.Cache.Dir) == "" {
 		v.at("cache.dir", "must not be empty (a directory for persisted state)")
 	}
+	v.cache(c)
 	v.oneOf("analytics.backend", c.Analytics.Backend, "an analytics backend", "memory", "prometheus", "none")
 	if !v.broken("server.addr") {
 		if msg := checkAddr(c.Server.Addr); msg != "" {
@@ -182,6 +183,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 	}
 	v.gateway(&c.Gateway)
 	v.models(c)
+	v.tracing(c.Telemetry.Tracing)
 	v.mcpNamesInScopes(c)
 	v.oneOf("log.level", c.Log.Level, "a log level", "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "a log format", "text", "json")
@@ -324,7 +326,7 @@ func isToken(s string) bool {
 var (
 	apiKeyHash = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	// reservedPaths are served by weft itself and cannot be MCP endpoints.
-	reservedPaths = []string{"/v1", "/healthz", "/readyz", "/metrics"}
+	reservedPaths = []string{"/v1", "/healthz", "/health", "/readyz", "/metrics"}
 )
 
 func (v *validator) gateway(g *Gateway) {

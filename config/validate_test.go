@@ -74,7 +74,7 @@ weft.yaml:3: plans.max_result_bytes: "2000000": must not exceed plans.max_record
 			"    - {path: /x}",
 			"    - {path: /y, mode: meta, colour: red}",
 		), nil, `weft.yaml:3: gateway.endpoints[0].path: "mcp": must be a URL path starting with / (e.g. /mcp)
-weft.yaml:4: gateway.endpoints[1].path: "/v1/mcp": is reserved for weft's own routes (/v1, /healthz, /readyz, /metrics)
+weft.yaml:4: gateway.endpoints[1].path: "/v1/mcp": is reserved for weft's own routes (/v1, /healthz, /health, /readyz, /metrics)
 weft.yaml:5: gateway.endpoints[2].mode: "proxy": not an endpoint mode (allowed: meta, passthrough)
 weft.yaml:6: gateway.endpoints[3].path: "/x": is already used by gateway.endpoints[2]
 weft.yaml:6: gateway.endpoints[3].mode: is required (meta or passthrough)
@@ -288,7 +288,7 @@ weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: mem
 weft.yaml:4: servers.a.args: expected a list of strings, got a value
 weft.yaml:5: servers.a.env: expected a mapping, got a list
 weft.yaml:6: limits: expected a mapping, got a value
-weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, x-* (ignored; for YAML anchors))`},
+weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, telemetry, x-* (ignored; for YAML anchors))`},
 		{"null list item", doc(
 			"servers:",
 			"  a:",

@@ -23,7 +23,7 @@ import (
 
 // public routes need no authentication and are not rate limited.
 func public(path string) bool {
-	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+	return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics"
 }
 
 // protect applies, in order: Host and Origin checks (DNS rebinding, CSRF),

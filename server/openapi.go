@@ -99,6 +99,7 @@ var openAPI = sync.OnceValue(func() []byte {
 		"security": []any{map[string]any{"apiKey": []string{}}},
 		"paths": map[string]any{
 			"/healthz": map[string]any{"get": map[string]any{"summary": "Liveness", "security": []any{}, "responses": map[string]any{"200": ok("alive", anyObj)}}},
+			"/health":  map[string]any{"get": map[string]any{"summary": "Liveness (alias of /healthz)", "security": []any{}, "responses": map[string]any{"200": ok("alive", anyObj)}}},
 			"/readyz":  map[string]any{"get": map[string]any{"summary": "Readiness and each upstream's state", "security": []any{}, "responses": map[string]any{"200": ok("ready", anyObj), "503": ok("not ready", anyObj)}}},
 			"/v1/tools": map[string]any{"get": map[string]any{
 				"summary":    "List the catalog (paginated, name order)",

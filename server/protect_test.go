@@ -125,6 +125,7 @@ func TestAuthAndScopes(t *testing.T) {
 		absent                        string
 	}{
 		{"health needs no key", "GET", "/healthz", "", "", 200, `"ok"`, ""},
+		{"health alias needs no key", "GET", "/health", "", "", 200, `"ok"`, ""},
 		{"ready needs no key", "GET", "/readyz", "", "", 200, `"ready":true`, ""},
 		{"missing key", "GET", "/v1/tools", "", "", 401, "missing bearer token", ""},
 		{"wrong key", "GET", "/v1/tools", "nope", "", 401, "invalid API key", ""},

@@ -1,5 +1,5 @@
 // Package server is weft's HTTP surface: the REST API under /v1, the
-// health endpoints /healthz and /readyz, and (with the gateway work) the MCP
+// health endpoints /healthz (alias /health) and /readyz, and (with the gateway work) the MCP
 // endpoint. Handlers are thin: parse and validate input, call the
 // orchestrator, render output. Errors are application/problem+json.
 package server
@@ -129,6 +129,7 @@ func New(o *weft.Orchestrator, opts Options) *Server {
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /health", s.healthz) // the path the replaced system documented
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", s.o.Metrics().Handler())
 	s.mux.HandleFunc("GET /v1/openapi.json", s.openapiDoc)

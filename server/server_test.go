@@ -108,6 +108,11 @@ func TestREST(t *testing.T) {
 				t.Fatal(m)
 			}
 		}},
+		{"health (alias of healthz)", "GET", "/health", "", 200, "application/json", func(t *testing.T, m map[string]any) {
+			if m["status"] != "ok" || m["uptime_s"] == nil {
+				t.Fatal(m)
+			}
+		}},
 		{"readyz", "GET", "/readyz", "", 200, "application/json", func(t *testing.T, m map[string]any) {
 			if m["ready"] != true || m["tools"] != 3.0 {
 				t.Fatal(m)
