@@ -39,6 +39,8 @@ type Config struct {
 	Models map[string]*Model `yaml:"models" json:"models,omitempty"`
 	// Ask holds the settings and per-request budgets of `weft ask`.
 	Ask Ask `yaml:"ask" json:"ask"`
+	// Telemetry holds OpenTelemetry settings (tracing).
+	Telemetry Telemetry `yaml:"telemetry" json:"telemetry"`
 
 	// Path is the file the configuration was loaded from ("" for defaults only).
 	Path string `yaml:"-" json:"path,omitempty"`
@@ -83,6 +85,8 @@ type Server struct {
 	Description string `yaml:"description" json:"description,omitempty"`
 	// Tags are added to every tool of the server.
 	Tags []string `yaml:"tags" json:"tags,omitempty"`
+	// Cache marks tools whose successful results may be cached (nil: none).
+	Cache *ServerCache `yaml:"cache" json:"cache,omitempty"`
 	// Origin is where the server was defined, as "file:line" (set by the
 	// loader), for messages about the server at run time.
 	Origin string `yaml:"-" json:"origin,omitempty"`
@@ -151,6 +155,20 @@ type Catalog struct {
 type Cache struct {
 	// Dir holds persisted state (catalog snapshot, embeddings). Env: WEFT_CACHE_DIR. Default: the user cache dir + "/weft".
 	Dir string `yaml:"dir" json:"dir"`
+	// RedisURL, when set, adds Redis as a second cache tier shared by every
+	// replica (catalog snapshots, embeddings, search results, plan
+	// idempotency results, cacheable tool results); rediss:// uses TLS with
+	// certificate verification. Env: REDIS_URL. Default: memory only.
+	RedisURL string `yaml:"redis_url,omitempty" json:"redis_url,omitempty"`
+	// RedisPassword authenticates to RedisURL when the URL has none. A
+	// secret. Env: REDIS_PASSWORD.
+	RedisPassword string `yaml:"redis_password,omitempty" json:"redis_password,omitempty"`
+	// Fallback serves from memory alone while Redis is unreachable (one
+	// warning, a metric, automatic recovery); false makes the requests
+	// that need Redis fail. Env: REDIS_FALLBACK_ENABLED. Default true.
+	Fallback bool `yaml:"fallback" json:"fallback"`
+	// MemoryMaxBytes bounds the in-memory tier. Default 64 MiB.
+	MemoryMaxBytes int64 `yaml:"memory_max_bytes" json:"memory_max_bytes"`
 }
 
 // Analytics settings.
@@ -201,6 +219,9 @@ type Search struct {
 	DenseWeight float64 `yaml:"dense_weight" json:"dense_weight"`
 	// Embedder configures dense retrieval; without a URL search is lexical only.
 	Embedder Embedder `yaml:"embedder" json:"embedder"`
+	// CacheTTL is how long a search's results are reused for the same
+	// catalog version, query and caller policy; 0 disables. Env: SEARCH_CACHE_TTL. Default 1h.
+	CacheTTL Duration `yaml:"cache_ttl" json:"cache_ttl"`
 }
 
 // Embedder is an OpenAI-compatible /embeddings endpoint: OpenAI, Azure
@@ -232,7 +253,7 @@ type Embedder struct {
 	// Timeout bounds each request attempt. Default 30s.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
 	// CacheTTL expires cached tool vectors (kept under cache.dir/embeddings);
-	// 0 keeps them until the model changes. Env: EMBEDDING_CACHE_TTL. Default 720h.
+	// 0 keeps them until the model changes. Env: EMBEDDING_CACHE_TTL. Default 168h (7 days).
 	CacheTTL Duration `yaml:"cache_ttl" json:"cache_ttl"`
 }
 

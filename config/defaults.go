@@ -54,7 +54,7 @@ const (
 	DefaultEmbedderAuth       = "key"
 	DefaultEmbedderBatchSize  = 64
 	DefaultEmbedderTimeout    = 30 * time.Second
-	DefaultEmbeddingCacheTTL  = 30 * 24 * time.Hour
+	DefaultEmbeddingCacheTTL  = 7 * 24 * time.Hour
 )
 
 // Default returns a configuration with every default filled in and no
@@ -72,7 +72,7 @@ func Default() *Config {
 			RedisFailMode:      DefaultRedisFailMode,
 		},
 		Catalog:   Catalog{CacheTTL: Duration(DefaultCatalogCacheTTL)},
-		Cache:     Cache{Dir: DefaultCacheDir()},
+		Cache:     defaultCache(),
 		Analytics: Analytics{Backend: DefaultAnalyticsBackend},
 		Server: HTTP{
 			Addr:            DefaultAddr,
@@ -83,7 +83,7 @@ func Default() *Config {
 		},
 		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		Search: Search{AutoMaxTools: DefaultAutoMaxTools, AutoMaxTokens: DefaultAutoMaxTokens,
-			DenseWeight: DefaultDenseWeight,
+			DenseWeight: DefaultDenseWeight, CacheTTL: Duration(DefaultSearchCacheTTL),
 			Embedder: Embedder{APIVersion: DefaultEmbedderAPIVersion, Auth: DefaultEmbedderAuth,
 				BatchSize: DefaultEmbedderBatchSize, Timeout: Duration(DefaultEmbedderTimeout),
 				CacheTTL: Duration(DefaultEmbeddingCacheTTL)}},
@@ -98,6 +98,7 @@ func Default() *Config {
 		Ask: defaultAsk(),
 		Gateway: Gateway{MaxConcurrentPerClient: DefaultMaxPerClient,
 			Endpoints: []Endpoint{{Path: "/mcp", Mode: "meta"}}},
+		Telemetry: defaultTelemetry(),
 	}
 }
 

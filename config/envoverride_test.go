@@ -55,7 +55,7 @@ func TestEnvOverrideValues(t *testing.T) {
 		{"GOGC", "50", func(c *Config) any { return c.Server.GCPercent }, 0},
 		{"EMBEDDING_CACHE_TTL", "3600", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, time.Hour},
 		{"EMBEDDING_CACHE_TTL", "0", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, time.Duration(0)},
-		{"EMBEDDING_CACHE_TTL", "", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, 720 * time.Hour},
+		{"EMBEDDING_CACHE_TTL", "", func(c *Config) any { return c.Search.Embedder.CacheTTL.D() }, 7 * 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -114,6 +114,9 @@ TOOL_TIMEOUT: "abc": not a duration (e.g. 30s, 2m)`
 func TestEnvOverridesList(t *testing.T) {
 	want := []string{"TOOL_TIMEOUT", "MAX_CONCURRENT_TOOLS", "MAX_CONCURRENT_TOOLS_PER_CLIENT", "REQUESTS_PER_MINUTE", "MCP_SERVERS_FILE",
 		"CATALOG_CACHE_TTL", "WEFT_ADDR", "WEFT_CACHE_DIR", "WEFT_LOG_LEVEL", "ANALYTICS_BACKEND", "GOGC", "EMBEDDING_CACHE_TTL",
+		"REDIS_URL", "REDIS_PASSWORD", "REDIS_FALLBACK_ENABLED", "SEARCH_CACHE_TTL",
+		"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS",
+		"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_SERVICE_NAME",
 		"PLANNER_PROVIDER", "PLANNER_MODEL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_USE_AD", "AZURE_OPENAI_API_VERSION",
 		"OPENAI_API_KEY", "OPENAI_BASE_URL", "USE_SMALL_MODEL", "SMALL_MODEL_BACKEND", "WORKER_MODEL", "OLLAMA_API_URL",
 		"AZURE_SMALL_MODEL_ENDPOINT", "AZURE_SMALL_MODEL_KEY", "AZURE_SMALL_MODEL_USE_AD"}

@@ -22,6 +22,7 @@ type yamlServer struct {
 	MaxConcurrency int               `yaml:"max_concurrency,omitempty"`
 	Description    string            `yaml:"description,omitempty"`
 	Tags           []string          `yaml:"tags,omitempty"`
+	Cache          *ServerCache      `yaml:"cache,omitempty"`
 }
 
 // yamlConfig is a Config as printed by YAML.
@@ -40,6 +41,7 @@ type yamlConfig struct {
 	Log            Log           `yaml:"log"`
 	Models         yaml.MapSlice `yaml:"models"`
 	Ask            Ask           `yaml:"ask"`
+	Telemetry      Telemetry     `yaml:"telemetry"`
 }
 
 // yamlGateway is a Gateway as printed by YAML: empty lists (which mean
@@ -100,6 +102,7 @@ func (c *Config) YAML() ([]byte, error) {
 		Log:            r.Log,
 		Models:         yaml.MapSlice{},
 		Ask:            r.Ask,
+		Telemetry:      r.Telemetry,
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Models)) {
 		out.Models = append(out.Models, yaml.MapItem{Key: name, Value: r.Models[name]})
@@ -113,7 +116,7 @@ func (c *Config) YAML() ([]byte, error) {
 		out.Servers = append(out.Servers, yaml.MapItem{Key: s.Name, Value: yamlServer{
 			Transport: s.Transport, Command: s.Command, Args: s.Args, Env: s.Env, Cwd: s.Cwd, InheritEnv: s.InheritEnv,
 			URL: s.URL, Headers: s.Headers, Timeout: s.Timeout, Enabled: s.Enabled,
-			MaxConcurrency: s.MaxConcurrency, Description: s.Description, Tags: s.Tags,
+			MaxConcurrency: s.MaxConcurrency, Description: s.Description, Tags: s.Tags, Cache: s.Cache,
 		}})
 	}
 	return yaml.MarshalWithOptions(out, yaml.Indent(2), yaml.IndentSequence(true))

@@ -30,7 +30,10 @@ func TestDefault(t *testing.T) {
 		{"search.warm", c.Search.Warm, false},
 		{"search.dense_weight", c.Search.DenseWeight, 0.3},
 		{"search.embedder", c.Search.Embedder, Embedder{APIVersion: "2024-10-21", Auth: "key", BatchSize: 64,
-			Timeout: Duration(30 * time.Second), CacheTTL: Duration(720 * time.Hour)}},
+			Timeout: Duration(30 * time.Second), CacheTTL: Duration(7 * 24 * time.Hour)}},
+		{"search.cache_ttl", c.Search.CacheTTL.D(), time.Hour},
+		{"cache.fallback", c.Cache.Fallback, true},
+		{"cache.memory_max_bytes", c.Cache.MemoryMaxBytes, int64(64 << 20)},
 		{"search.embedder.Enabled", c.Search.Embedder.Enabled(), false},
 	}
 	for _, ch := range checks {
@@ -134,13 +137,14 @@ func TestParseFull(t *testing.T) {
 			MaxConcurrentToolsPerClient: 4, RedisFailMode: "open",
 		},
 		Catalog:   Catalog{CacheTTL: Duration(time.Hour)},
-		Cache:     Cache{Dir: "/var/cache/weft"},
+		Cache:     Cache{Dir: "/var/cache/weft", Fallback: true, MemoryMaxBytes: DefaultCacheMemoryMaxBytes},
 		Analytics: Analytics{Backend: "prometheus"},
 		Server: HTTP{Addr: ":9090", ShutdownTimeout: Duration(5 * time.Second), MaxBodyBytes: 1024, GCPercent: 200,
 			ReadTimeout: Duration(time.Minute), AllowedHosts: []string{"weft.internal.example"}},
-		Log: Log{Level: "debug", Format: "json"},
-		Ask: defaultAsk(),
-		Search: Search{AutoMaxTools: 5, AutoMaxTokens: 100, Warm: true, DenseWeight: 0.45, Embedder: Embedder{
+		Log:       Log{Level: "debug", Format: "json"},
+		Ask:       defaultAsk(),
+		Telemetry: defaultTelemetry(),
+		Search: Search{AutoMaxTools: 5, AutoMaxTokens: 100, Warm: true, DenseWeight: 0.45, CacheTTL: Duration(time.Hour), Embedder: Embedder{
 			URL: "https://res.openai.azure.com", Model: "text-embedding-3-small", APIKey: "k-1", AzureDeployment: "emb",
 			APIVersion: "2025-01-01", Auth: "key", Dimensions: 512, SendDimensions: true, BatchSize: 16,
 			Timeout: Duration(10 * time.Second), CacheTTL: Duration(24 * time.Hour),
@@ -176,7 +180,7 @@ func TestStructureProblems(t *testing.T) {
 		{"unknown top-level key", doc(
 			"limit:",
 			"  tool_timeout: 5s",
-		), `weft.yaml:1: limit: unknown field; did you mean "limits"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, x-* (ignored; for YAML anchors))`},
+		), `weft.yaml:1: limit: unknown field; did you mean "limits"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, telemetry, x-* (ignored; for YAML anchors))`},
 		{"unknown nested keys, all reported", doc(
 			"servers:",
 			"  gh:",
@@ -186,8 +190,8 @@ func TestStructureProblems(t *testing.T) {
 			"  timeout: 5s",
 			"log:",
 			"  colour: true",
-		), `weft.yaml:3: servers.gh.comand: unknown field; did you mean "command"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags)
-weft.yaml:4: servers.gh.urll: unknown field; did you mean "url"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags)
+		), `weft.yaml:3: servers.gh.comand: unknown field; did you mean "command"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags, cache)
+weft.yaml:4: servers.gh.urll: unknown field; did you mean "url"? (allowed: transport, command, args, env, cwd, inherit_env, url, headers, timeout, enabled, max_concurrency, description, tags, cache)
 weft.yaml:6: limits.timeout: unknown field (allowed: tool_timeout, max_concurrent_tools, requests_per_minute, discovery_timeout, start_timeout, queue_timeout, redis_url, max_concurrent_tools_per_client, redis_fail_mode)
 weft.yaml:8: log.colour: unknown field (allowed: level, format)`},
 		{"duplicate keys", doc(

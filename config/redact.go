@@ -34,6 +34,11 @@ func (c *Config) Redacted() *Config {
 	}
 	out.Search.Embedder.URL = redactURLText(out.Search.Embedder.URL)
 	out.Limits.RedisURL = redactURLText(out.Limits.RedisURL)
+	out.Cache.RedisURL = redactURLText(out.Cache.RedisURL)
+	if out.Cache.RedisPassword != "" {
+		out.Cache.RedisPassword = Mask
+	}
+	redactTracing(out)
 	for _, m := range out.Models {
 		if m.APIKey != "" {
 			m.APIKey = Mask
@@ -60,6 +65,11 @@ func (c *Config) clone() *Config {
 		if s.Enabled != nil {
 			e := *s.Enabled
 			cp.Enabled = &e
+		}
+		if s.Cache != nil {
+			sc := *s.Cache
+			sc.Tools = slices.Clone(s.Cache.Tools)
+			cp.Cache = &sc
 		}
 		out.Servers[name] = &cp
 	}

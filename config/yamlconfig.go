@@ -30,12 +30,7 @@ func (d *decoder) config(n *node, c *Config) {
 				{"cache_ttl", func(v *node) { d.duration(v, p.child("cache_ttl", "cache_ttl"), &c.Catalog.CacheTTL) }},
 			}, "")
 		}},
-		{"cache", func(v *node) {
-			p := sub("cache")
-			d.object(v, p, []field{
-				{"dir", func(v *node) { d.str(v, p.child("dir", "dir"), &c.Cache.Dir) }},
-			}, "")
-		}},
+		{"cache", func(v *node) { d.cache(v, sub("cache"), &c.Cache) }},
 		{"analytics", func(v *node) {
 			p := sub("analytics")
 			d.object(v, p, []field{
@@ -56,6 +51,7 @@ func (d *decoder) config(n *node, c *Config) {
 		}},
 		{"models", func(v *node) { d.models(v, sub("models"), c) }},
 		{"ask", func(v *node) { d.ask(v, sub("ask"), &c.Ask) }},
+		{"telemetry", func(v *node) { d.telemetry(v, sub("telemetry"), &c.Telemetry) }},
 	}, "x-* (ignored; for YAML anchors)")
 }
 
@@ -88,6 +84,7 @@ func (d *decoder) search(n *node, p fpath, s *Search) {
 		}},
 		{"dense_weight", func(v *node) { d.number(v, f("dense_weight"), &s.DenseWeight) }},
 		{"embedder", func(v *node) { d.embedder(v, f("embedder"), &s.Embedder) }},
+		{"cache_ttl", func(v *node) { d.duration(v, f("cache_ttl"), &s.CacheTTL) }},
 	}, "")
 }
 
@@ -259,5 +256,6 @@ func (d *decoder) server(n *node, p fpath, s *Server) {
 		{"max_concurrency", func(v *node) { d.integer(v, f("max_concurrency"), &s.MaxConcurrency) }},
 		{"description", func(v *node) { d.str(v, f("description"), &s.Description) }},
 		{"tags", func(v *node) { d.strList(v, f("tags"), &s.Tags) }},
+		{"cache", func(v *node) { d.serverCache(v, f("cache"), &s.Cache) }},
 	}, "")
 }
