@@ -31,6 +31,7 @@ import (
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/internal/tracing"
 	"github.com/weft-dev/weft/limit"
 	"github.com/weft-dev/weft/sandbox"
 	"github.com/weft-dev/weft/search"
@@ -63,6 +64,10 @@ type Options struct {
 	// Recorder receives an event per tool call, besides the Prometheus
 	// metrics (default: an in-memory recorder when analytics.backend is memory).
 	Recorder engine.Recorder
+	// Tracer, when set, receives the spans instead of the one
+	// telemetry.tracing configures (tests use an in-memory exporter); the
+	// caller shuts it down.
+	Tracer *tracing.Tracer
 }
 
 // Orchestrator wires sources, catalog and engine. It is safe for concurrent use.
@@ -85,6 +90,9 @@ type Orchestrator struct {
 
 	ask askState // the planner model of Ask, built on first use
 
+	tracer      *tracing.Tracer // nil: tracing off
+	tracerGiven bool            // Options.Tracer: the caller shuts it down
+
 	// started is set once Start returned: the first discovery round is
 	// over (or the catalog came from a fresh cache).
 	started atomic.Bool
@@ -100,6 +108,10 @@ func New(opts Options) (*Orchestrator, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tracer, err := newTracer(cfg, opts.Tracer)
+	if err != nil {
+		return nil, err
+	}
 	var sources []source.Source
 	limits := map[string]engine.ServerLimits{}
 	for _, sc := range cfg.EnabledServers() {
@@ -109,7 +121,9 @@ func New(opts Options) (*Orchestrator, error) {
 		if sc.MCPName != "" {
 			log.Info("mcp.json server imported under a valid name", "mcp_name", sc.MCPName, "server", sc.Name, "origin", sc.Origin)
 		}
-		up, err := mcp.New(mcpConfig(sc, cfg), log)
+		mc := mcpConfig(sc, cfg)
+		mc.Tracer = tracer
+		up, err := mcp.New(mc, log)
 		if err != nil {
 			return nil, fmt.Errorf("weft: server %s: %w", sc.Name, err)
 		}
@@ -153,6 +167,7 @@ func New(opts Options) (*Orchestrator, error) {
 		return nil, err
 	}
 	o := &Orchestrator{cfg: cfg, log: log, set: set, metrics: metrics, searchOpts: searchOpts, rate: rate, closeRate: closeRate}
+	o.tracer, o.tracerGiven = tracer, opts.Tracer != nil
 	o.search.vectors = vectors
 	o.engine = engine.New(engine.Options{
 		Catalog: set,
@@ -170,6 +185,7 @@ func New(opts Options) (*Orchestrator, error) {
 		QueueTimeout:           cfg.Limits.QueueTimeout.D(),
 		Servers:                limits,
 		Recorder:               recs,
+		Tracer:                 engineTracer(tracer),
 	})
 	return o, nil
 }
@@ -233,6 +249,9 @@ func (o *Orchestrator) Close() error {
 		err = cerr
 	}
 	if cerr := o.closeRate(); err == nil {
+		err = cerr
+	}
+	if cerr := o.closeTracer(); err == nil {
 		err = cerr
 	}
 	return err

@@ -62,6 +62,8 @@ type Options struct {
 	Servers map[string]ServerLimits
 	// Recorder receives an event per call; nil discards events.
 	Recorder Recorder
+	// Tracer starts a span per call; nil traces nothing (and costs one nil check).
+	Tracer Tracer
 }
 
 // Engine executes tool calls. It is safe for concurrent use.
@@ -95,6 +97,8 @@ type CallOptions struct {
 	Timeout time.Duration
 	// SkipValidation skips argument validation (the caller validated already).
 	SkipValidation bool
+
+	traced bool // the call's span is started (trace.go)
 }
 
 // Call runs the named tool with args (a JSON object; empty means {}).
@@ -108,6 +112,9 @@ func (e *Engine) Call(ctx context.Context, name string, args json.RawMessage) (*
 
 // CallWith is Call with per-call options.
 func (e *Engine) CallWith(ctx context.Context, name string, args json.RawMessage, o CallOptions) (*source.Result, error) {
+	if e.opts.Tracer != nil && !o.traced {
+		return e.traced(ctx, name, args, o)
+	}
 	start := time.Now()
 	snap := e.opts.Catalog.Snapshot()
 	tool, ok := snap.Get(name)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/weft-dev/weft/internal/tracing"
 )
 
 // Transports an upstream can use.
@@ -76,6 +78,11 @@ type Config struct {
 	// process); it doubles on each failed attempt, with jitter, up to
 	// MaxRestartBackoff. Defaults 500ms and 30s.
 	RestartBackoff, MaxRestartBackoff time.Duration
+	// Tracer, when set, traces each tool call as an MCP client span and
+	// propagates its trace context to the upstream: in params._meta
+	// (traceparent) on every transport, and in the traceparent header of
+	// every HTTP request. Nil traces nothing.
+	Tracer *tracing.Tracer
 }
 
 // normalize validates c and returns a copy with defaults applied.

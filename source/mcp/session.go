@@ -13,6 +13,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/weft-dev/weft/catalog"
+	"github.com/weft-dev/weft/internal/tracing"
 )
 
 // session is one live connection to the upstream: an initialized MCP client
@@ -83,6 +84,7 @@ type sessionTransport struct {
 	base    http.RoundTripper
 	headers map[string]string
 	life    context.Context
+	tracer  *tracing.Tracer // sets traceparent from the request's context; nil: none
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -96,6 +98,7 @@ func (t *sessionTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	for k, v := range t.headers {
 		r.Header.Set(k, v)
 	}
+	t.tracer.InjectHTTP(req.Context(), r.Header)
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
 		stop()
@@ -122,7 +125,7 @@ func (b *releaseBody) Close() error {
 
 // httpTransport builds the SDK transport for an HTTP upstream session.
 func (u *Upstream) httpTransport(life context.Context) sdk.Transport {
-	client := &http.Client{Transport: &sessionTransport{base: u.httpBase, headers: u.cfg.Headers, life: life}}
+	client := &http.Client{Transport: &sessionTransport{base: u.httpBase, headers: u.cfg.Headers, life: life, tracer: u.cfg.Tracer}}
 	if u.cfg.Transport == TransportSSE {
 		return &sdk.SSEClientTransport{Endpoint: u.cfg.URL, HTTPClient: client}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/source"
@@ -234,7 +235,14 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 	}
 	cctx, stop := bind(ctx, s.ctx)
 	defer stop()
+	var span trace.Span
+	if u.cfg.Tracer != nil {
+		cctx, span = u.traceCall(ctx, cctx, s, tool, params)
+	}
 	res, err := s.cs.CallTool(cctx, params)
+	if span != nil {
+		endCallSpan(span, res, err)
+	}
 	if err != nil {
 		return nil, u.callError(ctx, s, op, tool, err)
 	}
