@@ -35,8 +35,26 @@ type SetOptions struct {
 	// Fingerprint identifies the configured sources; a persisted snapshot
 	// saved under another fingerprint is ignored.
 	Fingerprint string
-	Logger      *slog.Logger
+	// Shared, when set, also persists the snapshot under SharedKey in a
+	// store every replica reads (the Redis cache tier): a replica with an
+	// empty CachePath serves the catalog another replica discovered, at
+	// once, and still starts and rediscovers its sources. The fresher of
+	// the file and the shared copy is used.
+	Shared SharedStore
+	// SharedKey is the snapshot's key in Shared (derived from Fingerprint).
+	SharedKey string
+	Logger    *slog.Logger
 }
+
+// SharedStore is the cache a Set persists its snapshot to besides its
+// file (cache.Tiered satisfies it).
+type SharedStore interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+}
+
+// sharedTimeout bounds reading or writing the shared snapshot.
+const sharedTimeout = 2 * time.Second
 
 // Set runs many sources: it starts and discovers them in parallel, each with
 // its own timeout, so a slow, dead or broken upstream never blocks the
@@ -377,19 +395,14 @@ type cacheFile struct {
 // the same sources, and returns the sources it fully covers. Tools of
 // sources it does not cover are not loaded.
 func (s *Set) loadCache() (covered map[string]bool) {
-	if s.opts.CachePath == "" || s.opts.CacheTTL <= 0 {
+	if s.opts.CacheTTL <= 0 {
 		return nil
 	}
-	b, err := os.ReadFile(s.opts.CachePath)
-	if err != nil {
-		return nil
+	cf, from := s.readCacheFile(), "file"
+	if shared := s.readShared(); shared != nil && (cf == nil || shared.SavedAt.After(cf.SavedAt)) {
+		cf, from = shared, "shared cache"
 	}
-	var cf cacheFile
-	if err := json.Unmarshal(b, &cf); err != nil {
-		s.log.Warn("ignoring unreadable catalog cache", "path", s.opts.CachePath, "err", err)
-		return nil
-	}
-	if cf.Fingerprint != s.opts.Fingerprint || time.Since(cf.SavedAt) > s.opts.CacheTTL {
+	if cf == nil {
 		return nil
 	}
 	covered = map[string]bool{}
@@ -428,9 +441,61 @@ func (s *Set) loadCache() (covered map[string]bool) {
 	next := catalog.NewSnapshot(all)
 	s.snap.Store(next)
 	s.mu.Unlock()
-	s.log.Info("catalog loaded from cache", "tools", next.Len(), "age", time.Since(cf.SavedAt).Round(time.Second),
+	s.log.Info("catalog loaded from cache", "from", from, "tools", next.Len(), "age", time.Since(cf.SavedAt).Round(time.Second),
 		"not_cached", missing)
 	return covered
+}
+
+// readCacheFile returns the persisted file's snapshot if it is fresh and
+// was saved for the same sources.
+func (s *Set) readCacheFile() *cacheFile {
+	if s.opts.CachePath == "" {
+		return nil
+	}
+	b, err := os.ReadFile(s.opts.CachePath)
+	if err != nil {
+		return nil
+	}
+	var cf cacheFile
+	if err := json.Unmarshal(b, &cf); err != nil {
+		s.log.Warn("ignoring unreadable catalog cache", "path", s.opts.CachePath, "err", err)
+		return nil
+	}
+	if !s.usable(&cf) {
+		return nil
+	}
+	return &cf
+}
+
+// readShared returns the shared store's snapshot if it is fresh and was
+// saved for the same sources.
+func (s *Set) readShared() *cacheFile {
+	if s.opts.Shared == nil || s.opts.SharedKey == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	b, ok, err := s.opts.Shared.Get(ctx, s.opts.SharedKey)
+	if err != nil {
+		s.log.Warn("could not read the shared catalog cache", "err", err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	var cf cacheFile
+	if err := json.Unmarshal(b, &cf); err != nil {
+		s.log.Warn("ignoring unreadable shared catalog cache", "err", err)
+		return nil
+	}
+	if !s.usable(&cf) {
+		return nil
+	}
+	return &cf
+}
+
+func (s *Set) usable(cf *cacheFile) bool {
+	return cf.Fingerprint == s.opts.Fingerprint && time.Since(cf.SavedAt) <= s.opts.CacheTTL
 }
 
 // saveCache persists snap; complete names the servers it fully covers.
@@ -438,16 +503,26 @@ func (s *Set) saveCache(snap *catalog.Snapshot, complete []string) {
 	if s.beforeSave != nil {
 		s.beforeSave(snap)
 	}
-	if s.opts.CachePath == "" || s.opts.ReadOnlyCache {
+	if s.opts.ReadOnlyCache || (s.opts.CachePath == "" && s.opts.Shared == nil) {
 		return
 	}
 	b, err := json.Marshal(cacheFile{Fingerprint: s.opts.Fingerprint, SavedAt: time.Now().UTC(), Version: snap.Version(),
 		Complete: complete, Tools: snap.Tools()})
-	if err == nil {
-		err = writeFileAtomic(s.opts.CachePath, b)
-	}
 	if err != nil {
-		s.log.Warn("could not persist catalog cache", "path", s.opts.CachePath, "err", err)
+		s.log.Warn("could not persist catalog cache", "err", err)
+		return
+	}
+	if s.opts.CachePath != "" {
+		if err := writeFileAtomic(s.opts.CachePath, b); err != nil {
+			s.log.Warn("could not persist catalog cache", "path", s.opts.CachePath, "err", err)
+		}
+	}
+	if s.opts.Shared != nil && s.opts.SharedKey != "" && s.opts.CacheTTL > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := s.opts.Shared.Set(ctx, s.opts.SharedKey, b, s.opts.CacheTTL); err != nil {
+			s.log.Warn("could not persist catalog cache to the shared cache", "err", err)
+		}
 	}
 }
 
