@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/weft-dev/weft/cache"
 )
 
 // Embedder is the method set Cache wraps (that of search.Embedder).
@@ -36,6 +38,19 @@ type CacheOptions struct {
 	MaxEntries int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
+	// Shared, when set, is a cache every replica reads (the Redis cache
+	// tier): vectors missing locally are looked up there before the
+	// embedder is asked, and every vector embedded is stored there for
+	// TTL, so no replica embeds the same text with the same model twice.
+	// Keys are cache.Key(cache.KindEmbedding, model, text). Its failures
+	// only cost an embedding (the error is returned when Shared reports one).
+	Shared SharedStore
+}
+
+// SharedStore is the shared cache of vectors (cache.Tiered satisfies it).
+type SharedStore interface {
+	GetMany(ctx context.Context, keys []string) ([][]byte, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
 }
 
 // Cache is an Embedder that remembers vectors by (model, SHA-256 of the
@@ -50,6 +65,7 @@ type Cache struct {
 	w      *bufio.Writer
 	hits   int
 	misses int
+	shared int // hits answered by opts.Shared
 }
 
 type cached struct {
@@ -189,6 +205,13 @@ func (c *Cache) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	if len(missText) == 0 {
 		return out, nil
 	}
+	missText, err := c.fromShared(ctx, missText, missAt, out)
+	if err != nil {
+		return nil, err
+	}
+	if len(missText) == 0 {
+		return out, nil
+	}
 	vecs, err := c.e.Embed(ctx, missText)
 	if err != nil {
 		return nil, err
@@ -219,7 +242,93 @@ func (c *Cache) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 			return nil, fmt.Errorf("embed: persist vector: %w", err)
 		}
 	}
+	if c.opts.Shared != nil {
+		for j, t := range missText {
+			if err := c.opts.Shared.Set(ctx, c.sharedKey(t), encodeVector(vecs[j]), c.opts.TTL); err != nil {
+				return nil, fmt.Errorf("embed: share vector: %w", err)
+			}
+		}
+	}
 	return out, nil
+}
+
+func (c *Cache) sharedKey(text string) string { return cache.Key(cache.KindEmbedding, c.e.Model(), text) }
+
+// fromShared fills out with the vectors of texts found in the shared
+// cache (remembering them locally) and returns the texts still missing.
+func (c *Cache) fromShared(ctx context.Context, texts []string, missAt map[[32]byte][]int, out [][]float32) ([]string, error) {
+	if c.opts.Shared == nil {
+		return texts, nil
+	}
+	keys := make([]string, len(texts))
+	for i, t := range texts {
+		keys[i] = c.sharedKey(t)
+	}
+	vals, err := c.opts.Shared.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("embed: shared vector cache: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.opts.Now().UnixNano()
+	var rest []string
+	for i, t := range texts {
+		vec, ok := decodeVector(vals[i], c.e.Dimensions())
+		if !ok {
+			rest = append(rest, t)
+			continue
+		}
+		k := c.key(t)
+		for _, j := range missAt[k] {
+			out[j] = vec
+		}
+		c.hits++
+		c.shared++
+		if len(c.mem) < c.opts.MaxEntries {
+			c.mem[k] = cached{vec: vec, at: now}
+		}
+		if c.w != nil {
+			if err := writeRecord(c.w, k, now, vec); err != nil {
+				return nil, fmt.Errorf("embed: persist vector: %w", err)
+			}
+		}
+	}
+	if c.w != nil && len(rest) < len(texts) {
+		if err := c.w.Flush(); err != nil {
+			return nil, fmt.Errorf("embed: persist vector: %w", err)
+		}
+	}
+	return rest, nil
+}
+
+// encodeVector is a vector's shared form: float32s, little endian.
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// decodeVector reverses encodeVector; false for nil, a length that is not
+// whole float32s, or another dimension than dim (when dim > 0).
+func decodeVector(b []byte, dim int) ([]float32, bool) {
+	if len(b) == 0 || len(b)%4 != 0 || (dim > 0 && len(b)/4 != dim) {
+		return nil, false
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, true
+}
+
+// SharedHits is how many texts were answered from the shared cache (they
+// are counted in Stats' hits too).
+func (c *Cache) SharedHits() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shared
 }
 
 func writeRecord(w io.Writer, key [32]byte, at int64, vec []float32) error {
