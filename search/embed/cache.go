@@ -252,7 +252,9 @@ func (c *Cache) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	return out, nil
 }
 
-func (c *Cache) sharedKey(text string) string { return cache.Key(cache.KindEmbedding, c.e.Model(), text) }
+func (c *Cache) sharedKey(text string) string {
+	return cache.Key(cache.KindEmbedding, c.e.Model(), text)
+}
 
 // fromShared fills out with the vectors of texts found in the shared
 // cache (remembering them locally) and returns the texts still missing.
