@@ -20,12 +20,12 @@ import (
 // Store keeps run records in a SQLite file (WAL mode, busy timeout), so
 // runs survive a restart as records, and the results of steps with an
 // idempotency key, so a re-run by a later process reuses them
-// (Store.Results). It is safe for concurrent use, and several processes
-// may open the same file (weft serve, and weft runs list beside it): a
-// running run's record carries a heartbeat, renewed while it runs
-// (HeartbeatEvery), and only runs whose heartbeat stopped (StaleAfter: their
-// process ended mid-run) are marked interrupted — when a store is opened,
-// and by Prune.
+// (Store.Results). It is the default RunStore. It is safe for concurrent
+// use, and several processes may open the same file (weft serve, and weft
+// runs list beside it): a running run's record carries its replica and a
+// heartbeat, renewed while it runs (the lease, see RunStore), and only
+// runs whose lease expired (their process ended mid-run) are marked
+// interrupted — when a store is opened, and by Prune.
 //
 // Every run has an owner, the client that started it
 // (engine.ClientFrom). Get and List answer as the client on their context
@@ -36,8 +36,10 @@ import (
 // one is tightened to 0600) and its directory, when the store creates it,
 // 0700.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db     *sql.DB
+	now    func() time.Time
+	opts   StoreOptions
+	leases *leases
 }
 
 // ErrNotFound is returned by Store.Get for an unknown run id.
@@ -69,19 +71,26 @@ CREATE TABLE IF NOT EXISTS plan_idempotency (
 var storeMigrations = []struct{ table, column, ddl string }{
 	{"plan_runs", "owner", `ALTER TABLE plan_runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''`},
 	{"plan_runs", "heartbeat", `ALTER TABLE plan_runs ADD COLUMN heartbeat INTEGER NOT NULL DEFAULT 0`},
+	{"plan_runs", "replica", `ALTER TABLE plan_runs ADD COLUMN replica TEXT NOT NULL DEFAULT ''`},
 }
 
 // HeartbeatEvery is how often at least a running run's record is saved
-// (its heartbeat), even when nothing changed; StaleAfter is how long after
-// its last heartbeat a run still marked running counts as abandoned by its
-// process.
+// (its heartbeat), even when nothing changed; StaleAfter is the default
+// lease (StoreOptions.Lease): how long after its last heartbeat a run
+// still marked running counts as abandoned by its process.
 const (
 	HeartbeatEvery = 10 * time.Second
 	StaleAfter     = time.Minute
 )
 
-// OpenStore opens (creating if needed) the run store at path.
+// OpenStore opens (creating if needed) the run store at path, with the
+// default options.
 func OpenStore(ctx context.Context, path string) (*Store, error) {
+	return OpenStoreWith(ctx, path, StoreOptions{})
+}
+
+// OpenStoreWith opens (creating if needed) the SQLite run store at path.
+func OpenStoreWith(ctx context.Context, path string, o StoreOptions) (*Store, error) {
 	if err := prepareStoreFile(path); err != nil {
 		return nil, fmt.Errorf("plan: open run store %s: %w", path, err)
 	}
@@ -103,11 +112,13 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("plan: open run store %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, opts: o.withDefaults()}
+	s.now = s.opts.now
 	if err := s.markInterrupted(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	s.leases = newLeases(s.opts.Lease, s.renew, func(ctx context.Context) { _ = s.markInterrupted(ctx) })
 	return s, nil
 }
 
@@ -152,14 +163,26 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops renewing leases and closes the database.
+func (s *Store) Close() error {
+	s.leases.stop()
+	return s.db.Close()
+}
+
+// renew renews the leases of this replica's running runs.
+func (s *Store) renew(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		_, _ = s.db.ExecContext(ctx, `UPDATE plan_runs SET heartbeat = ? WHERE id = ? AND status = ? AND replica = ?`,
+			s.now().UnixNano(), id, string(RunRunning), s.opts.Replica)
+	}
+}
 
 // markInterrupted marks runs left running by a process that ended: still
-// running, with no heartbeat for StaleAfter.
+// running, with no heartbeat for the lease.
 func (s *Store) markInterrupted(ctx context.Context) error {
+	cutoff := s.now().Add(-s.opts.Lease).UnixNano()
 	rows, err := s.db.QueryContext(ctx, `SELECT owner, record FROM plan_runs WHERE status = ? AND heartbeat < ?`,
-		string(RunRunning), s.now().Add(-StaleAfter).UnixNano())
+		string(RunRunning), cutoff)
 	if err != nil {
 		return fmt.Errorf("plan: run store: %w", err)
 	}
@@ -181,14 +204,25 @@ func (s *Store) markInterrupted(ctx context.Context) error {
 		return fmt.Errorf("plan: run store: %w", err)
 	}
 	for _, r := range runs {
-		r.Status = RunInterrupted
-		r.Error = "the process running this plan ended before the run finished"
-		interruptSteps(r.Steps)
-		if err := s.Save(ctx, r); err != nil {
-			return err
+		interruptRun(r)
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("plan: encode run %s: %w", r.ID, err)
+		}
+		// Only if its lease is still expired: a renewal since wins.
+		if _, err := s.db.ExecContext(ctx, `UPDATE plan_runs SET status = ?, error = ?, record = ? WHERE id = ? AND status = ? AND heartbeat < ?`,
+			string(r.Status), r.Error, b, r.ID, string(RunRunning), cutoff); err != nil {
+			return fmt.Errorf("plan: mark run %s interrupted: %w", r.ID, err)
 		}
 	}
 	return nil
+}
+
+// interruptRun marks a run whose replica ended mid-run interrupted.
+func interruptRun(r *Run) {
+	r.Status = RunInterrupted
+	r.Error = "the process running this plan ended before the run finished"
+	interruptSteps(r.Steps)
 }
 
 func interruptSteps(recs []*StepRecord) {
@@ -219,18 +253,21 @@ func (s *Store) Save(ctx context.Context, r *Run) error {
 	}
 	// The owner of an existing record never changes: a run id another
 	// client picked cannot take a record over.
-	res, err := s.db.ExecContext(ctx, `INSERT INTO plan_runs (id, owner, name, status, started_at, finished_at, steps, failed, error, record, heartbeat)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO plan_runs (id, owner, name, status, started_at, finished_at, steps, failed, error, record, heartbeat, replica)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET name=excluded.name, status=excluded.status, started_at=excluded.started_at,
 			finished_at=excluded.finished_at, steps=excluded.steps, failed=excluded.failed, error=excluded.error, record=excluded.record,
-			heartbeat=excluded.heartbeat
+			heartbeat=excluded.heartbeat, replica=excluded.replica
 		WHERE plan_runs.owner = excluded.owner`,
-		r.ID, r.Owner, r.Name, string(r.Status), r.Started.UnixNano(), fin, len(r.Steps), failed, r.Error, b, s.now().UnixNano())
+		r.ID, r.Owner, r.Name, string(r.Status), r.Started.UnixNano(), fin, len(r.Steps), failed, r.Error, b, s.now().UnixNano(), s.opts.Replica)
 	if err != nil {
 		return fmt.Errorf("plan: save run %s: %w", r.ID, err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return fmt.Errorf("plan: save run %s: the id is taken by another client's run", r.ID)
+	}
+	if s.leases != nil {
+		s.leases.saved(r.ID, r.Status)
 	}
 	return nil
 }

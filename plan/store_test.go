@@ -6,19 +6,71 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/internal/testenv"
 )
 
-func TestStoreRecordsSurviveRestart(t *testing.T) {
+// backend opens run stores on one location: every call to open is another
+// process (replica) opening the same store.
+type backend struct {
+	name string
+	new  func(t *testing.T) (open func(t *testing.T, o StoreOptions) RunStore)
+}
+
+// backends are the run stores every store test runs against: the SQLite
+// file (the default) and PostgreSQL (WEFT_TEST_POSTGRES_URL, a fresh
+// database per test).
+var backends = []backend{
+	{"sqlite", func(t *testing.T) func(*testing.T, StoreOptions) RunStore {
+		path := filepath.Join(t.TempDir(), "runs.db")
+		return func(t *testing.T, o StoreOptions) RunStore {
+			t.Helper()
+			s, err := OpenStoreWith(context.Background(), path, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}},
+	{"postgres", func(t *testing.T) func(*testing.T, StoreOptions) RunStore {
+		url := testenv.PostgresURL(t)
+		return func(t *testing.T, o StoreOptions) RunStore {
+			t.Helper()
+			s, err := OpenPostgresStore(context.Background(), url, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}},
+}
+
+// eachBackend runs a test against every backend.
+func eachBackend(t *testing.T, test func(t *testing.T, open func(t *testing.T, o StoreOptions) RunStore)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b.new(t)) })
+	}
+}
+
+func TestStoreIsWAL(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "runs.db")
-	store, err := OpenStore(ctx, path)
+	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "runs.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer store.Close()
 	var mode string
 	if err := store.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal mode %q (%v), want wal", mode, err)
 	}
+}
+
+func TestStoreRecordsSurviveRestart(t *testing.T) { eachBackend(t, testStoreRecordsSurviveRestart) }
+
+func testStoreRecordsSurviveRestart(t *testing.T, open func(*testing.T, StoreOptions) RunStore) {
+	ctx := context.Background()
+	store := open(t, StoreOptions{})
 	e := newEnv(t, ExecutorOptions{Records: store})
 	r := e.run(t, `{"name":"recorded","inputs":{"type":"object","properties":{"n":{"type":"integer"}}},
 		"steps":[{"id":"l","tool":"t__list","args":{"n":"{{inputs.n}}"}},{"id":"bad","tool":"t__fail","args":{"why":"w"}}]}`, map[string]any{"n": 2})
@@ -29,10 +81,7 @@ func TestStoreRecordsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	store, err = OpenStore(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store = open(t, StoreOptions{})
 	defer store.Close()
 	got, err := store.Get(ctx, r.ID)
 	if err != nil {
@@ -56,32 +105,26 @@ func TestStoreRecordsSurviveRestart(t *testing.T) {
 	}
 }
 
-func TestStoreMarksInterruptedRuns(t *testing.T) {
+func TestStoreMarksInterruptedRuns(t *testing.T) { eachBackend(t, testStoreMarksInterruptedRuns) }
+
+func testStoreMarksInterruptedRuns(t *testing.T, open func(*testing.T, StoreOptions) RunStore) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "runs.db")
-	store, err := OpenStore(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	now := time.Now()
+	// Its last heartbeat was longer ago than the lease.
+	store := open(t, StoreOptions{now: func() time.Time { return now.Add(-2 * StaleAfter) }})
 	// A run that was in progress when its process died.
 	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"},{"id":"b","tool":"y"},{"id":"c","tool":"z"}]}`)
-	now := time.Now()
 	run := &Run{ID: "crashed", Status: RunRunning, Plan: p, Started: now, Steps: []*StepRecord{
 		{ID: "a", Status: StepSucceeded, Started: now, Finished: now, Result: "kept"},
 		{ID: "b", Status: StepRunning, Started: now},
 		{ID: "c", Status: StepPending},
 	}}
-	// Its last heartbeat was longer ago than StaleAfter.
-	store.now = func() time.Time { return now.Add(-2 * StaleAfter) }
 	if err := store.Save(ctx, run); err != nil {
 		t.Fatal(err)
 	}
 	store.Close()
 
-	store, err = OpenStore(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store = open(t, StoreOptions{})
 	defer store.Close()
 	got, err := store.Get(ctx, "crashed")
 	if err != nil {
@@ -104,12 +147,11 @@ func TestStoreMarksInterruptedRuns(t *testing.T) {
 	}
 }
 
-func TestStoreRetention(t *testing.T) {
+func TestStoreRetention(t *testing.T) { eachBackend(t, testStoreRetention) }
+
+func testStoreRetention(t *testing.T, open func(*testing.T, StoreOptions) RunStore) {
 	ctx := context.Background()
-	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "runs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := open(t, StoreOptions{})
 	defer store.Close()
 	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"}]}`)
 	now := time.Now()
@@ -149,12 +191,12 @@ func TestStoreRetention(t *testing.T) {
 
 // savedRecords passes saves on to a store and reports each saved record.
 type savedRecords struct {
-	*Store
+	RunStore
 	saved chan *Run
 }
 
 func (s savedRecords) Save(ctx context.Context, r *Run) error {
-	err := s.Store.Save(ctx, r)
+	err := s.RunStore.Save(ctx, r)
 	if err == nil {
 		select {
 		case s.saved <- r:
@@ -164,14 +206,13 @@ func (s savedRecords) Save(ctx context.Context, r *Run) error {
 	return err
 }
 
-func TestRunSavedWhileRunning(t *testing.T) {
+func TestRunSavedWhileRunning(t *testing.T) { eachBackend(t, testRunSavedWhileRunning) }
+
+func testRunSavedWhileRunning(t *testing.T, open func(*testing.T, StoreOptions) RunStore) {
 	ctx := context.Background()
-	store, err := OpenStore(ctx, filepath.Join(t.TempDir(), "runs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := open(t, StoreOptions{})
 	defer store.Close()
-	rec := savedRecords{Store: store, saved: make(chan *Run)}
+	rec := savedRecords{RunStore: store, saved: make(chan *Run)}
 	e := newEnv(t, ExecutorOptions{Records: rec, SaveInterval: 20 * time.Millisecond})
 	release := e.tools.hold("s")
 	started := make(chan struct{})
@@ -214,41 +255,117 @@ func TestRunSavedWhileRunning(t *testing.T) {
 	}
 }
 
-// TestLiveRunsAreNotInterrupted: a second process opening the store (weft
-// runs list beside weft serve) leaves a running run whose heartbeat is
-// fresh alone; once its heartbeat is older than StaleAfter, opening (or
-// pruning) marks it interrupted.
-func TestLiveRunsAreNotInterrupted(t *testing.T) {
+// TestLiveRunsAreNotInterrupted: two replicas share a store. Replica A
+// runs a run; B opening the store and pruning it leave the run alone for
+// as long as A renews its lease (several leases long). A dies — it stops
+// renewing — and once the lease expired, B marks the run interrupted.
+func TestLiveRunsAreNotInterrupted(t *testing.T) { eachBackend(t, testLiveRunsAreNotInterrupted) }
+
+func testLiveRunsAreNotInterrupted(t *testing.T, open func(*testing.T, StoreOptions) RunStore) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "runs.db")
-	server, err := OpenStore(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	const lease = 600 * time.Millisecond
+	a := open(t, StoreOptions{Replica: "a", Lease: lease})
+	defer a.Close()
 	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"}]}`)
-	if err := server.Save(ctx, &Run{ID: "live", Status: RunRunning, Plan: p, Started: time.Now(), Steps: []*StepRecord{{ID: "a", Status: StepRunning}}}); err != nil {
+	if err := a.Save(ctx, &Run{ID: "live", Status: RunRunning, Plan: p, Started: time.Now(), Steps: []*StepRecord{{ID: "a", Status: StepRunning}}}); err != nil {
 		t.Fatal(err)
 	}
-	cli, err := OpenStore(ctx, path)
-	if err != nil {
+	b := open(t, StoreOptions{Replica: "b", Lease: lease})
+	defer b.Close()
+	// Three leases long, B keeps pruning: the run stays A's, running.
+	for start := time.Now(); time.Since(start) < 3*lease; {
+		if _, err := b.Prune(ctx, Retention{MaxAge: time.Hour, MaxCount: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := b.Get(ctx, "live"); err != nil || r.Status != RunRunning {
+			t.Fatalf("A's live run after B opened and pruned the store: %v %v", r.Status, err)
+		}
+		<-time.After(lease / 4)
+	}
+	// A dies: no more renewals (Close leaves the record as it is).
+	a.Close()
+	deadline := time.Now().Add(lease + 10*time.Second)
+	for {
+		if _, err := b.Prune(ctx, Retention{}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := b.Get(ctx, "live")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == RunInterrupted {
+			if r.Steps[0].Status != StepInterrupted {
+				t.Errorf("step of the interrupted run: %s", r.Steps[0].Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's run is still %s %v after A stopped renewing its lease", r.Status, lease+10*time.Second)
+		}
+		<-time.After(lease / 4)
+	}
+}
+
+// TestStoreOwnersAndResults: owners see their own runs, a run id another
+// client picked cannot be taken over, and idempotency results expire.
+func TestStoreOwnersAndResults(t *testing.T) { eachBackend(t, testStoreOwnersAndResults) }
+
+func testStoreOwnersAndResults(t *testing.T, open func(*testing.T, StoreOptions) RunStore) {
+	ctx := context.Background()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	store := open(t, StoreOptions{now: func() time.Time { return clock() }})
+	defer store.Close()
+	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"}]}`)
+	for _, r := range []*Run{{ID: "r1", Owner: "alice"}, {ID: "r2", Owner: "bob"}, {ID: "r3", Owner: "alice"}} {
+		r.Status, r.Plan, r.Started = RunSucceeded, p, time.Now()
+		if err := store.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Save(ctx, &Run{ID: "r1", Owner: "bob", Status: RunFailed, Plan: p, Started: time.Now()}); err == nil {
+		t.Error("bob took over alice's run id")
+	}
+	alice, bob := engine.WithClient(ctx, "alice"), engine.WithClient(ctx, "bob")
+	if _, err := store.Get(bob, "r1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("bob reads alice's run: %v", err)
+	}
+	if r, err := store.Get(alice, "r1"); err != nil || r.Owner != "alice" || r.Status != RunSucceeded {
+		t.Errorf("alice's run: %+v %v", r, err)
+	}
+	ids := func(ctx context.Context) string {
+		l, err := store.List(ctx, ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range l {
+			out = append(out, r.ID)
+		}
+		return jsonOf(out)
+	}
+	if got := ids(alice); got != `["r3","r1"]` {
+		t.Errorf("alice lists %s", got)
+	}
+	if got := ids(ctx); got != `["r3","r2","r1"]` {
+		t.Errorf("the operator lists %s", got)
+	}
+	c := store.Results()
+	if err := c.Set(ctx, "k", []byte(`{"v":1}`), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := cli.Get(ctx, "live"); err != nil || r.Status != RunRunning {
-		t.Fatalf("a live run after another process opened the store: %v %v", r.Status, err)
-	}
-	cli.Close()
-	// The serving process died: its heartbeat goes stale.
-	later, err := OpenStore(ctx, path)
-	if err != nil {
+	if err := c.Set(ctx, "forever", []byte(`2`), 0); err != nil {
 		t.Fatal(err)
 	}
-	defer later.Close()
-	later.now = func() time.Time { return time.Now().Add(StaleAfter + time.Second) }
-	if _, err := later.Prune(ctx, Retention{}); err != nil {
-		t.Fatal(err)
+	if v, ok, err := c.Get(ctx, "k"); err != nil || !ok || string(v) != `{"v":1}` {
+		t.Errorf("result: %s %v %v", v, ok, err)
 	}
-	if r, err := later.Get(ctx, "live"); err != nil || r.Status != RunInterrupted || r.Steps[0].Status != StepInterrupted {
-		t.Errorf("a stale run: %v %v", r, err)
+	later := now.Add(2 * time.Minute)
+	clock = func() time.Time { return later }
+	if _, ok, err := c.Get(ctx, "k"); err != nil || ok {
+		t.Errorf("an expired result is still there: %v %v", ok, err)
+	}
+	if v, ok, err := c.Get(ctx, "forever"); err != nil || !ok || string(v) != `2` {
+		t.Errorf("a result without expiry: %s %v %v", v, ok, err)
 	}
 }
