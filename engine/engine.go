@@ -62,6 +62,9 @@ type Options struct {
 	Servers map[string]ServerLimits
 	// Recorder receives an event per call; nil discards events.
 	Recorder Recorder
+	// Results caches the results of tools it marks cacheable; nil (no
+	// tool is cacheable) costs one nil check per call.
+	Results ResultCache
 	// Tracer starts a span per call; nil traces nothing (and costs one nil check).
 	Tracer Tracer
 }
@@ -134,6 +137,9 @@ func (e *Engine) CallWith(ctx context.Context, name string, args json.RawMessage
 			e.record(name, tool.Server, o.Caller, start, nil, len(args), err)
 			return nil, err
 		}
+	}
+	if rc := e.opts.Results; rc != nil && rc.Cacheable(tool) {
+		return e.cached(ctx, rc, tool, args, o, start)
 	}
 	res, err := e.invoke(ctx, tool, args, o, start)
 	e.record(tool.Name, tool.Server, o.Caller, start, res, len(args), err)
