@@ -1,0 +1,187 @@
+package plan
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weft-dev/weft/internal/testenv"
+)
+
+// TestPostgresMigrationsConcurrent: replicas starting at once on an empty
+// database apply each schema version exactly once.
+func TestPostgresMigrationsConcurrent(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	var wg sync.WaitGroup
+	stores := make([]*PostgresStore, 4)
+	errs := make([]error, 4)
+	for i := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = OpenPostgresStore(ctx, url, StoreOptions{})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	v, err := stores[0].SchemaVersion(ctx)
+	if err != nil || v != len(pgMigrations) {
+		t.Errorf("schema version %d (%v), want %d", v, err, len(pgMigrations))
+	}
+	var n int
+	if err := stores[0].pool.QueryRow(ctx, `SELECT COUNT(*) FROM weft_schema_migrations`).Scan(&n); err != nil || n != len(pgMigrations) {
+		t.Errorf("%d migration rows (%v), want %d", n, err, len(pgMigrations))
+	}
+}
+
+// TestPostgresStoreErrors: a bad URL or an unreachable server is an error
+// naming the database without its password.
+func TestPostgresStoreErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := OpenRunStore(ctx, "postgres://weft:s3cret@127.0.0.1:1/db?sslmode=disable", StoreOptions{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("unreachable server: %v", err)
+	}
+	_, err = OpenRunStore(ctx, "postgres://weft:s3cret@127.0.0.1:5432/db?sslmode=nonsense", StoreOptions{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad URL: %v", err)
+	}
+}
+
+// TestPostgresCancelAndFollowAcrossReplicas: a run executing on replica A
+// is followed through replica B (every event, in order, ending with
+// run_finished after the final record is saved) and canceled through B.
+func TestPostgresCancelAndFollowAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	a, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	e := newEnv(t, ExecutorOptions{Records: a, Cache: a.Results()})
+	a.OnCancel(func(id string) {
+		if h, ok := e.x.Lookup(ctx, id); ok {
+			h.Cancel()
+		}
+	})
+	b.OnCancel(func(string) {}) // B runs nothing
+	release := e.tools.hold("s")
+	defer release()
+	entered := make(chan struct{})
+	done := make(chan struct{})
+	var local []Event
+	var mu sync.Mutex
+	relay := a.Relay("r1", done)
+	h, err := e.x.Start(ctx, mustParse(t, `{"steps":[{"id":"first","tool":"t__count","args":{"n":1}},{"id":"s","tool":"t__hold","args":{"tag":"s"},"depends_on":["first"]}]}`), nil,
+		RunOptions{ID: "r1", Catalog: e.snap.View(nil), OnEvent: func(ev Event) {
+			mu.Lock()
+			local = append(local, ev)
+			mu.Unlock()
+			relay(ev)
+			if ev.Type == EventStepStarted && ev.Step == "s" {
+				close(entered)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { <-h.Done(); close(done) }()
+	<-entered
+	if r, err := b.Get(ctx, "r1"); err != nil || r.Status != RunRunning {
+		t.Fatalf("B reads A's run: %v %v", r, err)
+	}
+	fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer fcancel()
+	follow := b.Follow(fctx, "r1")
+	// B sees the events so far (up to s starting) before canceling.
+	var seen []Event
+	for ev := range follow {
+		seen = append(seen, ev)
+		if ev.Type == EventStepStarted && ev.Step == "s" {
+			break
+		}
+	}
+	if err := b.RequestCancel(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	for ev := range follow {
+		seen = append(seen, ev)
+	}
+	final, err := h.Wait(ctx)
+	if err != nil || final.Status != RunCanceled {
+		t.Fatalf("run after B's cancel: %v %v", final, err)
+	}
+	mu.Lock()
+	want := jsonOf(local)
+	mu.Unlock()
+	if got := jsonOf(seen); got != want {
+		t.Errorf("B followed\n%s\nA emitted\n%s", got, want)
+	}
+	if last := seen[len(seen)-1]; last.Type != EventRunFinished || last.Status != string(RunCanceled) {
+		t.Errorf("last event %+v", last)
+	}
+	// run_finished was relayed after the final record was saved.
+	if r, err := b.Get(ctx, "r1"); err != nil || r.Status != RunCanceled {
+		t.Errorf("B's record after run_finished: %v %v", r.Status, err)
+	}
+	if err := b.RequestCancel(ctx, "r1"); err == nil {
+		t.Error("canceling a finished run succeeded")
+	}
+	// A finished run's stream is its run_finished event.
+	var again []Event
+	for ev := range b.Follow(fctx, "r1") {
+		again = append(again, ev)
+	}
+	if len(again) == 0 || again[len(again)-1].Type != EventRunFinished {
+		t.Errorf("following a finished run: %s", jsonOf(again))
+	}
+}
+
+// TestPostgresFollowEndsWhenTheOwnerDies: a follower of a run whose
+// replica died gets run_finished with status interrupted once the lease
+// expired.
+func TestPostgresFollowEndsWhenTheOwnerDies(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	const lease = 600 * time.Millisecond
+	a, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "a", Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "b", Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"}]}`)
+	if err := a.Save(ctx, &Run{ID: "orphan", Status: RunRunning, Plan: p, Started: time.Now(), Steps: []*StepRecord{{ID: "a", Status: StepRunning}}}); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, lease+20*time.Second)
+	defer cancel()
+	follow := b.Follow(fctx, "orphan")
+	a.Close() // A dies
+	var last Event
+	for ev := range follow {
+		last = ev
+	}
+	if last.Type != EventRunFinished || last.Status != string(RunInterrupted) {
+		t.Errorf("last event %+v", last)
+	}
+}
