@@ -41,6 +41,8 @@ type Config struct {
 	Ask Ask `yaml:"ask" json:"ask"`
 	// Telemetry holds OpenTelemetry settings (tracing).
 	Telemetry Telemetry `yaml:"telemetry" json:"telemetry"`
+	// Runs says where run records live (SQLite file or PostgreSQL) and the replicas' lease.
+	Runs Runs `yaml:"runs" json:"runs"`
 
 	// Path is the file the configuration was loaded from ("" for defaults only).
 	Path string `yaml:"-" json:"path,omitempty"`
@@ -171,14 +173,6 @@ type Cache struct {
 	MemoryMaxBytes int64 `yaml:"memory_max_bytes" json:"memory_max_bytes"`
 }
 
-// Analytics settings.
-type Analytics struct {
-	// Backend is "memory" (default: recent events and per-tool totals in
-	// the process), "prometheus" (metrics only) or "none". Prometheus
-	// metrics are served at /metrics in every case. Env: ANALYTICS_BACKEND.
-	Backend string `yaml:"backend" json:"backend"`
-}
-
 // HTTP server settings.
 type HTTP struct {
 	// Addr to listen on. Env: WEFT_ADDR. Default 127.0.0.1:8080.
@@ -202,6 +196,9 @@ type HTTP struct {
 	// without API keys (--insecure) is reached by name; with API keys and
 	// no list, any name is accepted. Default: none.
 	AllowedHosts []string `yaml:"allowed_hosts,omitempty" json:"allowed_hosts,omitempty"`
+	// ReplicaID names this replica in shared run records (runs.store on
+	// PostgreSQL). Env: WEFT_REPLICA_ID. Default: hostname-pid-random.
+	ReplicaID string `yaml:"replica_id,omitempty" json:"replica_id,omitempty"`
 }
 
 // Search settings.

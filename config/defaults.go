@@ -19,7 +19,6 @@ const (
 	DefaultRedisFailMode      = "closed"
 	DefaultReadTimeout        = 30 * time.Second
 	DefaultCatalogCacheTTL    = 24 * time.Hour
-	DefaultAnalyticsBackend   = "memory"
 	DefaultAddr               = "127.0.0.1:8080"
 	DefaultShutdownTimeout    = 15 * time.Second
 	DefaultMaxBodyBytes       = 4 << 20
@@ -73,7 +72,7 @@ func Default() *Config {
 		},
 		Catalog:   Catalog{CacheTTL: Duration(DefaultCatalogCacheTTL)},
 		Cache:     defaultCache(),
-		Analytics: Analytics{Backend: DefaultAnalyticsBackend},
+		Analytics: defaultAnalytics(),
 		Server: HTTP{
 			Addr:            DefaultAddr,
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
@@ -99,6 +98,7 @@ func Default() *Config {
 		Gateway: Gateway{MaxConcurrentPerClient: DefaultMaxPerClient,
 			Endpoints: []Endpoint{{Path: "/mcp", Mode: "meta"}}},
 		Telemetry: defaultTelemetry(),
+		Runs:      defaultRuns(),
 	}
 }
 

@@ -28,12 +28,12 @@ func TestEnvOverrides(t *testing.T) {
 		"server: {addr: \"127.0.0.1:1\"}",
 		"cache: {dir: /nope}",
 		"log: {level: error}",
-		"analytics: {backend: none}",
+		"analytics: {backends: none}",
 		"search: {embedder: {cache_ttl: 1h}}",
 	), env)
 	got := []any{c.Limits.ToolTimeout.D(), c.Limits.MaxConcurrentTools, c.Limits.RequestsPerMinute,
-		c.Catalog.CacheTTL.D(), c.Server.Addr, c.Cache.Dir, c.Log.Level, c.Analytics.Backend, c.Search.Embedder.CacheTTL.D()}
-	want := []any{45 * time.Second, 3, 600, 2 * time.Hour, "0.0.0.0:9000", "/data/weft", "debug", "prometheus", 48 * time.Hour}
+		c.Catalog.CacheTTL.D(), c.Server.Addr, c.Cache.Dir, c.Log.Level, c.Analytics.Backends, c.Search.Embedder.CacheTTL.D()}
+	want := []any{45 * time.Second, 3, 600, 2 * time.Hour, "0.0.0.0:9000", "/data/weft", "debug", []string{"prometheus"}, 48 * time.Hour}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}
@@ -81,7 +81,7 @@ func TestEnvOverrideProblems(t *testing.T) {
 		{map[string]string{"REQUESTS_PER_MINUTE": "1.5"}, `REQUESTS_PER_MINUTE: "1.5": not an integer`},
 		{map[string]string{"WEFT_ADDR": "8080"}, `WEFT_ADDR: "8080": not host:port (e.g. 127.0.0.1:8080, :8080)`},
 		{map[string]string{"WEFT_LOG_LEVEL": "trace"}, `WEFT_LOG_LEVEL: "trace": not a log level (allowed: debug, info, warn, error)`},
-		{map[string]string{"ANALYTICS_BACKEND": "statsd"}, `ANALYTICS_BACKEND: "statsd": not an analytics backend (allowed: memory, prometheus, none)`},
+		{map[string]string{"ANALYTICS_BACKEND": "statsd"}, `analytics.backends[0]: "statsd": not an analytics backend (allowed: prometheus, otlp, sqlite; /metrics is served with none of them)`},
 		{map[string]string{"EMBEDDING_CACHE_TTL": "monthly"}, `EMBEDDING_CACHE_TTL: "monthly": not a duration (e.g. 30s, 2m)`},
 		{map[string]string{"EMBEDDING_CACHE_TTL": "-1h"}, `EMBEDDING_CACHE_TTL: "-1h": must not be negative (0 keeps vectors until the model changes)`},
 		{map[string]string{"MCP_SERVERS_FILE": "/nonexistent/mcp.json"}, `MCP_SERVERS_FILE: "/nonexistent/mcp.json": no such file (looked for /nonexistent/mcp.json)`},
@@ -113,8 +113,12 @@ TOOL_TIMEOUT: "abc": not a duration (e.g. 30s, 2m)`
 
 func TestEnvOverridesList(t *testing.T) {
 	want := []string{"TOOL_TIMEOUT", "MAX_CONCURRENT_TOOLS", "MAX_CONCURRENT_TOOLS_PER_CLIENT", "REQUESTS_PER_MINUTE", "MCP_SERVERS_FILE",
-		"CATALOG_CACHE_TTL", "WEFT_ADDR", "WEFT_CACHE_DIR", "WEFT_LOG_LEVEL", "ANALYTICS_BACKEND", "GOGC", "EMBEDDING_CACHE_TTL",
+		"CATALOG_CACHE_TTL", "WEFT_ADDR", "WEFT_CACHE_DIR", "WEFT_LOG_LEVEL", "GOGC", "EMBEDDING_CACHE_TTL",
+		"ANALYTICS_BACKEND", "ANALYTICS_DB_PATH", "ANALYTICS_DB_RETENTION_DAYS", "OTEL_EXPORTER_OTLP_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+		"OTLP_TOKEN", "OTLP_INSTANCE_ID", "OTEL_METRIC_EXPORT_INTERVAL", "OTLP_PUSH_INTERVAL",
 		"REDIS_URL", "REDIS_PASSWORD", "REDIS_FALLBACK_ENABLED", "SEARCH_CACHE_TTL",
+		"RUNS_STORE", "RUNS_LEASE", "WEFT_REPLICA_ID",
 		"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS",
 		"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_SERVICE_NAME",
 		"PLANNER_PROVIDER", "PLANNER_MODEL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_USE_AD", "AZURE_OPENAI_API_VERSION",

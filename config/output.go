@@ -42,6 +42,7 @@ type yamlConfig struct {
 	Models         yaml.MapSlice `yaml:"models"`
 	Ask            Ask           `yaml:"ask"`
 	Telemetry      Telemetry     `yaml:"telemetry"`
+	Runs           Runs          `yaml:"runs"`
 }
 
 // yamlGateway is a Gateway as printed by YAML: empty lists (which mean
@@ -103,6 +104,7 @@ func (c *Config) YAML() ([]byte, error) {
 		Models:         yaml.MapSlice{},
 		Ask:            r.Ask,
 		Telemetry:      r.Telemetry,
+		Runs:           r.Runs,
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Models)) {
 		out.Models = append(out.Models, yaml.MapItem{Key: name, Value: r.Models[name]})

@@ -39,6 +39,8 @@ func (c *Config) Redacted() *Config {
 		out.Cache.RedisPassword = Mask
 	}
 	redactTracing(out)
+	out.Runs.Store = redactURLText(out.Runs.Store)
+	redactAnalytics(out)
 	for _, m := range out.Models {
 		if m.APIKey != "" {
 			m.APIKey = Mask

@@ -129,7 +129,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 		v.at("cache.dir", "must not be empty (a directory for persisted state)")
 	}
 	v.cache(c)
-	v.oneOf("analytics.backend", c.Analytics.Backend, "an analytics backend", "memory", "prometheus", "none")
+	v.analytics(c)
 	if !v.broken("server.addr") {
 		if msg := checkAddr(c.Server.Addr); msg != "" {
 			v.value("server.addr", c.Server.Addr, msg)
@@ -184,6 +184,7 @@ func validate(c *Config, orig *origins, probs *problems) {
 	v.gateway(&c.Gateway)
 	v.models(c)
 	v.tracing(c.Telemetry.Tracing)
+	v.runs(c.Runs)
 	v.mcpNamesInScopes(c)
 	v.oneOf("log.level", c.Log.Level, "a log level", "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "a log format", "text", "json")

@@ -254,10 +254,19 @@ weft.yaml:8: servers."github.com": not a valid server name (allowed: 1 to 64 let
 			"  level: verbose",
 			"  format: xml",
 			"analytics:",
-			"  backend: influx",
+			"  backends: [sqlite, influx, sqlite]",
+			"  retention_days: 0",
+			"  otlp: {push_interval: 10ms}",
 		), nil, `weft.yaml:2: log.level: "verbose": not a log level (allowed: debug, info, warn, error)
 weft.yaml:3: log.format: "xml": not a log format (allowed: text, json)
-weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: memory, prometheus, none)`},
+weft.yaml:5: analytics.backends[1]: "influx": not an analytics backend (allowed: prometheus, otlp, sqlite; /metrics is served with none of them)
+weft.yaml:5: analytics.backends[2]: "sqlite": is listed twice
+weft.yaml:6: analytics.retention_days: "0": must be at least 1 (days of call records kept)
+weft.yaml:7: analytics.otlp.push_interval: "10ms": must be at least 1s`},
+		{"otlp backend without endpoint", doc(
+			"analytics:",
+			"  backends: prometheus, otlp",
+		), nil, `weft.yaml:1: analytics.otlp.endpoint: is required with the otlp analytics backend (or set OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT)`},
 		{"addr", doc(
 			"server:",
 			"  addr: localhost",
@@ -288,7 +297,7 @@ weft.yaml:5: analytics.backend: "influx": not an analytics backend (allowed: mem
 weft.yaml:4: servers.a.args: expected a list of strings, got a value
 weft.yaml:5: servers.a.env: expected a mapping, got a list
 weft.yaml:6: limits: expected a mapping, got a value
-weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, telemetry, x-* (ignored; for YAML anchors))`},
+weft.yaml:7: servers2: unknown field; did you mean "servers"? (allowed: servers, mcp_servers_file, limits, catalog, cache, analytics, server, search, code, plans, gateway, log, models, ask, telemetry, runs, x-* (ignored; for YAML anchors))`},
 		{"null list item", doc(
 			"servers:",
 			"  a:",

@@ -31,12 +31,7 @@ func (d *decoder) config(n *node, c *Config) {
 			}, "")
 		}},
 		{"cache", func(v *node) { d.cache(v, sub("cache"), &c.Cache) }},
-		{"analytics", func(v *node) {
-			p := sub("analytics")
-			d.object(v, p, []field{
-				{"backend", func(v *node) { d.str(v, p.child("backend", "backend"), &c.Analytics.Backend) }},
-			}, "")
-		}},
+		{"analytics", func(v *node) { d.analytics(v, sub("analytics"), &c.Analytics) }},
 		{"server", func(v *node) { d.http(v, sub("server"), &c.Server) }},
 		{"search", func(v *node) { d.search(v, sub("search"), &c.Search) }},
 		{"code", func(v *node) { d.code(v, sub("code"), &c.Code) }},
@@ -52,6 +47,7 @@ func (d *decoder) config(n *node, c *Config) {
 		{"models", func(v *node) { d.models(v, sub("models"), c) }},
 		{"ask", func(v *node) { d.ask(v, sub("ask"), &c.Ask) }},
 		{"telemetry", func(v *node) { d.telemetry(v, sub("telemetry"), &c.Telemetry) }},
+		{"runs", func(v *node) { d.runs(v, sub("runs"), &c.Runs) }},
 	}, "x-* (ignored; for YAML anchors)")
 }
 
@@ -122,6 +118,7 @@ func (d *decoder) http(n *node, p fpath, h *HTTP) {
 		{"gc_percent", func(v *node) { d.integer(v, f("gc_percent"), &h.GCPercent) }},
 		{"read_timeout", func(v *node) { d.duration(v, f("read_timeout"), &h.ReadTimeout) }},
 		{"allowed_hosts", func(v *node) { d.strList(v, f("allowed_hosts"), &h.AllowedHosts) }},
+		{"replica_id", func(v *node) { d.str(v, f("replica_id"), &h.ReplicaID) }},
 	}, "")
 }
 
