@@ -153,3 +153,46 @@ func BenchmarkCriticalPath(b *testing.B) {
 	}
 	b.ReportMetric(float64(wall.Microseconds())/1000/float64(b.N), "wall-ms")
 }
+
+// BenchmarkBareDAGPerStep is the floor BenchmarkSchedulerPerStep/chains is
+// measured against: the same 100-step DAG (10 chains) run by a bare
+// goroutine per step that waits on its dependency's channel, builds the
+// same arguments (the dependency's result and a label) with json.Marshal,
+// calls the same no-op caller and decodes the result as a step does — the
+// JSON work of a step without records, events, limits or redaction.
+func BenchmarkBareDAGPerStep(b *testing.B) {
+	const n = 100
+	var caller noopCaller
+	b.ReportAllocs()
+	for b.Loop() {
+		done := make([]chan struct{}, n)
+		results := make([]any, n)
+		for i := range done {
+			done[i] = make(chan struct{})
+		}
+		for i := range n {
+			go func() {
+				defer close(done[i])
+				args := map[string]any{}
+				if i >= 10 {
+					<-done[i-10]
+					args["prev"] = results[i-10]
+					args["label"] = "after succeeded"
+				}
+				raw, err := json.Marshal(args)
+				if err != nil {
+					panic(err)
+				}
+				res, err := caller.CallWith(context.Background(), "t__noop", raw, engine.CallOptions{Caller: "plan"})
+				if err != nil {
+					panic(err)
+				}
+				results[i] = ResultValue(res)
+			}()
+		}
+		for _, d := range done {
+			<-d
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/step")
+}

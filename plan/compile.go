@@ -36,6 +36,8 @@ type cstep struct {
 	when       *condition
 	sub        *compiled // nested plan
 	refs       []located // every reference in args, inputs, foreach, idempotency_key
+	args       argTmpl   // a tool step's arguments, compiled (argtmpl.go)
+	argsOK     bool      // args is usable; else they render the general way
 }
 
 // located is a reference found at a JSON path, with the template it came from.
@@ -124,7 +126,19 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 			}
 		})
 	}
-	if cs.Args != nil {
+	if cs.Kind() == KindTool {
+		// Compiled once here: the walk that finds the references also
+		// builds the template that renders the arguments to bytes.
+		cs.args, cs.argsOK = compileArgs(map[string]any(cs.Args), joinKey(cs.path, "args"), func(s string, t *template, err error, sp string) {
+			if err != nil {
+				add(sp, ProblemBadReference, "%v", err)
+				return
+			}
+			for _, r := range t.refs() {
+				cs.refs = append(cs.refs, located{ref: r, path: sp, tmpl: t, value: s})
+			}
+		})
+	} else if cs.Args != nil {
 		collect(cs.Args, joinKey(cs.path, "args"))
 	}
 	if cs.Inputs != nil {

@@ -31,6 +31,8 @@ type runState struct {
 
 	celOnce   sync.Once
 	celInputs any // the inputs as conditions see them, converted once
+
+	stepCtxs []context.Context // with tracing: each step's span context, by index (trace.go)
 }
 
 func (st *runState) initRecords() []*StepRecord {
@@ -55,7 +57,7 @@ func (st *runState) execute() {
 
 func (st *runState) launch(cs *cstep) {
 	st.wg.Add(1)
-	go st.runStep(cs)
+	launchStep(stepJob{st: st, cs: cs})
 }
 
 func (st *runState) runStep(cs *cstep) {

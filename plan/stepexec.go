@@ -27,6 +27,7 @@ func (st *runState) exec(cs *cstep) {
 	rec.Status, rec.Started = StepRunning, time.Now()
 	st.mu.Unlock()
 	st.emit(Event{Type: EventStepStarted, Step: cs.ID})
+	endSpan := st.traceStep(cs)
 
 	var result any
 	var serr *StepError
@@ -65,6 +66,7 @@ func (st *runState) exec(cs *cstep) {
 	}
 	ev := Event{Type: EventStepFinished, Step: cs.ID, Status: string(rec.Status), Reason: rec.Reason, Error: serr, Attempt: rec.AttemptCount()}
 	st.mu.Unlock()
+	endSpan(ev.Status, serr)
 	st.emit(ev)
 }
 
@@ -238,13 +240,9 @@ func (st *runState) invoke(cs *cstep, rec *StepRecord, res resolver, label strin
 	var call func(ctx context.Context) (any, *StepError)
 	switch cs.Kind() {
 	case KindTool:
-		args, err := render(map[string]any(cs.Args), res)
-		if err != nil {
-			return nil, &StepError{Code: CodeReference, Message: err.Error()}
-		}
-		raw, err := json.Marshal(args)
-		if err != nil {
-			return nil, &StepError{Code: CodeReference, Message: "arguments are not JSON: " + err.Error()}
+		raw, serr := renderArgs(cs, res)
+		if serr != nil {
+			return nil, serr
 		}
 		call = func(ctx context.Context) (any, *StepError) { return st.callTool(ctx, cs, raw) }
 	case KindCode:
@@ -306,13 +304,46 @@ func (st *runState) invoke(cs *cstep, rec *StepRecord, res resolver, label strin
 	}
 }
 
+// renderArgs renders a tool step's arguments to the request's JSON: from
+// the template compiled in compile, straight to bytes, or (when the
+// arguments did not compile) through render and json.Marshal.
+func renderArgs(cs *cstep, res resolver) (json.RawMessage, *StepError) {
+	if cs.argsOK {
+		raw, err := cs.args.render(make([]byte, 0, cs.args.size()), res)
+		if err != nil {
+			return nil, argsError(err)
+		}
+		return raw, nil
+	}
+	args, err := render(map[string]any(cs.Args), res)
+	if err != nil {
+		return nil, &StepError{Code: CodeReference, Message: err.Error()}
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, argsError(err)
+	}
+	return raw, nil
+}
+
+// argsError is a failure to render arguments: a reference that does not
+// resolve, or a value that is not JSON.
+func argsError(err error) *StepError {
+	var je *json.UnsupportedValueError
+	var jt *json.UnsupportedTypeError
+	if errors.As(err, &je) || errors.As(err, &jt) {
+		return &StepError{Code: CodeReference, Message: "arguments are not JSON: " + err.Error()}
+	}
+	return &StepError{Code: CodeReference, Message: err.Error()}
+}
+
 // limited runs one attempt inside the run's concurrency bound and the step's timeout.
 func (st *runState) limited(cs *cstep, call func(ctx context.Context) (any, *StepError)) (any, *StepError) {
 	if err := st.sem.Acquire(st.ctx); err != nil {
 		return nil, &StepError{Code: string(engine.CodeCanceled), Message: "run canceled"}
 	}
 	defer st.sem.Release()
-	ctx := st.ctx
+	ctx := st.stepCtx(cs)
 	if t := cs.Timeout.D(); t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)

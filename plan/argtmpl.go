@@ -1,0 +1,293 @@
+package plan
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// argTmpl is a tool step's arguments compiled once, in compile: constant
+// parts are JSON bytes already, keys are quoted already, references are
+// parsed already. Rendering appends straight to the request bytes — no
+// map[string]any copy of the arguments, no template parsing, no
+// json.Marshal of the whole — and gives the bytes json.Marshal would give
+// for the rendered value (keys sorted, the same string escaping).
+type argTmpl struct {
+	lit   []byte    // a constant value, marshaled
+	whole *ref      // exactly one reference: its value
+	parts []tpart   // a string interpolating references
+	keys  [][]byte  // an object: its keys, sorted, quoted, with the colon
+	elems []argTmpl // an object's values (by keys) or an array's elements
+	array bool
+}
+
+// compileArgs compiles a decoded JSON value found at path. Each string
+// is parsed once: found gets every parsed string (its template, or the
+// parse error) for the step's reference list and problems. ok is false
+// when something in v is not what decoding JSON yields or a template does
+// not parse (the step then renders the general way, and fails there).
+func compileArgs(v any, path string, found func(s string, t *template, err error, path string)) (t argTmpl, ok bool) {
+	switch x := v.(type) {
+	case string:
+		if !strings.Contains(x, "{{") {
+			break
+		}
+		tm, err := parseTemplate(x)
+		found(x, tm, err, path)
+		switch {
+		case err != nil:
+			return t, false
+		case tm.whole != nil:
+			return argTmpl{whole: tm.whole}, true
+		default:
+			return argTmpl{parts: tm.parts}, true
+		}
+	case map[string]any:
+		if x == nil {
+			return argTmpl{lit: []byte("{}")}, true // render makes a nil map {}
+		}
+		if constant(x) {
+			break
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		t.keys = make([][]byte, len(keys))
+		t.elems = make([]argTmpl, len(keys))
+		ok = true
+		for i, k := range keys {
+			kb, err := json.Marshal(k)
+			if err != nil {
+				return t, false
+			}
+			t.keys[i] = append(kb, ':')
+			var eok bool
+			t.elems[i], eok = compileArgs(x[k], joinKey(path, k), found)
+			ok = ok && eok
+		}
+		return t, ok
+	case []any:
+		if constant(x) {
+			break
+		}
+		t.array = true
+		t.elems = make([]argTmpl, len(x))
+		ok = true
+		for i, e := range x {
+			var eok bool
+			t.elems[i], eok = compileArgs(e, joinIndex(path, i), found)
+			ok = ok && eok
+		}
+		return t, ok
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return t, false
+	}
+	return argTmpl{lit: b}, true
+}
+
+// constant reports whether v holds no {{reference}}.
+func constant(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return !strings.Contains(x, "{{")
+	case map[string]any:
+		for _, e := range x {
+			if !constant(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !constant(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// size is a first guess at the rendered length, for the buffer.
+func (t *argTmpl) size() int {
+	n := len(t.lit) + 16*len(t.parts)
+	if t.whole != nil {
+		n += 16
+	}
+	for i := range t.elems {
+		n += t.elems[i].size() + 1
+		if !t.array {
+			n += len(t.keys[i])
+		}
+	}
+	return n + 2
+}
+
+// render appends the rendered value to b.
+func (t *argTmpl) render(b []byte, res resolver) ([]byte, error) {
+	switch {
+	case t.lit != nil:
+		return append(b, t.lit...), nil
+	case t.whole != nil:
+		v, err := resolve(res, t.whole)
+		if err != nil {
+			return b, err
+		}
+		return appendJSON(b, v)
+	case t.parts != nil:
+		var s strings.Builder
+		for _, p := range t.parts {
+			if p.ref == nil {
+				s.WriteString(p.lit)
+				continue
+			}
+			v, err := resolve(res, p.ref)
+			if err != nil {
+				return b, err
+			}
+			s.WriteString(interpolate(v))
+		}
+		return appendJSON(b, s.String())
+	case t.array:
+		b = append(b, '[')
+		for i := range t.elems {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = t.elems[i].render(b, res); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	b = append(b, '{')
+	for i := range t.elems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, t.keys[i]...)
+		var err error
+		if b, err = t.elems[i].render(b, res); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON appends v as json.Marshal would, without its allocations for
+// the values references yield (decoded JSON: strings, json.Number, bools,
+// nil, objects, arrays); anything else goes through json.Marshal.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case string:
+		if plainString(x) {
+			b = append(b, '"')
+			b = append(b, x...)
+			return append(b, '"'), nil
+		}
+	case json.Number:
+		if validNumber(string(x)) {
+			return append(b, x...), nil
+		}
+	case map[string]any:
+		if len(x) == 0 {
+			return append(b, "{}"...), nil
+		}
+		var small [16]string
+		keys := small[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, k); err != nil {
+				return b, err
+			}
+			b = append(b, ':')
+			if b, err = appendJSON(b, x[k]); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	m, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	return append(b, m...), nil
+}
+
+// plainString reports whether json.Marshal writes s as is between quotes:
+// printable ASCII without '"', '\\' and the HTML characters it escapes.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// validNumber reports whether s is a JSON number
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?).
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case !digits():
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(s)
+}
