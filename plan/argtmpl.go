@@ -59,7 +59,7 @@ func compileArgs(v any, path string, found func(s string, t *template, err error
 		t.elems = make([]argTmpl, len(keys))
 		ok = true
 		for i, k := range keys {
-			kb, err := json.Marshal(k)
+			kb, err := appendJSON(make([]byte, 0, len(k)+3), k)
 			if err != nil {
 				return t, false
 			}
