@@ -6,7 +6,17 @@ package search
 type analyzer struct {
 	stems map[string]string
 	buf   []byte
+	// bigrams, when set, makes terms also emit each pair of adjacent
+	// words (stopwords skipped) as a term of its own, bigramPrefix +
+	// "a b", right after the second word's term (see Params.Bigram).
+	bigrams bool
 }
+
+// bigramPrefix marks a word-pair term; no word contains it.
+const bigramPrefix = "\x02"
+
+// isBigramTerm reports whether t is a word-pair term.
+func isBigramTerm(t string) bool { return len(t) > 0 && t[0] == bigramPrefix[0] }
 
 func newAnalyzer() *analyzer { return &analyzer{stems: make(map[string]string)} }
 
@@ -16,25 +26,32 @@ var stemmer = stem
 // terms calls emit for every index term of text. When keepStop is set,
 // stopwords are kept (used when a query consists of stopwords only).
 func (a *analyzer) terms(text string, keepStop bool, emit func(string)) {
+	prev := ""
 	a.buf = splitWords(text, a.buf[:0], func(w []byte, cjk bool) {
 		if cjk {
+			prev = ""
 			emit(string(w))
 			return
 		}
 		if !keepStop && stopwords[string(w)] {
 			return
 		}
+		var s string
 		if a.stems == nil {
-			emit(stemmer(string(w)))
-			return
+			s = stemmer(string(w))
+		} else if m, ok := a.stems[string(w)]; ok {
+			s = m
+		} else {
+			word := string(w)
+			s = stemmer(word)
+			a.stems[word] = s
 		}
-		if s, ok := a.stems[string(w)]; ok {
-			emit(s)
-			return
-		}
-		word := string(w)
-		s := stemmer(word)
-		a.stems[word] = s
 		emit(s)
+		if a.bigrams {
+			if prev != "" {
+				emit(bigramPrefix + prev + " " + s)
+			}
+			prev = s
+		}
 	})
 }

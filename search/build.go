@@ -87,7 +87,9 @@ func (b *builder) analyze(t *catalog.Tool) *docTerms {
 	for f := range numFields {
 		n := 0
 		b.an.terms(texts[f], false, func(term string) {
-			n++
+			if !isBigramTerm(term) {
+				n++ // a field's length counts its words, not its word pairs
+			}
 			raw = append(raw, packEntry(b.termID(term), f, 1))
 		})
 		d.lens[f] = uint16(min(n, math.MaxUint16))

@@ -115,6 +115,7 @@ func New(snap *catalog.Snapshot, opts Options) (*Index, error) {
 	if opts.Params != nil {
 		ix.params = *opts.Params
 	}
+	ix.b.an.bigrams = ix.params.Bigram > 0
 	if snap == nil {
 		snap = catalog.NewSnapshot(nil)
 	}

@@ -2,6 +2,7 @@ package search
 
 import (
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/weft-dev/weft/catalog"
@@ -18,17 +19,22 @@ type queryTerm struct {
 	weight float32
 }
 
-// parsedQuery is the analysed query: distinct terms and their weights.
+// parsedQuery is the analysed query: distinct terms and their weights, and
+// the relaxed terms (Params.Relax) added only when the terms leave fewer
+// results than wanted.
 type parsedQuery struct {
 	terms   []string
 	weights []float32
+	relax   *parsedQuery
 }
 
 // parseQuery analyses text. Stopwords are dropped unless the query has
 // nothing else; request phrasing ("I want", "please") is dropped when other
-// terms remain. Repeated terms weigh count^QueryTFPower.
+// terms remain (with Params.Relax it becomes the relaxed terms). Repeated
+// terms weigh count^QueryTFPower; word pairs (Params.Bigram) weigh Bigram
+// times that, and a pair with a dropped word is dropped.
 func parseQuery(text string, p *Params) parsedQuery {
-	var an analyzer
+	an := analyzer{bigrams: p.Bigram > 0}
 	var terms []string
 	an.terms(text, false, func(t string) { terms = append(terms, t) })
 	if len(terms) == 0 {
@@ -36,27 +42,61 @@ func parseQuery(text string, p *Params) parsedQuery {
 	}
 	content := 0
 	for _, t := range terms {
-		if !requestWords[t] {
+		if !requestStems[t] && !isBigramTerm(t) {
 			content++
 		}
 	}
 	counts := make(map[string]int, len(terms))
-	var pq parsedQuery
+	var main, relax []string
+	dropped := false // the last word was a dropped request word
 	for _, t := range terms {
-		if content > 0 && requestWords[t] {
-			continue
+		toRelax := false
+		if isBigramTerm(t) {
+			if dropped || content > 0 && requestStems[t[1:strings.IndexByte(t, ' ')]] {
+				continue
+			}
+		} else if dropped = content > 0 && requestStems[t]; dropped {
+			if !p.Relax {
+				continue
+			}
+			toRelax = true
 		}
 		if counts[t] == 0 {
-			pq.terms = append(pq.terms, t)
+			if toRelax {
+				relax = append(relax, t)
+			} else {
+				main = append(main, t)
+			}
 		}
 		counts[t]++
 	}
-	pq.weights = make([]float32, len(pq.terms))
-	for i, t := range pq.terms {
-		pq.weights[i] = float32(math.Pow(float64(counts[t]), p.QueryTFPower))
+	weigh := func(ts []string) parsedQuery {
+		pt := parsedQuery{terms: ts, weights: make([]float32, len(ts))}
+		for i, t := range ts {
+			pt.weights[i] = float32(math.Pow(float64(counts[t]), p.QueryTFPower))
+			if isBigramTerm(t) {
+				pt.weights[i] *= float32(p.Bigram)
+			}
+		}
+		return pt
+	}
+	pq := weigh(main)
+	if len(relax) > 0 {
+		r := weigh(relax)
+		pq.relax = &r
 	}
 	return pq
 }
+
+// requestStems are the terms (stems) of requestWords: queries are matched
+// after stemming, so "please" is dropped as "pleas" and "provide" as "provid".
+var requestStems = func() map[string]bool {
+	m := make(map[string]bool, len(requestWords))
+	for w := range requestWords {
+		m[stem(w)] = true
+	}
+	return m
+}()
 
 // resolve maps the query's terms onto the lexicon, dropping unknown ones.
 func (lx *lexicon) resolve(pq parsedQuery) []queryTerm {

@@ -37,6 +37,18 @@ type Params struct {
 	// 0 disables it; catalogs without server names are unaffected.
 	ServerBoost float64 `json:"server_boost"`
 
+	// Bigram indexes each pair of adjacent words of a field (stopwords
+	// skipped) as a term of its own, and weighs each adjacent word pair of
+	// a query Bigram times a word: a tool saying "health workforce"
+	// outranks one with "health" and "workforce" apart. 0 disables it.
+	Bigram float64 `json:"bigram"`
+
+	// Relax, when set, fills the places a query leaves empty (fewer tools
+	// match its terms than were asked for) with the best further tools for
+	// the query with its request phrasing ("need", "want", "please") put
+	// back, after the tools found.
+	Relax bool `json:"relax"`
+
 	// Coverage re-ranks the best CoverageDepth candidates of long queries
 	// (at least CoverageMinTerms distinct terms: multi-step requests that
 	// need one tool per step) so that each next result favours query terms
@@ -50,10 +62,10 @@ type Params struct {
 // DefaultParams returns the tuned defaults.
 func DefaultParams() Params {
 	return Params{
-		K1:                1.2,
+		K1:                1.5,
 		Name:              FieldParams{Weight: 3, B: 0.5},
 		Title:             FieldParams{Weight: 2, B: 0.5},
-		Description:       FieldParams{Weight: 1, B: 0.75},
+		Description:       FieldParams{Weight: 1, B: 0.5},
 		ParamNames:        FieldParams{Weight: 0.5, B: 0.5},
 		ParamDescriptions: FieldParams{Weight: 1, B: 0.75},
 		Server:            FieldParams{Weight: 1, B: 0.5},
@@ -61,6 +73,8 @@ func DefaultParams() Params {
 		Tags:              FieldParams{Weight: 0.5, B: 0.5},
 		Examples:          FieldParams{Weight: 0.2, B: 0.75},
 		QueryTFPower:      0.5,
+		Bigram:            0.5,
+		Relax:             true,
 		ServerBoost:       0.3,
 		Coverage:          1,
 		CoverageDepth:     30,

@@ -2,6 +2,7 @@ package search
 
 import (
 	"math"
+	"slices"
 
 	"github.com/weft-dev/weft/catalog"
 )
@@ -79,24 +80,53 @@ func (si *serverIndex) scores(pq parsedQuery) []float32 {
 }
 
 // lexical runs the lexical retriever: BM25F, the server boost when
-// enabled, and the coverage re-ranking of the best candidates.
+// enabled, the coverage re-ranking of the best candidates, and the relaxed
+// query when too few tools match.
 func (st *state) lexical(pq parsedQuery, qt []queryTerm, k int, keep filter, p *Params) []hit {
 	n := k
 	if p.Coverage > 0 && len(qt) >= p.CoverageMinTerms {
 		n = max(k, p.CoverageDepth)
 	}
-	var hits []hit
-	if si := st.servers; si == nil || p.ServerBoost == 0 {
-		hits = st.lx.scoreLexical(qt, st.docs, n, keep, nil)
-	} else {
-		srv := si.scores(pq)
-		boost := float32(p.ServerBoost)
-		hits = st.lx.scoreLexical(qt, st.docs, n, keep, func(d uint32) float32 {
-			if s := si.of[d]; s >= 0 {
-				return boost * srv[s]
-			}
-			return 0
-		})
+	bonus := st.serverBonus(pq, p)
+	hits := st.lx.scoreLexical(qt, st.docs, n, keep, bonus)
+	hits = st.lx.coverageRerank(qt, hits, k, p)
+	if len(hits) < k && pq.relax != nil {
+		hits = st.relaxed(pq, qt, hits, k, keep, bonus)
 	}
-	return st.lx.coverageRerank(qt, hits, k, p)
+	return hits
+}
+
+// serverBonus returns the server evidence of each tool for the query (nil
+// when off or no tool has a server).
+func (st *state) serverBonus(pq parsedQuery, p *Params) func(uint32) float32 {
+	si := st.servers
+	if si == nil || p.ServerBoost == 0 {
+		return nil
+	}
+	srv := si.scores(pq)
+	boost := float32(p.ServerBoost)
+	return func(d uint32) float32 {
+		if s := si.of[d]; s >= 0 {
+			return boost * srv[s]
+		}
+		return 0
+	}
+}
+
+// relaxed fills hits (fewer than k) with the best further tools for the
+// query's terms plus its relaxed terms, after the hits already found.
+func (st *state) relaxed(pq parsedQuery, qt []queryTerm, hits []hit, k int, keep filter, bonus func(uint32) float32) []hit {
+	more := st.lx.resolve(*pq.relax)
+	if len(more) == 0 {
+		return hits
+	}
+	all := append(slices.Clip(qt), more...)
+	seen := make(map[*catalog.Tool]bool, len(hits))
+	for _, h := range hits {
+		seen[st.docs[h.doc].tool] = true
+	}
+	extra := st.lx.scoreLexical(all, st.docs, k-len(hits), func(d *docInfo) bool {
+		return !seen[d.tool] && (keep == nil || keep(d))
+	}, bonus)
+	return append(hits, extra...)
 }

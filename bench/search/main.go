@@ -21,8 +21,10 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "", "latency | compare | fusion (default latency; compare with -json)")
+	mode := flag.String("mode", "", "latency | compare | fusion | tune (default latency; compare with -json)")
 	asJSON := flag.Bool("json", false, "compare: print the result as JSON (implies -mode compare when -mode is not given)")
+	exp := flag.String("exp", "", "tune: experiments to run, by comma-separated name prefixes (default all)")
+	folds := flag.Int("folds", 2, "tune: folds of each set's queries")
 	passes := flag.Int("passes", 5, "compare: times each set's queries are run for the latency percentiles")
 	sizes := flag.String("tools", "1000,10000,100000", "latency: catalog sizes")
 	queries := flag.Int("queries", 5000, "latency: queries per size")
@@ -68,6 +70,8 @@ func main() {
 				res.writeText(os.Stdout)
 			}
 		}
+	case "tune":
+		err = runTune(ctx, os.Stdout, *data, *exp, *folds)
 	case "fusion":
 		err = runFusion(ctx, os.Stdout, *data)
 	default:

@@ -44,6 +44,12 @@ type Options struct {
 	Engine Engine
 	// Index configures the default engine.
 	Index search.Options
+	// Folds, when above 1, splits the split's queries into Folds parts by
+	// a hash of their id (the same parts on every run) and measures only
+	// part Fold (0-based): tune on one part, check on the others.
+	Folds int
+	// Fold is the part measured when Folds > 1.
+	Fold int
 	// Passes is how many times the queries are run (default 1). The
 	// quality metrics come from the first pass; the latency percentiles
 	// are over every pass's queries, which steadies them on small sets.
@@ -75,9 +81,18 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, fmt.Errorf("eval: recall cutoff %d is outside 1..%d", k, search.MaxK)
 		}
 	}
+	if opts.Folds > 1 && (opts.Fold < 0 || opts.Fold >= opts.Folds) {
+		return nil, fmt.Errorf("eval: fold %d is outside 0..%d", opts.Fold, opts.Folds-1)
+	}
 	ds, err := loadDataset(opts.Dir, split)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Folds > 1 {
+		ds.queries = slices.DeleteFunc(ds.queries, func(q evalQuery) bool { return foldOf(q.id, opts.Folds) != opts.Fold })
+		if len(ds.queries) == 0 {
+			return nil, fmt.Errorf("eval: %s has no queries in fold %d of %d", opts.Dir, opts.Fold, opts.Folds)
+		}
 	}
 	eng := opts.Engine
 	if eng == nil {
@@ -136,6 +151,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.LatencyP50 = percentile(lat, 0.50)
 	r.LatencyP99 = percentile(lat, 0.99)
 	return r, nil
+}
+
+// foldOf assigns a query id to one of n folds (FNV-1a of the id).
+func foldOf(id string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return int(h % uint32(n))
 }
 
 func recallAt(ranked []string, rel map[string]bool, k int) float64 {

@@ -136,3 +136,32 @@ func TestRunRejectsUnknownSplit(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestRunFoldsPartitionTheQueries(t *testing.T) {
+	dir := filepath.Join("testdata", "tiny")
+	all, err := Run(context.Background(), Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// FNV-1a of q1, q2, q3 modulo 2 puts q2 in fold 0 and q1, q3 in fold 1.
+	var total int
+	var recall float64
+	for fold, want := range []int{1, 2} {
+		r, err := Run(context.Background(), Options{Dir: dir, Folds: 2, Fold: fold, Passes: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Queries != want {
+			t.Errorf("fold %d has %d queries, want %d", fold, r.Queries, want)
+		}
+		total += r.Queries
+		recall += r.Recall[5] * float64(r.Queries)
+	}
+	if total != all.Queries || math.Abs(recall/float64(total)-all.Recall[5]) > 1e-9 {
+		t.Errorf("folds hold %d queries with Recall@5 %.4f; all: %d, %.4f", total, recall/float64(total), all.Queries, all.Recall[5])
+	}
+	_, err = Run(context.Background(), Options{Dir: dir, Folds: 2, Fold: 2})
+	if err == nil || err.Error() != "eval: fold 2 is outside 0..1" {
+		t.Errorf("fold 2 of 2: err = %v", err)
+	}
+}
