@@ -116,4 +116,3 @@ func (m *Metrics) setFallback(on bool) {
 	m.fallback.Set(0)
 	m.recovered.Inc()
 }
-
