@@ -162,7 +162,7 @@ func TestMemoryBoundsAndTTL(t *testing.T) {
 
 // testRedis returns a client of the suite's Redis and a key prefix of the
 // test's own.
-func testRedis(t *testing.T) redis.UniversalClient {
+func testRedis(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	opts, err := redis.ParseURL(testenv.RedisURL(t))
 	if err != nil {

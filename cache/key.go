@@ -22,7 +22,7 @@ const (
 
 // kinds are the known kinds; metrics label any other as "other", so that
 // label values stay bounded whatever keys callers build.
-var kinds = []Kind{KindCatalog, KindEmbedding, KindSearch, KindPlan, KindTool}
+var kinds = [...]Kind{KindCatalog, KindEmbedding, KindSearch, KindPlan, KindTool}
 
 // Prefix starts every key: the namespace and the key format version. A
 // change to what a key means bumps the version, so old entries are never
@@ -59,11 +59,19 @@ func KindOf(key string) Kind {
 
 // label is the metrics label of key's kind.
 func label(key string) string {
-	k := KindOf(key)
-	for _, known := range kinds {
-		if k == known {
-			return string(k)
-		}
+	if i := kindIndex(key); i < len(kinds) {
+		return string(kinds[i])
 	}
 	return "other"
+}
+
+// kindIndex is the index of key's kind in kinds, len(kinds) for any other.
+func kindIndex(key string) int {
+	k := KindOf(key)
+	for i, known := range kinds {
+		if k == known {
+			return i
+		}
+	}
+	return len(kinds)
 }

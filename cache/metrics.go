@@ -14,6 +14,10 @@ import "github.com/prometheus/client_golang/prometheus"
 //	weft_cache_fallback_total                times the tier fell back to memory
 //	weft_cache_recoveries_total              times Redis came back
 type Metrics struct {
+	// byKind holds the request counters resolved per tier, kind (the
+	// known kinds, then "other") and result, so that counting a lookup
+	// does not hash label values.
+	byKind    [2][len(kinds) + 1][2]prometheus.Counter
 	requests  *prometheus.CounterVec
 	loads     *prometheus.CounterVec
 	l2Errors  *prometheus.CounterVec
@@ -25,7 +29,7 @@ type Metrics struct {
 
 // NewMetrics returns unregistered metrics.
 func NewMetrics() *Metrics {
-	return &Metrics{
+	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weft_cache_requests_total",
 			Help: "Cache lookups by tier (l1: memory, l2: Redis), kind and result (hit, miss).",
@@ -55,6 +59,25 @@ func NewMetrics() *Metrics {
 			Help: "Times Redis answered again after a fallback.",
 		}),
 	}
+	return m.resolve()
+}
+
+// tiers are the tier label values, by index.
+var tiers = [2]string{"l1", "l2"}
+
+// resolve fills byKind.
+func (m *Metrics) resolve() *Metrics {
+	for ti, tier := range tiers {
+		for ki := range len(kinds) + 1 {
+			kind := "other"
+			if ki < len(kinds) {
+				kind = string(kinds[ki])
+			}
+			m.byKind[ti][ki][0] = m.requests.WithLabelValues(tier, kind, "miss")
+			m.byKind[ti][ki][1] = m.requests.WithLabelValues(tier, kind, "hit")
+		}
+	}
+	return m
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
@@ -79,11 +102,14 @@ func (m *Metrics) request(tier, key string, hit bool) {
 	if m == nil {
 		return
 	}
-	result := "miss"
-	if hit {
-		result = "hit"
+	ti, ri := 0, 0
+	if tier == "l2" {
+		ti = 1
 	}
-	m.requests.WithLabelValues(tier, label(key), result).Inc()
+	if hit {
+		ri = 1
+	}
+	m.byKind[ti][kindIndex(key)][ri].Inc()
 }
 
 func (m *Metrics) load(key string) {
