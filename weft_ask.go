@@ -15,6 +15,7 @@ import (
 
 	"github.com/weft-dev/weft/agent"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/tracing"
 	"github.com/weft-dev/weft/plan"
 	"github.com/weft-dev/weft/sandbox"
 	"github.com/weft-dev/weft/search"
@@ -90,6 +91,9 @@ func (o *Orchestrator) Ask(ctx context.Context, req AskRequest) (*AskResult, err
 			}
 		},
 	}
+	if o.tracer != nil {
+		return o.askTraced(ctx, r, agent.Request{Text: req.Text, Strategy: strategy})
+	}
 	return r.Ask(ctx, agent.Request{Text: req.Text, Strategy: strategy})
 }
 
@@ -116,7 +120,7 @@ func (o *Orchestrator) modelClient(name string) (*agent.Client, error) {
 	if mc == nil {
 		return nil, fmt.Errorf("no model %q in models (configured: %s)", name, strings.Join(slices.Sorted(maps.Keys(o.cfg.Models)), ", "))
 	}
-	c, err := newModelClient(mc)
+	c, err := newModelClient(mc, o.tracer)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +164,13 @@ func (l llmRunner) RunLLM(ctx context.Context, model, prompt string, output json
 	return out, err
 }
 
-// newModelClient builds a model client from its configuration.
-func newModelClient(mc *config.Model) (*agent.Client, error) {
+// newModelClient builds a model client from its configuration; tracer
+// (nil: off) traces its calls.
+func newModelClient(mc *config.Model, tracer *tracing.Tracer) (*agent.Client, error) {
 	cc := agent.ClientConfig{
 		Name: mc.Name, Provider: mc.Provider, Model: mc.Model, Endpoint: mc.Endpoint,
 		APIVersion: mc.APIVersion, APIKey: mc.APIKey, Timeout: mc.Timeout.D(), MaxRetries: mc.MaxRetries,
+		Tracer: tracer,
 	}
 	if mc.UseEntraID {
 		cred, err := entraCredential(mc.ManagedIdentityClientID)

@@ -32,7 +32,7 @@ func TestEntraFromConfig(t *testing.T) {
 	t.Setenv("IDENTITY_HEADER", "h")
 	mc := &config.Model{Name: "planner", Provider: config.ProviderAzureOpenAI, Model: "gpt-4o", Endpoint: "https://acme.openai.azure.com",
 		APIVersion: config.DefaultModelAPIVersion, UseEntraID: true, ManagedIdentityClientID: "mi-weft-config-test"}
-	if _, err := newModelClient(mc); err != nil {
+	if _, err := newModelClient(mc, nil); err != nil {
 		t.Fatal(err)
 	}
 	cred, err := entraCredential(mc.ManagedIdentityClientID)

@@ -18,7 +18,10 @@ func (o *Orchestrator) RunCode(ctx context.Context, req sandbox.Request) (*sandb
 	if err != nil {
 		return nil, err
 	}
-	return sb.Run(ctx, req)
+	if o.tracer != nil {
+		return o.runCodeObserved(o.runCodeTraced(ctx, sb, req))
+	}
+	return o.runCodeObserved(sb.Run(ctx, req))
 }
 
 func (o *Orchestrator) codeSandbox() (*sandbox.Sandbox, error) {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/weft-dev/weft/plan"
 )
 
@@ -18,9 +20,13 @@ import (
 type plans struct {
 	mu        sync.Mutex
 	exec      *plan.Executor
-	store     *plan.Store
+	store     plan.RunStore
+	shared    plan.SharedRunStore // store, when several replicas share it (PostgreSQL)
 	closed    bool
 	stopPrune func() // stops the periodic pruning
+
+	replicaOnce sync.Once
+	replica     string
 }
 
 // planPruneEvery is how often a long-running process applies the run
@@ -28,8 +34,35 @@ type plans struct {
 // idempotency results; it also happens when the store opens.
 const planPruneEvery = time.Hour
 
-// PlanStorePath is where run records are kept: the cache directory's runs.db.
-func (o *Orchestrator) PlanStorePath() string { return filepath.Join(o.cfg.Cache.Dir, "runs.db") }
+// PlanStorePath is the SQLite file run records are kept in when runs.store
+// is not a PostgreSQL URL: runs.store, or the cache directory's runs.db.
+func (o *Orchestrator) PlanStorePath() string {
+	if s := o.cfg.Runs.Store; s != "" && !o.cfg.Runs.IsPostgres() {
+		return s
+	}
+	return filepath.Join(o.cfg.Cache.Dir, "runs.db")
+}
+
+// planStoreLocation is what the run store opens: runs.store's PostgreSQL
+// URL, or PlanStorePath.
+func (o *Orchestrator) planStoreLocation() string {
+	if o.cfg.Runs.IsPostgres() {
+		return o.cfg.Runs.Store
+	}
+	return o.PlanStorePath()
+}
+
+// ReplicaID names this process in shared run records: server.replica_id
+// (WEFT_REPLICA_ID), else hostname-pid-random, fixed for the process.
+func (o *Orchestrator) ReplicaID() string {
+	o.plans.replicaOnce.Do(func() {
+		o.plans.replica = o.cfg.Server.ReplicaID
+		if o.plans.replica == "" {
+			o.plans.replica = plan.DefaultReplicaID()
+		}
+	})
+	return o.plans.replica
+}
 
 // planStoreOpenTimeout bounds opening the run store (SQLite waits up to its
 // busy timeout for a file another process holds).
@@ -51,7 +84,7 @@ func (o *Orchestrator) planLimits() plan.Limits {
 // openPlans opens the run store and builds the executor if that has not
 // happened yet. It uses no caller's context: a canceled request cannot
 // leave plans unusable.
-func (o *Orchestrator) openPlans() (*plan.Executor, *plan.Store, error) {
+func (o *Orchestrator) openPlans() (*plan.Executor, plan.RunStore, error) {
 	o.plans.mu.Lock()
 	defer o.plans.mu.Unlock()
 	if o.plans.closed {
@@ -62,7 +95,7 @@ func (o *Orchestrator) openPlans() (*plan.Executor, *plan.Store, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), planStoreOpenTimeout)
 	defer cancel()
-	st, err := plan.OpenStore(ctx, o.PlanStorePath())
+	st, err := plan.OpenRunStore(ctx, o.planStoreLocation(), plan.StoreOptions{Replica: o.ReplicaID(), Lease: o.cfg.Runs.Lease.D()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("weft: plans: %w", err)
 	}
@@ -73,11 +106,22 @@ func (o *Orchestrator) openPlans() (*plan.Executor, *plan.Store, error) {
 		Code:           codeRunner{o},
 		LLM:            llmRunner{o},
 		Records:        st,
-		Cache:          st.Results(),
+		Cache:          o.planResults(st),
 		MaxConcurrency: pc.MaxConcurrency,
 		IdempotencyTTL: pc.IdempotencyTTL.D(),
 		Limits:         o.planLimits(),
+		Tracer:         o.tracer,
 	})
+	if ss, ok := st.(plan.SharedRunStore); ok {
+		// Another replica asks to cancel a run: cancel it if it runs here.
+		x := o.plans.exec
+		ss.OnCancel(func(id string) {
+			if h, ok := x.Lookup(context.Background(), id); ok {
+				h.Cancel()
+			}
+		})
+		o.plans.shared = ss
+	}
 	// Keep the store bounded, now and every planPruneEvery.
 	o.prunePlans(ctx, st)
 	quit, done := make(chan struct{}), make(chan struct{})
@@ -101,7 +145,7 @@ func (o *Orchestrator) openPlans() (*plan.Executor, *plan.Store, error) {
 }
 
 // prunePlans applies the run retention to st.
-func (o *Orchestrator) prunePlans(ctx context.Context, st *plan.Store) {
+func (o *Orchestrator) prunePlans(ctx context.Context, st plan.RunStore) {
 	pc := o.cfg.Plans
 	if _, err := st.Prune(ctx, plan.Retention{MaxAge: pc.Retention.D(), MaxCount: pc.MaxRuns}); err != nil {
 		o.log.Warn("pruning run records", "err", err)
@@ -155,7 +199,45 @@ func (o *Orchestrator) RunPlan(ctx context.Context, p *plan.Plan, inputs map[str
 		return nil, err
 	}
 	opts.Catalog = o.View(ctx)
-	return x.Run(ctx, p, inputs, opts)
+	o.observePlan(&opts)
+	h, err := o.startRelayed(ctx, x, p, inputs, opts)
+	if err != nil {
+		return nil, err
+	}
+	<-h.Done()
+	return h.Wait(context.Background())
+}
+
+// startRelayed starts a run; with a shared run store its events are
+// relayed to the other replicas (for FollowRun there).
+func (o *Orchestrator) startRelayed(ctx context.Context, x *plan.Executor, p *plan.Plan, inputs map[string]any, opts plan.RunOptions) (*plan.Handle, error) {
+	o.plans.mu.Lock()
+	ss := o.plans.shared
+	o.plans.mu.Unlock()
+	if ss == nil {
+		return x.Start(ctx, p, inputs, opts)
+	}
+	if opts.ID == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("weft: run id: %w", err)
+		}
+		opts.ID = u.String()
+	}
+	done := make(chan struct{})
+	relay := ss.Relay(opts.ID, done)
+	if next := opts.OnEvent; next != nil {
+		opts.OnEvent = func(e plan.Event) { relay(e); next(e) }
+	} else {
+		opts.OnEvent = relay
+	}
+	h, err := x.Start(ctx, p, inputs, opts)
+	if err != nil {
+		close(done)
+		return nil, err
+	}
+	go func() { <-h.Done(); close(done) }()
+	return h, nil
 }
 
 // StartPlan validates a plan and starts it in the background; the run is
@@ -169,7 +251,8 @@ func (o *Orchestrator) StartPlan(ctx context.Context, p *plan.Plan, inputs map[s
 		return nil, err
 	}
 	opts.Catalog = o.View(ctx)
-	return x.Start(context.WithoutCancel(ctx), p, inputs, opts)
+	o.observePlan(&opts)
+	return o.startRelayed(context.WithoutCancel(ctx), x, p, inputs, opts)
 }
 
 // ActiveRun returns a run still executing in this process, if the client
@@ -209,20 +292,60 @@ func (o *Orchestrator) ListRuns(ctx context.Context, opts plan.ListOptions) ([]p
 // ErrRunFinished is returned by CancelRun for a run that is no longer running.
 var ErrRunFinished = errors.New("the run is not running")
 
-// CancelRun cancels a running run of the client on ctx. It fails with
-// plan.ErrNotFound for a run that does not exist or belongs to another
-// client, and with ErrRunFinished for a run that already finished.
+// CancelRun cancels a running run of the client on ctx — with a shared run
+// store (PostgreSQL) also a run another replica runs: that replica is asked
+// to cancel it. It fails with plan.ErrNotFound for a run that does not
+// exist or belongs to another client, and with ErrRunFinished for a run
+// that already finished.
 func (o *Orchestrator) CancelRun(ctx context.Context, id string) error {
 	h, ok := o.ActiveRun(ctx, id)
 	if ok && h.Snapshot().Status != plan.RunRunning {
 		ok = false // finished (its record is being saved)
 	}
 	if !ok {
-		if _, err := o.GetRun(ctx, id); err != nil {
+		run, err := o.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		o.plans.mu.Lock()
+		ss := o.plans.shared
+		o.plans.mu.Unlock()
+		if run.Status == plan.RunRunning && ss != nil {
+			err := ss.RequestCancel(ctx, id)
+			if errors.Is(err, plan.ErrNotFound) {
+				return fmt.Errorf("run %q: %w", id, ErrRunFinished) // it finished meanwhile
+			}
 			return err
 		}
 		return fmt.Errorf("run %q: %w", id, ErrRunFinished)
 	}
 	h.Cancel()
 	return nil
+}
+
+// FollowRun streams the events of a run the client on ctx may see: every
+// event so far, then live ones, until run_finished. A run of this process
+// is followed in memory; with a shared run store (PostgreSQL), a run of
+// another replica through the store. A finished run's stream is one
+// run_finished event with its final status. It fails with
+// plan.ErrNotFound like GetRun. The channel is closed after run_finished
+// or when ctx is done.
+func (o *Orchestrator) FollowRun(ctx context.Context, id string) (<-chan plan.Event, error) {
+	if h, ok := o.ActiveRun(ctx, id); ok {
+		return h.Events(ctx), nil
+	}
+	run, err := o.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	o.plans.mu.Lock()
+	ss := o.plans.shared
+	o.plans.mu.Unlock()
+	if run.Status == plan.RunRunning && ss != nil {
+		return ss.Follow(ctx, id), nil
+	}
+	ch := make(chan plan.Event, 1)
+	ch <- plan.Event{Type: plan.EventRunFinished, RunID: id, Time: run.Finished, Status: string(run.Status), Reason: run.Error}
+	close(ch)
+	return ch, nil
 }

@@ -2,12 +2,18 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weft-dev/weft/agent"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/internal/tracing"
+	"github.com/weft-dev/weft/sandbox"
 )
 
 // newTracer builds the tracer of telemetry.tracing, or nil when tracing is
@@ -57,4 +63,39 @@ func engineTracer(tracer *tracing.Tracer) engine.Tracer {
 		return nil
 	}
 	return tracer
+}
+
+// runCodeTraced runs a code-mode program inside a span ("sandbox_run");
+// the program's tool calls are its children.
+func (o *Orchestrator) runCodeTraced(ctx context.Context, sb *sandbox.Sandbox, req sandbox.Request) (*sandbox.RunResult, error) {
+	ctx, span := o.tracer.Start(ctx, "sandbox_run", trace.SpanKindInternal, attribute.String("weft.code.language", string(req.Language)))
+	res, err := sb.Run(ctx, req)
+	if res != nil {
+		span.SetAttributes(attribute.Int("weft.code.calls", len(res.Calls)))
+		if res.Error != nil && err == nil {
+			tracing.Fail(span, res.Error.Kind, errors.New(res.Error.Message))
+		}
+	}
+	tracing.End(span, err)
+	return res, err
+}
+
+// askTraced runs an ask request inside a span ("invoke_agent weft", GenAI's
+// invoke_agent operation) with the strategy and the request's token usage;
+// its model calls, plan run and tool calls are its children.
+func (o *Orchestrator) askTraced(ctx context.Context, r *agent.Runner, req agent.Request) (*AskResult, error) {
+	ctx, span := o.tracer.Start(ctx, "invoke_agent weft", trace.SpanKindInternal,
+		attribute.String(tracing.AttrGenAIOperation, "invoke_agent"),
+		attribute.String(tracing.AttrGenAIAgentName, "weft"),
+		attribute.String(tracing.AttrStrategy, req.Strategy))
+	res, err := r.Ask(ctx, req)
+	if res != nil {
+		span.SetAttributes(attribute.Int64(tracing.AttrGenAIInTokens, res.Usage.PromptTokens),
+			attribute.Int64(tracing.AttrGenAIOutTokens, res.Usage.CompletionTokens))
+		if res.Strategy != "" {
+			span.SetAttributes(attribute.String(tracing.AttrStrategy, res.Strategy))
+		}
+	}
+	tracing.End(span, err)
+	return res, err
 }

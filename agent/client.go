@@ -17,6 +17,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/weft-dev/weft/internal/azcred"
+	"github.com/weft-dev/weft/internal/tracing"
 )
 
 // Providers a Client speaks to.
@@ -30,7 +31,7 @@ const (
 type ClientConfig struct {
 	// Name names the model in results and errors ("planner").
 	Name string
-	// Provider is azure-openai, openai or openai-compatible.
+	// Provider is azure-openai, openai, openai-compatible or anthropic.
 	Provider string
 	// Model is the model name; for azure-openai the deployment name.
 	Model string
@@ -57,13 +58,17 @@ type ClientConfig struct {
 	MaxRetryDelay time.Duration
 	// HTTPClient is the client to use (default http.DefaultClient).
 	HTTPClient *http.Client
+	// Tracer, when set, traces each call as a GenAI client span ("chat
+	// <model>": provider, model, token usage). Nil traces nothing.
+	Tracer *tracing.Tracer
 }
 
 // Client is a chat model on the official OpenAI Go SDK (with its azure
 // package for Azure OpenAI). It is safe for concurrent use.
 type Client struct {
-	cfg  ClientConfig
-	chat openai.ChatCompletionService
+	cfg       ClientConfig
+	chat      openai.ChatCompletionService
+	anthropic *anthropicClient // provider anthropic (anthropic.go)
 }
 
 // NewClient checks cfg and returns a Client. It reads no environment
@@ -75,6 +80,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.Provider == ProviderOpenAI && cfg.Endpoint == "" {
 		cfg.Endpoint = "https://api.openai.com/v1"
+	}
+	if cfg.Provider == ProviderAnthropic && cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultAnthropicEndpoint
 	}
 	u, err := url.Parse(strings.TrimRight(cfg.Endpoint, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -128,8 +136,16 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		if cfg.APIKey != "" {
 			opts = append(opts, option.WithAPIKey(cfg.APIKey))
 		}
+	case ProviderAnthropic:
+		c := &Client{cfg: cfg}
+		a, err := newAnthropic(c, u.String())
+		if err != nil {
+			return nil, err
+		}
+		c.anthropic = a
+		return c, nil
 	default:
-		return nil, fmt.Errorf("%s: provider %q is not one of azure-openai, openai, openai-compatible", where, cfg.Provider)
+		return nil, fmt.Errorf("%s: provider %q is not one of azure-openai, openai, openai-compatible, anthropic", where, cfg.Provider)
 	}
 	// NewChatCompletionService, unlike openai.NewClient, reads no OPENAI_*
 	// environment variable.
@@ -141,6 +157,43 @@ func (c *Client) Name() string { return c.cfg.Name }
 
 // Chat implements Model.
 func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, error) {
+	return c.send(ctx, req, false, nil)
+}
+
+// ChatStream implements Streamer: the completion is streamed (server-sent
+// events, with usage at the end) and onDelta receives each piece of its
+// text as it arrives; the response is the same as Chat's.
+func (c *Client) ChatStream(ctx context.Context, req ChatRequest, onDelta func(string)) (*ChatResponse, error) {
+	return c.send(ctx, req, true, onDelta)
+}
+
+// send makes one model call with the provider's SDK, inside a span when
+// tracing.
+func (c *Client) send(ctx context.Context, req ChatRequest, stream bool, onDelta func(string)) (*ChatResponse, error) {
+	if c.cfg.Tracer != nil {
+		var end func(*ChatResponse, error)
+		ctx, end = c.startSpan(ctx)
+		resp, err := c.sendProvider(ctx, req, stream, onDelta)
+		end(resp, err)
+		return resp, err
+	}
+	return c.sendProvider(ctx, req, stream, onDelta)
+}
+
+func (c *Client) sendProvider(ctx context.Context, req ChatRequest, stream bool, onDelta func(string)) (*ChatResponse, error) {
+	switch {
+	case c.anthropic != nil && stream:
+		return c.anthropic.stream(ctx, req, onDelta)
+	case c.anthropic != nil:
+		return c.anthropic.chat(ctx, req)
+	case stream:
+		return c.streamOpenAI(ctx, req, onDelta)
+	}
+	return c.chatOpenAI(ctx, req)
+}
+
+// chatOpenAI is one chat completion through the OpenAI SDK.
+func (c *Client) chatOpenAI(ctx context.Context, req ChatRequest) (*ChatResponse, error) {
 	params, err := c.params(req)
 	if err != nil {
 		return nil, err
@@ -152,10 +205,9 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 	return c.response(req, resp)
 }
 
-// ChatStream implements Streamer: the completion is streamed (server-sent
-// events, with usage in the last chunk) and onDelta receives each piece of
-// its text as it arrives; the response is the same as Chat's.
-func (c *Client) ChatStream(ctx context.Context, req ChatRequest, onDelta func(string)) (*ChatResponse, error) {
+// streamOpenAI streams a chat completion through the OpenAI SDK (usage in
+// the last chunk).
+func (c *Client) streamOpenAI(ctx context.Context, req ChatRequest, onDelta func(string)) (*ChatResponse, error) {
 	params, err := c.params(req)
 	if err != nil {
 		return nil, err

@@ -15,14 +15,15 @@ const (
 	ProviderAzureOpenAI      = "azure-openai"
 	ProviderOpenAI           = "openai"
 	ProviderOpenAICompatible = "openai-compatible"
+	ProviderAnthropic        = "anthropic"
 )
 
 // Model is one named language model of `weft ask` (models.<name>).
 type Model struct {
 	// Name is the map key (set by the loader): planner, worker, ...
 	Name string `yaml:"-" json:"name"`
-	// Provider is azure-openai, openai or openai-compatible (Ollama, vLLM,
-	// llama.cpp server, LiteLLM, Gemini's OpenAI endpoint).
+	// Provider is azure-openai, openai, openai-compatible (Ollama, vLLM,
+	// llama.cpp server, LiteLLM, Gemini's OpenAI endpoint) or anthropic.
 	Provider string `yaml:"provider" json:"provider"`
 	// Model is the model name; for azure-openai, the deployment name.
 	Model string `yaml:"model" json:"model"`
@@ -90,7 +91,7 @@ const (
 	DefaultOllamaURL          = "http://localhost:11434/v1"
 	defaultSmallModelName     = "worker"
 	defaultPlannerModelName   = "planner"
-	modelEnvProviderHintAllow = "azure-openai (or azure), openai, openai-compatible"
+	modelEnvProviderHintAllow = "azure-openai (or azure), openai, openai-compatible, anthropic"
 )
 
 // defaultAsk is the Ask section's defaults.
@@ -168,7 +169,7 @@ func (d *decoder) ask(n *node, p fpath, a *Ask) {
 var modelEnvNames = []string{
 	"PLANNER_PROVIDER", "PLANNER_MODEL",
 	"AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_USE_AD", "AZURE_OPENAI_API_VERSION",
-	"OPENAI_API_KEY", "OPENAI_BASE_URL",
+	"OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY",
 	"USE_SMALL_MODEL", "SMALL_MODEL_BACKEND", "WORKER_MODEL", "OLLAMA_API_URL",
 	"AZURE_SMALL_MODEL_ENDPOINT", "AZURE_SMALL_MODEL_KEY", "AZURE_SMALL_MODEL_USE_AD",
 }
@@ -282,6 +283,8 @@ func applyModelEnv(c *Config, env func(string) (string, bool), orig *origins, pr
 		case ProviderOpenAI, ProviderOpenAICompatible:
 			e.str("OPENAI_API_KEY", "planner", "api_key", &m.APIKey, true)
 			e.str("OPENAI_BASE_URL", "planner", "endpoint", &m.Endpoint, false)
+		case ProviderAnthropic:
+			e.str("ANTHROPIC_API_KEY", "planner", "api_key", &m.APIKey, true)
 		}
 	}
 	use := false
@@ -376,9 +379,9 @@ func (v *validator) model(name string, m *Model) {
 		v.at(key+".provider", "is required ("+modelEnvProviderHintAllow+")")
 		return
 	}
-	if !slices.Contains([]string{ProviderAzureOpenAI, ProviderOpenAI, ProviderOpenAICompatible}, m.Provider) {
+	if !slices.Contains([]string{ProviderAzureOpenAI, ProviderOpenAI, ProviderOpenAICompatible, ProviderAnthropic}, m.Provider) {
 		if !v.broken(key + ".provider") {
-			v.value(key+".provider", m.Provider, "not a model provider (allowed: azure-openai, openai, openai-compatible)")
+			v.value(key+".provider", m.Provider, "not a model provider (allowed: azure-openai, openai, openai-compatible, anthropic)")
 		}
 		return
 	}
@@ -409,6 +412,13 @@ func (v *validator) model(name string, m *Model) {
 		if !m.UseEntraID && m.APIKey == "" && !v.broken(key+".api_key") {
 			v.at(key+".api_key", "is required for provider azure-openai without use_entra_id (set api_key, or use_entra_id: true for Entra ID"+
 				envHint(name, "AZURE_OPENAI_API_KEY or AZURE_OPENAI_USE_AD=true", "AZURE_SMALL_MODEL_KEY or AZURE_SMALL_MODEL_USE_AD=true")+")")
+		}
+	case ProviderAnthropic:
+		if m.APIKey == "" && !v.broken(key+".api_key") {
+			v.at(key+".api_key", "is required for provider anthropic"+envHint(name, "ANTHROPIC_API_KEY", ""))
+		}
+		if m.UseEntraID {
+			v.at(key+".use_entra_id", "Entra ID is for provider azure-openai")
 		}
 	case ProviderOpenAI:
 		if m.APIKey == "" && !v.broken(key+".api_key") {

@@ -101,7 +101,7 @@ func TestModelsMissingCredentialIsPrecise(t *testing.T) {
 		{"compatible endpoint", doc("models:", "  worker:", "    provider: openai-compatible", "    model: m"), nil,
 			[]string{"models.worker.endpoint: is required for provider openai-compatible", "OLLAMA_API_URL"}},
 		{"provider typo", doc("models:", "  planner:", "    provider: azur", "    model: m"), nil,
-			[]string{`weft.yaml:3: models.planner.provider: "azur": not a model provider (allowed: azure-openai, openai, openai-compatible)`}},
+			[]string{`weft.yaml:3: models.planner.provider: "azur": not a model provider (allowed: azure-openai, openai, openai-compatible, anthropic)`}},
 		{"planner_model", doc("models:", "  big:", "    provider: openai", "    model: m", "    api_key: k", "ask:", "  planner_model: planer"), nil,
 			[]string{`ask.planner_model: "planer": names no model in models (configured: big)`}},
 		{"entra on openai", doc("models:", "  p:", "    provider: openai", "    model: m", "    api_key: k", "    use_entra_id: true"), nil,

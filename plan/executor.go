@@ -15,6 +15,7 @@ import (
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/internal/redact"
+	"github.com/weft-dev/weft/internal/tracing"
 	"github.com/weft-dev/weft/limit"
 	"github.com/weft-dev/weft/source"
 )
@@ -71,6 +72,9 @@ type ExecutorOptions struct {
 	SaveInterval time.Duration
 	// Limits bound every run (zero fields: the defaults).
 	Limits Limits
+	// Tracer, when set, traces each run and step (their tool calls, code
+	// runs and model calls are children of the step's span).
+	Tracer *tracing.Tracer
 }
 
 // RunOptions adjust one run.
@@ -217,6 +221,8 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 			return nil, fmt.Errorf("plan: save run record: %w", err)
 		}
 	}
+	tctx, endRun := x.traceRun(st.ctx, p, id)
+	st.ctx = tctx
 	st.emit(Event{Type: EventRunStarted})
 	stopSaving := x.saveWhileRunning(ctx, h)
 	go func() {
@@ -225,6 +231,7 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 		st.execute()
 		stopSaving()
 		st.finishRun()
+		endRun(string(run.Status), run.Error)
 		st.emit(Event{Type: EventRunFinished, Status: string(run.Status), Reason: run.Error})
 		h.mu.Lock()
 		final := h.recordLocked()

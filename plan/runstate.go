@@ -31,6 +31,8 @@ type runState struct {
 
 	celOnce   sync.Once
 	celInputs any // the inputs as conditions see them, converted once
+
+	stepCtxs []context.Context // with tracing: each step's span context, by index (trace.go)
 }
 
 func (st *runState) initRecords() []*StepRecord {

@@ -27,6 +27,7 @@ func (st *runState) exec(cs *cstep) {
 	rec.Status, rec.Started = StepRunning, time.Now()
 	st.mu.Unlock()
 	st.emit(Event{Type: EventStepStarted, Step: cs.ID})
+	endSpan := st.traceStep(cs)
 
 	var result any
 	var serr *StepError
@@ -65,6 +66,7 @@ func (st *runState) exec(cs *cstep) {
 	}
 	ev := Event{Type: EventStepFinished, Step: cs.ID, Status: string(rec.Status), Reason: rec.Reason, Error: serr, Attempt: rec.AttemptCount()}
 	st.mu.Unlock()
+	endSpan(ev.Status, serr)
 	st.emit(ev)
 }
 
@@ -341,7 +343,7 @@ func (st *runState) limited(cs *cstep, call func(ctx context.Context) (any, *Ste
 		return nil, &StepError{Code: string(engine.CodeCanceled), Message: "run canceled"}
 	}
 	defer st.sem.Release()
-	ctx := st.ctx
+	ctx := st.stepCtx(cs)
 	if t := cs.Timeout.D(); t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)

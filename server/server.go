@@ -146,6 +146,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/runs/{id}/events", s.runEvents)
 	s.mux.HandleFunc("POST /v1/runs/{id}/cancel", s.cancelRun)
 	s.mux.HandleFunc("POST /v1/ask", s.ask)
+	s.mountConsole()
 	s.mountMCP()
 }
 
@@ -166,6 +167,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	matched := route != ""
 	if !matched {
 		route = "unmatched"
+	}
+	if tr := s.o.Tracer(); tr != nil {
+		var end func()
+		r, end = traced(tr, r, sw, route)
+		defer end()
 	}
 	defer func() {
 		if p := recover(); p != nil {

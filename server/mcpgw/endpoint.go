@@ -23,6 +23,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
@@ -216,6 +217,13 @@ func (c requestValues) Value(key any) any {
 func (e *Endpoint) policyMiddleware(next sdk.MethodHandler) sdk.MethodHandler {
 	return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
 		ctx = weft.WithScope(requestContext(ctx, req), e.scope)
+		if tr := e.o.Tracer(); tr != nil {
+			var span trace.Span
+			ctx, span = traceRequest(ctx, tr, method, req)
+			res, err := next(ctx, method, req)
+			endRequest(span, res, err)
+			return res, err
+		}
 		return next(ctx, method, req)
 	}
 }
