@@ -1,11 +1,22 @@
 package search
 
+import "maps"
+
 // analyzer turns text into terms: splitWords, stopwords, stemming. With a
 // stems map it memoises stems and is not safe for concurrent use (index
 // builds use one for the whole build); the zero value does not memoise.
 type analyzer struct {
 	stems map[string]string
-	buf   []byte
+	// shared marks stems as read by a published index generation: it is
+	// copied before the first change (copy on write). readOnly analyzers
+	// (queries) only read it.
+	shared, readOnly bool
+	buf              []byte
+	// known, when set, limits the word pairs emitted to the terms of this
+	// lexicon (queries: a pair no tool has cannot match, and this way it
+	// costs no allocation).
+	known *lexicon
+	pair  []byte
 	// bigrams, when set, makes terms also emit each pair of adjacent
 	// words (stopwords skipped) as a term of its own, bigramPrefix +
 	// "a b", right after the second word's term (see Params.Bigram).
@@ -44,14 +55,31 @@ func (a *analyzer) terms(text string, keepStop bool, emit func(string)) {
 		} else {
 			word := string(w)
 			s = stemmer(word)
-			a.stems[word] = s
+			if !a.readOnly {
+				if a.shared {
+					a.stems, a.shared = maps.Clone(a.stems), false
+				}
+				a.stems[word] = s
+			}
 		}
 		emit(s)
 		if a.bigrams {
 			if prev != "" {
-				emit(bigramPrefix + prev + " " + s)
+				a.emitPair(prev, s, emit)
 			}
 			prev = s
 		}
 	})
+}
+
+// emitPair emits the word-pair term of a and b.
+func (a *analyzer) emitPair(first, second string, emit func(string)) {
+	if a.known == nil {
+		emit(bigramPrefix + first + " " + second)
+		return
+	}
+	a.pair = append(append(append(append(a.pair[:0], bigramPrefix...), first...), ' '), second...)
+	if id, ok := a.known.termIndex[string(a.pair)]; ok {
+		emit(a.known.terms[id])
+	}
 }

@@ -122,6 +122,7 @@ func (b *builder) prune(snap *catalog.Snapshot) {
 // per (term, tool), laid out as one flat postings array per term.
 type lexicon struct {
 	termIndex map[string]uint32 // term -> posting list
+	terms     []string          // posting list -> term
 	offsets   []uint32          // posting list i is [offsets[i], offsets[i+1])
 	docs      []uint32          // tool index in the snapshot
 	impacts   []float32         // tf~/(k1+tf~)
@@ -167,11 +168,13 @@ func (b *builder) assemble(analyses []*docTerms, p *Params) *lexicon {
 	}
 	lx := &lexicon{
 		termIndex: make(map[string]uint32, len(used)),
+		terms:     make([]string, len(used)),
 		offsets:   make([]uint32, len(counts)+1),
 		idf:       make([]float32, len(counts)),
 	}
 	for i, g := range used {
 		lx.termIndex[b.terms[g]] = uint32(i)
+		lx.terms[i] = b.terms[g]
 		df := float64(counts[i])
 		lx.idf[i] = float32(math.Log(1 + (float64(n)-df+0.5)/(df+0.5)))
 		lx.offsets[i+1] = lx.offsets[i] + counts[i]

@@ -81,6 +81,9 @@ type state struct {
 	denseAt       time.Time
 	denseFailures int // failures in a row, this one included
 	stats         Stats
+	// stems are the stems of the words of this generation's tools, read
+	// by query analysis (the builder copies the map before changing it).
+	stems map[string]string
 }
 
 // Stats describe the current generation of an Index.
@@ -220,6 +223,7 @@ func (ix *Index) build(ctx context.Context, snap *catalog.Snapshot, prev *state)
 	ix.b.prune(snap)
 	st := &state{snap: snap, docs: docs, lx: ix.b.assemble(analyses, &ix.params)}
 	st.servers = ix.b.assembleServers(tools, analyses, &ix.params)
+	st.stems, ix.b.an.shared = ix.b.an.stems, true
 	if ix.opts.Embedder != nil {
 		n, err := ix.syncVectors(ctx, tools, added, removed, prevSnap == nil || prev == nil || !prev.dense)
 		switch {
@@ -277,7 +281,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Response, error) {
 	}
 	keep := compileFilter(&q)
 	text := leadingText(q.Text, MaxQueryTerms)
-	pq := parseQuery(text, &ix.params)
+	pq := parseQuery(text, &ix.params, st.stems, st.lx)
 	qt := st.lx.resolve(pq)
 	var hits []hit
 	var semantic map[uint32]bool
@@ -299,12 +303,13 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Response, error) {
 		hits = st.lexical(pq, qt, k, keep, &ix.params)
 	}
 	out := make([]Result, len(hits))
+	matched := make([]string, 0, 4*len(hits))
 	for i, h := range hits {
 		t := st.docs[h.doc].tool
 		r := Result{
 			Name:        t.Name,
 			Score:       float64(h.score),
-			Matched:     st.lx.matchedFields(qt, h.doc),
+			Matched:     st.lx.matchedFields(qt, h.doc, &matched),
 			Description: t.Description,
 			Server:      t.Server,
 		}

@@ -17,6 +17,7 @@ type docInfo struct {
 type queryTerm struct {
 	id     uint32
 	weight float32
+	pair   bool // a word-pair term (Params.Bigram)
 }
 
 // parsedQuery is the analysed query: distinct terms and their weights, and
@@ -28,65 +29,106 @@ type parsedQuery struct {
 	relax   *parsedQuery
 }
 
-// parseQuery analyses text. Stopwords are dropped unless the query has
+// parseQuery analyses text, reading known words' stems from stems and
+// keeping only the word pairs that are terms of known (either may be nil). Stopwords are dropped unless the query has
 // nothing else; request phrasing ("I want", "please") is dropped when other
 // terms remain (with Params.Relax it becomes the relaxed terms). Repeated
 // terms weigh count^QueryTFPower; word pairs (Params.Bigram) weigh Bigram
 // times that, and a pair with a dropped word is dropped.
-func parseQuery(text string, p *Params) parsedQuery {
-	an := analyzer{bigrams: p.Bigram > 0}
-	var terms []string
+func parseQuery(text string, p *Params, stems map[string]string, known *lexicon) parsedQuery {
+	sc := parsePool.Get().(*parseScratch)
+	defer parsePool.Put(sc)
+	an := analyzer{stems: stems, readOnly: true, known: known, bigrams: p.Bigram > 0, buf: sc.buf[:0], pair: sc.pair[:0]}
+	terms := sc.terms[:0]
 	an.terms(text, false, func(t string) { terms = append(terms, t) })
 	if len(terms) == 0 {
 		an.terms(text, true, func(t string) { terms = append(terms, t) })
 	}
+	sc.buf, sc.pair = an.buf, an.pair
 	content := 0
 	for _, t := range terms {
 		if !requestStems[t] && !isBigramTerm(t) {
 			content++
 		}
 	}
-	counts := make(map[string]int, len(terms))
-	var main, relax []string
+	counts := sc.counts
+	clear(counts)
+	nmain, nrelax := 0, 0
 	dropped := false // the last word was a dropped request word
+	kinds := sc.kinds[:0]
 	for _, t := range terms {
-		toRelax := false
+		kind := uint8(termMain)
 		if isBigramTerm(t) {
 			if dropped || content > 0 && requestStems[t[1:strings.IndexByte(t, ' ')]] {
-				continue
+				kind = termSkip
 			}
 		} else if dropped = content > 0 && requestStems[t]; dropped {
-			if !p.Relax {
-				continue
+			kind = termSkip
+			if p.Relax {
+				kind = termRelax
 			}
-			toRelax = true
+		}
+		kinds = append(kinds, kind)
+		if kind == termSkip {
+			continue
 		}
 		if counts[t] == 0 {
-			if toRelax {
-				relax = append(relax, t)
+			if kind == termMain {
+				nmain++
 			} else {
-				main = append(main, t)
+				nrelax++
 			}
 		}
 		counts[t]++
 	}
-	weigh := func(ts []string) parsedQuery {
-		pt := parsedQuery{terms: ts, weights: make([]float32, len(ts))}
-		for i, t := range ts {
-			pt.weights[i] = float32(math.Pow(float64(counts[t]), p.QueryTFPower))
-			if isBigramTerm(t) {
-				pt.weights[i] *= float32(p.Bigram)
-			}
+	pq := parsedQuery{terms: make([]string, 0, nmain), weights: make([]float32, 0, nmain)}
+	var relax *parsedQuery
+	if nrelax > 0 {
+		relax = &parsedQuery{terms: make([]string, 0, nrelax), weights: make([]float32, 0, nrelax)}
+	}
+	for i, t := range terms {
+		c := counts[t]
+		if kinds[i] == termSkip || c == 0 {
+			continue
 		}
-		return pt
+		counts[t] = 0 // taken
+		w := float32(1)
+		if c > 1 {
+			w = float32(math.Pow(float64(c), p.QueryTFPower))
+		}
+		if isBigramTerm(t) {
+			w *= float32(p.Bigram)
+		}
+		into := &pq
+		if kinds[i] == termRelax {
+			into = relax
+		}
+		into.terms = append(into.terms, t)
+		into.weights = append(into.weights, w)
 	}
-	pq := weigh(main)
-	if len(relax) > 0 {
-		r := weigh(relax)
-		pq.relax = &r
-	}
+	pq.relax = relax
+	clear(terms) // drop the references before pooling
+	sc.terms, sc.kinds = terms[:0], kinds[:0]
 	return pq
 }
+
+// Kinds of query terms in parseQuery.
+const (
+	termMain  = iota // searched
+	termRelax        // searched by the relaxed query only
+	termSkip         // not searched
+)
+
+// parseScratch is parseQuery's pooled working memory.
+type parseScratch struct {
+	buf    []byte
+	pair   []byte
+	terms  []string
+	kinds  []uint8
+	counts map[string]int
+}
+
+var parsePool = sync.Pool{New: func() any { return &parseScratch{counts: make(map[string]int)} }}
 
 // requestStems are the terms (stems) of requestWords: queries are matched
 // after stemming, so "please" is dropped as "pleas" and "provide" as "provid".
@@ -103,7 +145,7 @@ func (lx *lexicon) resolve(pq parsedQuery) []queryTerm {
 	out := make([]queryTerm, 0, len(pq.terms))
 	for i, t := range pq.terms {
 		if id, ok := lx.termIndex[t]; ok {
-			out = append(out, queryTerm{id: id, weight: pq.weights[i]})
+			out = append(out, queryTerm{id: id, weight: pq.weights[i], pair: isBigramTerm(t)})
 		}
 	}
 	return out
@@ -162,17 +204,23 @@ func (lx *lexicon) scoreLexical(qt []queryTerm, docs []docInfo, k int, keep filt
 	return a.top.sorted()
 }
 
-// matchedFields returns the fields of doc that contain a query term.
-func (lx *lexicon) matchedFields(qt []queryTerm, doc uint32) []string {
+// matchedFields returns the fields of doc that contain a query term,
+// appended to *buf (one backing array for a whole result list).
+func (lx *lexicon) matchedFields(qt []queryTerm, doc uint32, buf *[]string) []string {
 	var mask uint16
 	for _, q := range qt {
-		mask |= lx.fieldMask(q.id, doc)
-	}
-	var out []string
-	for f := range numFields {
-		if mask&(1<<f) != 0 {
-			out = append(out, fieldNames[f])
+		if !q.pair { // a pair's fields are its words' fields
+			mask |= lx.fieldMask(q.id, doc)
 		}
 	}
-	return out
+	if mask == 0 {
+		return nil
+	}
+	start := len(*buf)
+	for f := range numFields {
+		if mask&(1<<f) != 0 {
+			*buf = append(*buf, fieldNames[f])
+		}
+	}
+	return (*buf)[start:len(*buf):len(*buf)]
 }

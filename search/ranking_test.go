@@ -81,7 +81,7 @@ func TestParseQueryTerms(t *testing.T) {
 		{"please help", []string{"pleas", "help", bigramPrefix + "pleas help"}, nil, ""},
 	}
 	for _, tt := range tests {
-		pq := parseQuery(tt.text, &p)
+		pq := parseQuery(tt.text, &p, nil, nil)
 		if !slices.Equal(pq.terms, tt.terms) {
 			t.Errorf("parseQuery(%q).terms = %q, want %q", tt.text, pq.terms, tt.terms)
 		}
