@@ -3,6 +3,7 @@ package catalog
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,16 +26,32 @@ type Snapshot struct {
 // and the others get a deterministic hash suffix. The same input (in any
 // order) always yields the same names and the same Version.
 func NewSnapshot(tools []Tool) *Snapshot {
-	in := slices.Clone(tools)
-	// Deterministic processing order independent of input order.
-	slices.SortStableFunc(in, func(a, b Tool) int {
-		if c := strings.Compare(a.Server, b.Server); c != 0 {
+	// Deterministic processing order independent of input order, stable
+	// (the input position breaks ties). Indices are sorted, not the
+	// tools: a Tool is a large struct to move.
+	order := make([]int32, len(tools))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ta, tb := &tools[a], &tools[b]
+		if c := strings.Compare(ta.Server, tb.Server); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Original, b.Original)
+		if c := strings.Compare(ta.Original, tb.Original); c != 0 {
+			return c
+		}
+		return int(a - b)
 	})
 	// Exact duplicates (same server and original name) keep the first.
-	in = slices.CompactFunc(in, func(a, b Tool) bool { return a.Server == b.Server && a.Original == b.Original })
+	in := make([]Tool, 0, len(tools))
+	for _, i := range order {
+		t := &tools[i]
+		if n := len(in); n > 0 && in[n-1].Server == t.Server && in[n-1].Original == t.Original {
+			continue
+		}
+		in = append(in, *t)
+	}
 
 	taken := make(map[string]bool, len(in))
 	for i := range in {
@@ -47,9 +64,18 @@ func NewSnapshot(tools []Tool) *Snapshot {
 		}
 		taken[name] = true
 		t.Name = name
-		t.Hash = ContentHash(t)
 	}
-	slices.SortFunc(in, func(a, b Tool) int { return strings.Compare(a.Name, b.Name) })
+	hashAll(in)
+	order = order[:len(in)]
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(in[a].Name, in[b].Name) })
+	sorted := make([]Tool, len(in))
+	for i, j := range order {
+		sorted[i] = in[j]
+	}
+	in = sorted
 
 	s := &Snapshot{tools: in, byName: make(map[string]int, len(in))}
 	h := sha256.New()
@@ -112,4 +138,26 @@ func (s *Snapshot) Changed(prev *Snapshot) (added, removed []string) {
 		}
 	}
 	return added, removed
+}
+
+// hashAll sets every tool's content hash, on all cores for large sets.
+func hashAll(in []Tool) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(in) < 2048 || workers < 2 {
+		for i := range in {
+			in[i].Hash = ContentHash(&in[i])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(in) + workers - 1) / workers
+	for lo := 0; lo < len(in); lo += chunk {
+		part := in[lo:min(lo+chunk, len(in))]
+		wg.Go(func() {
+			for i := range part {
+				part[i].Hash = ContentHash(&part[i])
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -9,6 +9,7 @@ package catalog
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -84,13 +85,57 @@ func (t *Tool) DisplayTitle() string {
 	return t.Original
 }
 
-// ContentHash computes the hash stored in Tool.Hash.
+// ContentHash computes the hash stored in Tool.Hash: SHA-256 (24 hex
+// digits) over every field but Name and Hash, each length-prefixed, tags
+// in sorted order. Equal hashes mean equal tools; it is compared within a
+// process only (snapshot versions, change detection, the search cache),
+// never stored.
 func ContentHash(t *Tool) string {
-	c := *t
-	c.Name, c.Hash = "", ""
-	c.Tags = slices.Clone(c.Tags)
-	slices.Sort(c.Tags)
-	b, _ := json.Marshal(&c)
+	var buf [512]byte
+	b := buf[:0]
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	raw := func(r []byte) {
+		b = binary.AppendUvarint(b, uint64(len(r)))
+		b = append(b, r...)
+	}
+	str(t.Original)
+	str(t.Server)
+	str(t.ServerDescription)
+	str(t.Title)
+	str(t.Description)
+	raw(t.InputSchema)
+	raw(t.OutputSchema)
+	if a := t.Annotations; a == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		str(a.Title)
+		for _, h := range []*bool{a.ReadOnlyHint, a.DestructiveHint, a.IdempotentHint, a.OpenWorldHint} {
+			switch {
+			case h == nil:
+				b = append(b, 0)
+			case *h:
+				b = append(b, 1)
+			default:
+				b = append(b, 2)
+			}
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.Examples)))
+	for _, e := range t.Examples {
+		raw(e)
+	}
+	tags := t.Tags
+	if !slices.IsSorted(tags) {
+		tags = slices.Sorted(slices.Values(tags))
+	}
+	b = binary.AppendUvarint(b, uint64(len(tags)))
+	for _, g := range tags {
+		str(g)
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }
