@@ -61,8 +61,8 @@ type Options struct {
 	// Offline configures no upstream at all: for commands that only read
 	// local state (run records) or tests of Go-function sources.
 	Offline bool
-	// Recorder receives an event per tool call, besides the Prometheus
-	// metrics (default: an in-memory recorder when analytics.backend is memory).
+	// Recorder receives an event per tool call, besides the configured
+	// analytics backends (analytics.backends).
 	Recorder engine.Recorder
 	// Tracer, when set, receives the spans instead of the one
 	// telemetry.tracing configures (tests use an in-memory exporter); the
@@ -77,10 +77,12 @@ type Orchestrator struct {
 	set        *source.Set
 	engine     *engine.Engine
 	metrics    *analytics.Prometheus
+	analytics  *analyticsState
 	rate       limit.RateLimiter
 	closeRate  func() error
 	searchOpts search.Options
 	search     searchIndex
+	cache      *cacheTier // memory, plus Redis with cache.redis_url
 
 	sandboxOnce sync.Once
 	sandbox     *sandbox.Sandbox
@@ -131,7 +133,11 @@ func New(opts Options) (*Orchestrator, error) {
 		limits[sc.Name] = engine.ServerLimits{Timeout: sc.Timeout.D(), MaxConcurrency: sc.MaxConcurrency}
 	}
 	sources = append(sources, opts.Sources...)
-	searchOpts, vectors, err := searchOptions(cfg)
+	tier, err := newCacheTier(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	searchOpts, vectors, err := searchOptions(cfg, tier)
 	if err != nil {
 		return nil, fmt.Errorf("weft: %w", err)
 	}
@@ -140,6 +146,8 @@ func New(opts Options) (*Orchestrator, error) {
 		CachePath:        filepath.Join(cfg.Cache.Dir, "catalog.json"),
 		CacheTTL:         cfg.Catalog.CacheTTL.D(),
 		Fingerprint:      fingerprint(opts.Sources, cfg),
+		Shared:           tier.catalogStore(),
+		SharedKey:        catalogKey(fingerprint(opts.Sources, cfg)),
 		ReadOnlyCache:    opts.Offline || len(opts.Servers) > 0,
 		Logger:           log,
 	})
@@ -149,15 +157,11 @@ func New(opts Options) (*Orchestrator, error) {
 		}
 		return nil, fmt.Errorf("weft: %w", err)
 	}
-	metrics := analytics.NewPrometheus()
-	recs := analytics.Tee{metrics}
-	switch {
-	case opts.Recorder != nil:
-		recs = append(recs, opts.Recorder)
-	case cfg.Analytics.Backend == "memory":
-		recs = append(recs, engine.NewMemoryRecorder(0))
+	metrics := analytics.NewPrometheus(analytics.PrometheusOptions{Calls: cfg.Analytics.Has(config.BackendPrometheus)})
+	if err := metrics.Register(tier.metrics); err != nil {
+		return nil, fmt.Errorf("weft: cache metrics: %w", err)
 	}
-	rate, closeRate, err := rateLimiter(cfg)
+	rate, closeRate, err := rateLimiter(cfg, tier)
 	if err != nil {
 		// Close what New opened so far: the embedding cache's file, the set.
 		if vectors != nil {
@@ -166,9 +170,22 @@ func New(opts Options) (*Orchestrator, error) {
 		set.Close()
 		return nil, err
 	}
-	o := &Orchestrator{cfg: cfg, log: log, set: set, metrics: metrics, searchOpts: searchOpts, rate: rate, closeRate: closeRate}
+	an, recs, err := openAnalytics(cfg, metrics, log)
+	if err != nil {
+		if vectors != nil {
+			vectors.Close()
+		}
+		set.Close()
+		closeRate()
+		return nil, err
+	}
+	if opts.Recorder != nil {
+		recs = append(recs, opts.Recorder)
+	}
+	o := &Orchestrator{cfg: cfg, log: log, set: set, metrics: metrics, analytics: an, searchOpts: searchOpts, rate: rate, closeRate: closeRate}
 	o.tracer, o.tracerGiven = tracer, opts.Tracer != nil
 	o.search.vectors = vectors
+	o.cache = tier
 	o.engine = engine.New(engine.Options{
 		Catalog: set,
 		Upstreams: engine.UpstreamsFunc(func(server string) (engine.Upstream, bool) {
@@ -185,6 +202,7 @@ func New(opts Options) (*Orchestrator, error) {
 		QueueTimeout:           cfg.Limits.QueueTimeout.D(),
 		Servers:                limits,
 		Recorder:               recs,
+		Results:                tier.toolResultCache(cfg, log),
 		Tracer:                 engineTracer(tracer),
 	})
 	return o, nil
@@ -251,7 +269,14 @@ func (o *Orchestrator) Close() error {
 	if cerr := o.closeRate(); err == nil {
 		err = cerr
 	}
+	if cerr := o.cache.close(); err == nil {
+		err = cerr
+	}
 	if cerr := o.closeTracer(); err == nil {
+		err = cerr
+	}
+	// Last: the calls of the runs and upstreams closed above are recorded.
+	if cerr := o.analytics.close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -308,6 +333,8 @@ type Readiness struct {
 	CatalogVersion string                   `json:"catalog_version"`
 	FromCache      bool                     `json:"from_cache"`
 	Upstreams      map[string]source.Health `json:"upstreams"`
+	// Health is each upstream's health score (docs/operations.md).
+	Health map[string]analytics.ToolHealth `json:"health"`
 }
 
 // Readiness reports whether the orchestrator can serve: the catalog has
@@ -315,6 +342,10 @@ type Readiness struct {
 func (o *Orchestrator) Readiness() Readiness {
 	snap := o.Snapshot()
 	r := Readiness{Tools: snap.Len(), CatalogVersion: snap.Version(), FromCache: o.set.FromCache(), Upstreams: o.set.Health()}
+	r.Health = make(map[string]analytics.ToolHealth, len(r.Upstreams))
+	for name := range r.Upstreams {
+		r.Health[name] = o.analytics.health.Server(name, upstreamDown(r.Upstreams, name))
+	}
 	usable := 0
 	var down []string
 	for name, h := range r.Upstreams {

@@ -35,7 +35,7 @@ type searchIndex struct {
 // searchOptions builds the search options of cfg: fusion weights, and with
 // search.embedder.url the embedder (behind a vector cache persisted in
 // cache.dir/embeddings) and an in-memory vector store.
-func searchOptions(cfg *config.Config) (search.Options, *embed.Cache, error) {
+func searchOptions(cfg *config.Config, tier *cacheTier) (search.Options, *embed.Cache, error) {
 	opts := search.Options{Fusion: search.Fusion{DenseWeight: cfg.Search.DenseWeight}}
 	e := cfg.Search.Embedder
 	if !e.Enabled() {
@@ -69,6 +69,8 @@ func searchOptions(cfg *config.Config) (search.Options, *embed.Cache, error) {
 	cache, err := embed.NewCache(client, embed.CacheOptions{
 		Dir: filepath.Join(cfg.Cache.Dir, "embeddings"),
 		TTL: e.CacheTTL.D(),
+		// With Redis, vectors are shared by every replica.
+		Shared: tier.embeddingStore(),
 	})
 	if err != nil {
 		return opts, nil, fmt.Errorf("search.embedder: %w", err)
@@ -143,7 +145,7 @@ func (o *Orchestrator) Search(ctx context.Context, q search.Query) (*search.Resp
 		return nil, fmt.Errorf("weft: search index: %w", err)
 	}
 	withPolicy(ctx, &q)
-	resp, err := ix.Search(ctx, q)
+	resp, err := o.cachedSearch(ctx, ix, q)
 	if err != nil {
 		return nil, err
 	}
