@@ -10,7 +10,8 @@ import (
 // BenchmarkGet measures what a lookup costs in each case a caller meets:
 // a hit in memory (L1), a hit in Redis (L2; the value then lands in
 // memory, which the benchmark removes before each lookup), a miss in both
-// tiers, and the memory tier alone without Redis. Values are 1 KiB (a
+// tiers, and the memory tier alone without Redis; and, as the baseline,
+// a plain go-redis GET of the same value. Values are 1 KiB (a
 // search answer of a few results). Redis is the suite's
 // (WEFT_TEST_REDIS_URL), on this machine over loopback.
 //
@@ -43,6 +44,18 @@ func BenchmarkGet(b *testing.B) {
 			tc.Memory().Delete(key)
 			if _, ok, _ := tc.Get(ctx, key); !ok {
 				b.Fatal("miss")
+			}
+		}
+	})
+	b.Run("redis-get-baseline", func(b *testing.B) {
+		// The same GET with go-redis alone: the round trip the L2 tier adds to.
+		c := testRedis(b)
+		key := Key(KindSearch, b.Name(), time.Now().String())
+		c.Set(ctx, key, val, time.Hour)
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := c.Get(ctx, key).Bytes(); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
