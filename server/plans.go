@@ -179,21 +179,18 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 // runEvents: GET /v1/runs/{id}/events — server-sent events: every event so
 // far, then live ones, until run_finished. A finished run's stream is one
 // run_finished event with the final status. Another client's run is a 404.
+// With a shared run store, a run another replica runs is followed as well
+// (Orchestrator.FollowRun).
 func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	h, active := s.o.ActiveRun(r.Context(), id)
-	var final *plan.Run
-	if !active {
-		run, err := s.o.GetRun(r.Context(), id)
-		if errors.Is(err, plan.ErrNotFound) {
-			writeProblem(w, r, http.StatusNotFound, "unknown_run", fmt.Sprintf("no run %q", id))
-			return
-		}
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		final = run
+	events, err := s.o.FollowRun(r.Context(), id)
+	if errors.Is(err, plan.ErrNotFound) {
+		writeProblem(w, r, http.StatusNotFound, "unknown_run", fmt.Sprintf("no run %q", id))
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	fl, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -207,11 +204,7 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		}
 	}
-	if final != nil {
-		send(plan.Event{Type: plan.EventRunFinished, RunID: id, Time: final.Finished, Status: string(final.Status)})
-		return
-	}
-	for e := range h.Events(r.Context()) {
+	for e := range events {
 		send(e)
 	}
 }
