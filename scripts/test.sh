@@ -39,6 +39,9 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --a
   --pidfile "$RUNDIR/redis.pid" --logfile "$RUNDIR/redis.log" --dir "$RUNDIR"
 cleanup() {
   local rc=$?
+  if [ -f "$RUNDIR/pg/data/postmaster.pid" ]; then
+    $PG_AS "$PG_BIN/pg_ctl" -D "$RUNDIR/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
   if [ -f "$RUNDIR/redis.pid" ]; then
     local pid
     pid=$(cat "$RUNDIR/redis.pid")
@@ -53,6 +56,35 @@ trap cleanup EXIT
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$RUNDIR/redis.log" >&2; exit 1; }
 export WEFT_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+
+say "postgresql (a throw-away cluster)"
+# The run store's PostgreSQL tests (WEFT_TEST_POSTGRES_URL) use a cluster of
+# their own: initdb with trust auth, a free port, the socket in RUNDIR.
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [ -z "$PG_BIN" ] && ! command -v initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  else
+    echo "scripts/test.sh: PostgreSQL is required (apt-get install postgresql-15)" >&2; exit 1
+  fi
+fi
+[ -n "$PG_BIN" ] || PG_BIN=$(dirname "$(command -v initdb)")
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the
+# postgres user (created by the Debian package).
+PG_AS=
+mkdir -p "$RUNDIR/pg"
+if [ "$(id -u)" = 0 ]; then
+  PG_AS="runuser -u postgres --"
+  chmod 711 "$RUNDIR"
+  chown postgres "$RUNDIR/pg"
+fi
+PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
+$PG_AS "$PG_BIN/initdb" -A trust -U weft -D "$RUNDIR/pg/data" >"$RUNDIR/pg/initdb.log" 2>&1 || { cat "$RUNDIR/pg/initdb.log" >&2; exit 1; }
+$PG_AS "$PG_BIN/pg_ctl" -D "$RUNDIR/pg/data" -l "$RUNDIR/pg/log" -w -t 60 \
+  -o "-p $PG_PORT -k $RUNDIR/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null \
+  || { echo "postgres did not start:" >&2; cat "$RUNDIR/pg/log" >&2; exit 1; }
+export WEFT_TEST_POSTGRES_URL="postgres://weft@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 
 say "go vet"
 go vet ./...
