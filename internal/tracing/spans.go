@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -67,11 +68,15 @@ func (t *Tracer) StartCall(ctx context.Context, tool, server, caller string) (co
 }
 
 // StartHTTPServer continues the trace of r's traceparent header (if any)
-// with a server span named "{method} {route}".
+// with a server span named "{method} {route}". route is the path template
+// (http.route); a ServeMux pattern's method ("POST /v1/x") is dropped.
 func (t *Tracer) StartHTTPServer(r *http.Request, route string) (context.Context, trace.Span) {
 	ctx := r.Context()
 	if t == nil {
 		return ctx, noop
+	}
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = path
 	}
 	ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	name := r.Method
