@@ -148,6 +148,12 @@ func serveTestMode(mode string) int {
 	addBaseTools(s)
 	switch mode {
 	case "normal", "hang", "wedge":
+	case "meta":
+		sdk.AddTool(s, &sdk.Tool{Name: "traceparent", Description: "Returns params._meta.traceparent of the call."},
+			func(_ context.Context, req *sdk.CallToolRequest, _ noIn) (*sdk.CallToolResult, any, error) {
+				tp, _ := req.Params.Meta["traceparent"].(string)
+				return text(tp), nil, nil
+			})
 	case "big":
 		sdk.AddTool(s, &sdk.Tool{Name: "big", Description: "Returns a text of the given size."},
 			func(_ context.Context, _ *sdk.CallToolRequest, in struct {
