@@ -145,7 +145,11 @@ func (o *Orchestrator) Search(ctx context.Context, q search.Query) (*search.Resp
 		return nil, fmt.Errorf("weft: search index: %w", err)
 	}
 	withPolicy(ctx, &q)
-	resp, err := o.cachedSearch(ctx, ix, q)
+	// Health-aware ranking runs after the answer cache: health changes by
+	// the minute, the cached answer does not.
+	resp, err := search.RankByHealth(q, o.healthFactor(), func(q search.Query) (*search.Response, error) {
+		return o.cachedSearch(ctx, ix, q)
+	})
 	if err != nil {
 		return nil, err
 	}

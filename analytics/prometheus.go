@@ -1,13 +1,12 @@
-// Package analytics turns engine call events into the operational signals
-// weft exports: Prometheus metrics served at /metrics, alongside the
-// in-memory recorder the engine already keeps.
+// Package analytics turns engine call events, plan runs and sandbox runs
+// into the operational signals weft exports: Prometheus metrics served at
+// /metrics, metrics pushed over OTLP, a local SQLite database of calls and
+// ratings, and per-tool and per-server health scores.
 package analytics
 
 import (
 	"net/http"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,8 +38,15 @@ type Prometheus struct {
 	modelCalls  *prometheus.CounterVec
 	modelTokens *prometheus.CounterVec
 
-	toolLabels sync.Map // catalog name -> struct{}: tools labelled so far
-	toolCount  atomic.Int64
+	// Run and sandbox metrics.
+	planRuns      *prometheus.CounterVec
+	planRunTime   *prometheus.HistogramVec
+	planSteps     *prometheus.HistogramVec
+	sandboxRuns   *prometheus.CounterVec
+	sandboxTime   *prometheus.HistogramVec
+	sandboxLimits *prometheus.CounterVec
+
+	tools boundedTools
 }
 
 // Tool label values that are not catalog names.
@@ -55,8 +61,16 @@ const (
 // many tools is far beyond any real one).
 const MaxToolLabels = 5000
 
+// PrometheusOptions configure NewPrometheus.
+type PrometheusOptions struct {
+	// Calls registers the analytics series (the prometheus backend): tool
+	// calls, plan runs and steps, sandbox runs. Without it /metrics holds
+	// the HTTP, limiter, search, model, Go runtime and process metrics only.
+	Calls bool
+}
+
 // NewPrometheus builds the metrics and their registry.
-func NewPrometheus() *Prometheus {
+func NewPrometheus(o PrometheusOptions) *Prometheus {
 	p := &Prometheus{
 		reg: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -94,9 +108,60 @@ func NewPrometheus() *Prometheus {
 		Name: "weft_model_tokens_total",
 		Help: "Tokens of ask's model calls, by configured model name and kind (prompt, cached: the part of prompt served from the provider's cache, completion).",
 	}, []string{"model", "kind"})
-	p.reg.MustRegister(p.calls, p.duration, p.bytes, p.http, p.rateFailures, p.searchDegraded, p.modelCalls, p.modelTokens,
+	p.planRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "weft_plan_runs_total",
+		Help: "Plan runs finished, by status (succeeded, failed, canceled, timed_out, interrupted, ...).",
+	}, []string{"status"})
+	p.planRunTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "weft_plan_run_duration_seconds",
+		Help:    "Duration of finished plan runs, by status.",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+	}, []string{"status"})
+	p.planSteps = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "weft_plan_step_duration_seconds",
+		Help:    "Duration of finished plan steps (every attempt included), by status.",
+		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+	}, []string{"status"})
+	p.sandboxRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "weft_sandbox_runs_total",
+		Help: "Code-mode programs run, by outcome (ok, or the error kind: runtime, timeout, memory, call_limit, ...).",
+	}, []string{"outcome"})
+	p.sandboxTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "weft_sandbox_run_duration_seconds",
+		Help:    "Duration of code-mode programs, by outcome.",
+		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+	}, []string{"outcome"})
+	p.sandboxLimits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "weft_sandbox_limit_hits_total",
+		Help: "Code-mode programs stopped by a limit, by limit (timeout, memory, call_limit, console_limit, result_limit, source_limit).",
+	}, []string{"limit"})
+	p.reg.MustRegister(p.http, p.rateFailures, p.searchDegraded, p.modelCalls, p.modelTokens,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if o.Calls {
+		p.reg.MustRegister(p.calls, p.duration, p.bytes, p.planRuns, p.planRunTime, p.planSteps,
+			p.sandboxRuns, p.sandboxTime, p.sandboxLimits)
+	}
 	return p
+}
+
+// PlanRun implements RunObserver.
+func (p *Prometheus) PlanRun(status string, d time.Duration) {
+	p.planRuns.WithLabelValues(status).Inc()
+	p.planRunTime.WithLabelValues(status).Observe(d.Seconds())
+}
+
+// PlanStep implements RunObserver.
+func (p *Prometheus) PlanStep(status string, d time.Duration) {
+	p.planSteps.WithLabelValues(status).Observe(d.Seconds())
+}
+
+// SandboxRun implements RunObserver.
+func (p *Prometheus) SandboxRun(outcome string, d time.Duration) {
+	p.sandboxRuns.WithLabelValues(outcome).Inc()
+	p.sandboxTime.WithLabelValues(outcome).Observe(d.Seconds())
+	if IsLimit(outcome) {
+		p.sandboxLimits.WithLabelValues(outcome).Inc()
+	}
 }
 
 // SearchDegraded counts one search answered without semantic retrieval.
@@ -128,22 +193,7 @@ func (p *Prometheus) Record(e engine.Event) {
 
 // toolLabel returns the label value of a tool: its catalog name while
 // fewer than MaxToolLabels tools are labelled.
-func (p *Prometheus) toolLabel(name string) string {
-	if name == "" {
-		return UnknownTool
-	}
-	if _, ok := p.toolLabels.Load(name); ok {
-		return name
-	}
-	if p.toolCount.Add(1) > MaxToolLabels {
-		p.toolCount.Add(-1)
-		return OtherTools
-	}
-	if _, dup := p.toolLabels.LoadOrStore(name, struct{}{}); dup {
-		p.toolCount.Add(-1)
-	}
-	return name
-}
+func (p *Prometheus) toolLabel(name string) string { return p.tools.label(name) }
 
 // ObserveHTTP records one served HTTP request. route is the matched
 // pattern (never the raw path, to keep label cardinality bounded); a
@@ -171,17 +221,11 @@ func methodLabel(m string) string {
 	return "OTHER"
 }
 
+// Register adds c's metrics (another package's, such as the cache
+// tier's) to the registry Handler serves.
+func (p *Prometheus) Register(c prometheus.Collector) error { return p.reg.Register(c) }
+
 // Handler serves the metrics in the Prometheus exposition format.
 func (p *Prometheus) Handler() http.Handler {
 	return promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg})
-}
-
-// Tee sends each event to every recorder.
-type Tee []engine.Recorder
-
-// Record implements engine.Recorder.
-func (t Tee) Record(e engine.Event) {
-	for _, r := range t {
-		r.Record(e)
-	}
 }

@@ -15,7 +15,7 @@ import (
 // MaxToolLabels ("unknown" for calls that matched no tool, "other" beyond
 // the cap), and method labels are the standard methods or "OTHER".
 func TestLabelsBounded(t *testing.T) {
-	p := NewPrometheus()
+	p := NewPrometheus(PrometheusOptions{Calls: true})
 	for i := range MaxToolLabels + 100 {
 		p.Record(engine.Event{Tool: "s__t" + strconv.Itoa(i), Server: "s", Outcome: engine.OutcomeOK})
 	}

@@ -44,7 +44,6 @@ var envOverrides = []envOverride{
 	{"WEFT_ADDR", "server.addr", func(c *Config, v string) string { c.Server.Addr = v; return "" }},
 	{"WEFT_CACHE_DIR", "cache.dir", func(c *Config, v string) string { c.Cache.Dir = v; return "" }},
 	{"WEFT_LOG_LEVEL", "log.level", func(c *Config, v string) string { c.Log.Level = v; return "" }},
-	{"ANALYTICS_BACKEND", "analytics.backend", func(c *Config, v string) string { c.Analytics.Backend = v; return "" }},
 	// The Go runtime applies GOGC itself; when it is set, weft leaves the
 	// collector alone.
 	{"GOGC", "server.gc_percent", func(c *Config, v string) string { c.Server.GCPercent = 0; return "" }},

@@ -62,7 +62,7 @@ func BenchmarkUpstreamDirect(b *testing.B) {
 // BenchmarkEngineCall is the full call path (lookup, validation, global and
 // per-upstream limits, timeout, classification, event) over the same upstream.
 func BenchmarkEngineCall(b *testing.B) {
-	eng, _ := benchSetup(b, engine.NewMemoryRecorder(0))
+	eng, _ := benchSetup(b, discardEvents{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -74,7 +74,7 @@ func BenchmarkEngineCall(b *testing.B) {
 
 // BenchmarkEngineCallParallel is the full call path under parallel load.
 func BenchmarkEngineCallParallel(b *testing.B) {
-	eng, _ := benchSetup(b, engine.NewMemoryRecorder(0))
+	eng, _ := benchSetup(b, discardEvents{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -90,7 +90,7 @@ func BenchmarkEngineCallParallel(b *testing.B) {
 // slots (5 of the 10 global ones), the configuration weft runs with: the
 // cost of the client's own semaphore on the hot path.
 func BenchmarkEngineCallPerClient(b *testing.B) {
-	eng, _ := benchSetupWith(b, engine.NewMemoryRecorder(0), 5)
+	eng, _ := benchSetupWith(b, discardEvents{}, 5)
 	ctx := engine.WithClient(context.Background(), "bench-client")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -131,7 +131,7 @@ func BenchmarkEngineCallWatching(b *testing.B) {
 		Catalog:   staticCatalog{snap},
 		Upstreams: engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return w, true }),
 		Timeout:   30 * time.Second, MaxConcurrent: 10,
-		Recorder: engine.NewMemoryRecorder(0),
+		Recorder: discardEvents{},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -28,7 +28,7 @@ type holdIn struct {
 type fixture struct {
 	set *source.Set
 	eng *engine.Engine
-	rec *engine.MemoryRecorder
+	rec *eventLog
 
 	// hold calls: each reports its start on started, then returns when
 	// it takes a token from release (or its context ends).
@@ -69,7 +69,7 @@ func (f *fixture) noneStarted(t *testing.T) {
 // engine over it with the given options (Catalog, Upstreams, Recorder are filled in).
 func newFixture(t *testing.T, opts engine.Options) *fixture {
 	t.Helper()
-	f := &fixture{rec: engine.NewMemoryRecorder(0), started: make(chan string, 100), release: make(chan struct{}),
+	f := &fixture{rec: &eventLog{}, started: make(chan string, 100), release: make(chan struct{}),
 		holding: map[string]int{}, maxHeld: map[string]int{}}
 	a := function.New("alpha", "test tools")
 	b := function.New("beta", "more test tools")
@@ -356,12 +356,12 @@ func TestUnknownNamesStayOutOfTotals(t *testing.T) {
 			t.Fatalf("error echoes %d bytes of the name: %.80q…", len(e.Tool), err.Error())
 		}
 	}
-	st := f.rec.Stats()
-	if len(st) != 1 || st[""].Calls != 50 || st[""].Failures != 50 {
-		t.Fatalf("totals %v, want one entry \"\" with 50 failed calls", st)
+	evs := f.rec.Events()
+	if len(evs) != 50 {
+		t.Fatalf("%d events, want 50", len(evs))
 	}
-	for _, ev := range f.rec.Events() {
-		if ev.Tool != "" || ev.Code != engine.CodeUnknownTool {
+	for _, ev := range evs {
+		if ev.Tool != "" || ev.Outcome != engine.OutcomeError || ev.Code != engine.CodeUnknownTool {
 			t.Fatalf("event %+v", ev)
 		}
 	}
@@ -376,21 +376,5 @@ func TestClosedUpstreamUnavailable(t *testing.T) {
 	// Other upstreams keep working.
 	if _, err := f.eng.Call(context.Background(), "alpha__sleep", json.RawMessage(`{"ms":1}`)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestMemoryRecorderTotalsBounded: per-tool totals stop growing at
-// MaxTotals tools; further tools are totalled under OtherTools.
-func TestMemoryRecorderTotalsBounded(t *testing.T) {
-	rec := engine.NewMemoryRecorder(8)
-	for i := range engine.MaxTotals + 500 {
-		rec.Record(engine.Event{Tool: "srv__tool_" + strconv.Itoa(i), Outcome: engine.OutcomeOK})
-	}
-	st := rec.Stats()
-	if len(st) != engine.MaxTotals+1 || st[engine.OtherTools].Calls != 500 {
-		t.Fatalf("%d totals, %d calls under %q; want %d and 500", len(st), st[engine.OtherTools].Calls, engine.OtherTools, engine.MaxTotals+1)
-	}
-	if len(rec.Events()) != 8 {
-		t.Fatalf("%d events kept, want the ring of 8", len(rec.Events()))
 	}
 }

@@ -48,6 +48,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		rd.Reason = terseReason(rd)
 	}
 	rd.Upstreams = visible
+	for name := range rd.Health {
+		if _, ok := visible[name]; !ok {
+			delete(rd.Health, name)
+		}
+	}
 	writeJSON(w, status, rd)
 }
 

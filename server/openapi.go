@@ -73,8 +73,19 @@ var openAPI = sync.OnceValue(func() []byte {
 				"Tool": obj(map[string]any{
 					"name": str, "original": str, "server": str, "server_description": str, "title": str,
 					"description": str, "input_schema": anyObj, "output_schema": anyObj, "annotations": anyObj,
-					"examples": arr(anyObj), "tags": arr(str), "hash": str, "signature": str,
+					"examples": arr(anyObj), "tags": arr(str), "hash": str, "signature": str, "health": ref("Health"),
 				}, "name", "original", "server", "hash"),
+				"Health": obj(map[string]any{
+					"score": map[string]any{"type": "number"}, "success": map[string]any{"type": "number"},
+					"latency": map[string]any{"type": "number"}, "rating": map[string]any{"type": "number"},
+					"calls": integer, "failures": integer, "mean_latency_ms": map[string]any{"type": "number"},
+					"last_call": str, "ratings": integer, "rating_mean": map[string]any{"type": "number"}, "down": boolean,
+				}, "score", "success", "latency", "rating", "calls", "failures"),
+				"RatingRequest": obj(map[string]any{"rating": map[string]any{"type": "integer", "minimum": 1, "maximum": 5},
+					"comment": map[string]any{"type": "string", "maxLength": 2000}}, "rating"),
+				"RatingResult": obj(map[string]any{"tool": str, "rating": integer,
+					"ratings": obj(map[string]any{"count": integer, "mean": map[string]any{"type": "number"}}, "count", "mean"),
+					"health":  ref("Health")}, "tool", "rating", "ratings", "health"),
 				"CallResult": obj(map[string]any{"content": arr(anyObj), "structuredContent": map[string]any{}, "isError": boolean, "_meta": anyObj}, "content"),
 				"SearchResult": obj(map[string]any{
 					"name": str, "score": map[string]any{"type": "number"}, "matched": arr(str),
@@ -116,6 +127,12 @@ var openAPI = sync.OnceValue(func() []byte {
 				"requestBody": jsonBody(anyObj),
 				"responses": with(map[string]any{"200": ok("the MCP result (isError results included)", ref("CallResult"))},
 					errs("400", "401", "403", "404", "408", "413", "429", "502", "503", "504")),
+			}},
+			"/v1/tools/{name}/ratings": map[string]any{"post": map[string]any{
+				"summary":    "Rate a tool 1-5 with an optional comment; one rating per client and tool (a new one replaces it). Needs the sqlite analytics backend (501 otherwise).",
+				"parameters": []any{pp("name")}, "requestBody": jsonBody(ref("RatingRequest")),
+				"responses": with(map[string]any{"200": ok("the tool's ratings and health after it", ref("RatingResult"))},
+					errs("400", "401", "404", "413", "429", "501")),
 			}},
 			"/v1/search": map[string]any{"get": map[string]any{
 				"summary": "Find the tools for a request",

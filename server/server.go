@@ -136,6 +136,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/tools", s.listTools)
 	s.mux.HandleFunc("GET /v1/tools/{name}", s.getTool)
 	s.mux.HandleFunc("POST /v1/tools/{name}/call", s.callTool)
+	s.mux.HandleFunc("POST /v1/tools/{name}/ratings", s.rateTool)
 	s.mux.HandleFunc("GET /v1/search", s.searchTools)
 	s.mux.HandleFunc("GET /v1/typings", s.typings)
 	s.mux.HandleFunc("POST /v1/code", s.runCode)

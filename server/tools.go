@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/analytics"
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/internal/clip"
 )
@@ -17,6 +18,8 @@ import (
 type toolView struct {
 	catalog.Tool
 	Signature string `json:"signature,omitempty"`
+	// Health is the tool's health score (docs/operations.md).
+	Health *analytics.ToolHealth `json:"health,omitempty"`
 }
 
 const (
@@ -53,7 +56,8 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 	end := min(start+limit, len(tools))
 	page := make([]toolView, 0, end-start)
 	for i := start; i < end; i++ {
-		page = append(page, toolView{Tool: *tools[i]})
+		h := s.o.ToolHealth(tools[i].Name, tools[i].Server)
+		page = append(page, toolView{Tool: *tools[i], Health: &h})
 	}
 	resp := map[string]any{"tools": page, "total": len(tools), "catalog_version": s.o.Snapshot().Version()}
 	if end < len(tools) {
@@ -71,7 +75,8 @@ func (s *Server) getTool(w http.ResponseWriter, r *http.Request) {
 			Detail: clip.String(name) + ": no such tool in the catalog"})
 		return
 	}
-	writeJSON(w, http.StatusOK, toolView{Tool: *t, Signature: catalog.TypeScriptSignature(t)})
+	h := s.o.ToolHealth(t.Name, t.Server)
+	writeJSON(w, http.StatusOK, toolView{Tool: *t, Signature: catalog.TypeScriptSignature(t), Health: &h})
 }
 
 // callTool: POST /v1/tools/{name}/call, body = the arguments object.

@@ -78,7 +78,8 @@ func (m *metaTools) describeTools(ctx context.Context, _ *sdk.CallToolRequest, i
 			schema = json.RawMessage(`{"type":"object"}`)
 		}
 		out.Tools = append(out.Tools, describedTool{Name: t.Name, Code: names[t.Name].Path("tools"), Server: t.Server, Title: t.Title,
-			Description: t.Description, InputSchema: schema, OutputSchema: t.OutputSchema, Annotations: t.Annotations})
+			Description: t.Description, InputSchema: schema, OutputSchema: t.OutputSchema, Annotations: t.Annotations,
+			Health: m.e.o.ToolHealth(t.Name, t.Server).Score})
 	}
 	ts, err := m.e.o.Typings(ctx, wanted)
 	if err != nil {

@@ -171,6 +171,7 @@ type describedTool struct {
 	InputSchema  json.RawMessage      `json:"input_schema"`
 	OutputSchema json.RawMessage      `json:"output_schema,omitempty"`
 	Annotations  *catalog.Annotations `json:"annotations,omitempty"`
+	Health       float64              `json:"health" jsonschema:"The tool's health score, 0 to 1: recent success rate x latency x ratings; 0 while its upstream is down. Prefer tools at 0.8 or above."`
 }
 
 type describeOutput struct {

@@ -1,0 +1,433 @@
+package analytics
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/weft-dev/weft/engine"
+)
+
+// SQLite tuning.
+const (
+	// sqliteQueue is how many events wait for the writer before Record
+	// drops them (and counts them in Dropped).
+	sqliteQueue = 8192
+	// sqliteBatch is the most events written in one transaction.
+	sqliteBatch = 512
+	// sqliteFlushEvery is how long an event waits at most before it is written.
+	sqliteFlushEvery = 250 * time.Millisecond
+	// sqlitePruneEvery is how often records past the retention are deleted.
+	sqlitePruneEvery = time.Hour
+)
+
+const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS calls (
+	ts_ms       INTEGER NOT NULL,
+	tool        TEXT    NOT NULL,
+	server      TEXT    NOT NULL,
+	caller      TEXT    NOT NULL,
+	outcome     TEXT    NOT NULL,
+	code        TEXT    NOT NULL,
+	duration_us INTEGER NOT NULL,
+	bytes       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts_ms);
+CREATE INDEX IF NOT EXISTS calls_tool ON calls(tool, duration_us);
+CREATE TABLE IF NOT EXISTS ratings (
+	tool       TEXT    NOT NULL,
+	client     TEXT    NOT NULL,
+	rating     INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+	comment    TEXT    NOT NULL,
+	updated_ms INTEGER NOT NULL,
+	PRIMARY KEY (tool, client)
+);
+`
+
+// SQLite records every tool call in a local SQLite database, and the
+// ratings clients give tools. Record never blocks: events are queued and
+// written in batches by a background writer (when the queue is full they
+// are dropped and counted). It implements engine.Recorder.
+type SQLite struct {
+	db        *sql.DB
+	path      string
+	retention time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+
+	queue   chan engine.Event
+	flush   chan chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
+	dropped atomic.Int64
+	closed  sync.Once
+}
+
+// SQLiteOptions configure OpenSQLite.
+type SQLiteOptions struct {
+	// Retention is how long call records are kept (default 30 days).
+	Retention time.Duration
+	// Logger receives write failures (discarded if nil).
+	Logger *slog.Logger
+}
+
+// OpenSQLite opens (creating if needed) the analytics database at path,
+// deletes call records past the retention and starts the writer.
+func OpenSQLite(ctx context.Context, path string, o SQLiteOptions) (*SQLite, error) {
+	if o.Retention <= 0 {
+		o.Retention = 30 * 24 * time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("analytics: open database %s: %w", path, err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: open database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("analytics: open database %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("analytics: open database %s: %w", path, err)
+	}
+	s := &SQLite{db: db, path: path, retention: o.Retention, log: o.Logger, now: time.Now,
+		queue: make(chan engine.Event, sqliteQueue), flush: make(chan chan struct{}),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	if err := s.prune(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.write()
+	return s, nil
+}
+
+// Path is the database file.
+func (s *SQLite) Path() string { return s.path }
+
+// Record implements engine.Recorder: it queues the event without waiting.
+func (s *SQLite) Record(e engine.Event) {
+	select {
+	case s.queue <- e:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+// Dropped is the number of events dropped because the writer fell behind.
+func (s *SQLite) Dropped() int64 { return s.dropped.Load() }
+
+// Flush waits until every event recorded before the call is written (or
+// ctx ends).
+func (s *SQLite) Flush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case s.flush <- ack:
+	case <-s.done:
+		return errors.New("analytics: database closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes the queued events and closes the database.
+func (s *SQLite) Close() error {
+	s.closed.Do(func() { close(s.quit) })
+	<-s.done
+	return s.db.Close()
+}
+
+// write is the writer goroutine.
+func (s *SQLite) write() {
+	defer close(s.done)
+	tick := time.NewTicker(sqliteFlushEvery)
+	defer tick.Stop()
+	prune := time.NewTicker(sqlitePruneEvery)
+	defer prune.Stop()
+	batch := make([]engine.Event, 0, sqliteBatch)
+	drain := func() {
+		for len(batch) < sqliteBatch {
+			select {
+			case e := <-s.queue:
+				batch = append(batch, e)
+			default:
+				return
+			}
+		}
+	}
+	commit := func() {
+		for {
+			drain()
+			if len(batch) == 0 {
+				return
+			}
+			if err := s.insert(batch); err != nil {
+				s.log.Warn("analytics: write call records", "path", s.path, "events", len(batch), "err", err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for {
+		select {
+		case e := <-s.queue:
+			batch = append(batch, e)
+			if len(batch) >= sqliteBatch {
+				commit()
+			}
+		case <-tick.C:
+			commit()
+		case ack := <-s.flush:
+			commit()
+			close(ack)
+		case <-prune.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := s.prune(ctx); err != nil {
+				s.log.Warn("analytics: prune", "path", s.path, "err", err)
+			}
+			cancel()
+		case <-s.quit:
+			commit()
+			return
+		}
+	}
+}
+
+func (s *SQLite) insert(batch []engine.Event) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `INSERT INTO calls (ts_ms, tool, server, caller, outcome, code, duration_us, bytes) VALUES (?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, e := range batch {
+		ts := e.Start
+		if ts.IsZero() {
+			ts = s.now()
+		}
+		if _, err := st.ExecContext(ctx, ts.UnixMilli(), e.Tool, e.Server, e.Caller, string(e.Outcome), string(e.Code),
+			e.Duration.Microseconds(), e.Bytes); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// prune deletes call records older than the retention.
+func (s *SQLite) prune(ctx context.Context) error {
+	cut := s.now().Add(-s.retention).UnixMilli()
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM calls WHERE ts_ms < ?`, cut); err != nil {
+		return fmt.Errorf("analytics: prune %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Replay calls fn with every call recorded since since, oldest first.
+func (s *SQLite) Replay(ctx context.Context, since time.Time, fn func(engine.Event)) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT ts_ms, tool, server, caller, outcome, code, duration_us, bytes FROM calls
+		WHERE ts_ms >= ? ORDER BY ts_ms`, since.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("analytics: read %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e engine.Event
+		var ts, us int64
+		var outcome, code string
+		if err := rows.Scan(&ts, &e.Tool, &e.Server, &e.Caller, &outcome, &code, &us, &e.Bytes); err != nil {
+			return fmt.Errorf("analytics: read %s: %w", s.path, err)
+		}
+		e.Start, e.Duration = time.UnixMilli(ts), time.Duration(us)*time.Microsecond
+		e.Outcome, e.Code = engine.Outcome(outcome), engine.Code(code)
+		fn(e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("analytics: read %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Rating is one client's rating of a tool.
+type Rating struct {
+	Tool    string    `json:"tool"`
+	Client  string    `json:"client"`
+	Rating  int       `json:"rating"`
+	Comment string    `json:"comment,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+// MaxCommentBytes bounds a rating's comment.
+const MaxCommentBytes = 2000
+
+// Rate stores r, replacing the client's earlier rating of the tool, and
+// returns the tool's ratings summary after it.
+func (s *SQLite) Rate(ctx context.Context, r Rating) (RatingSummary, error) {
+	if r.Rating < 1 || r.Rating > 5 {
+		return RatingSummary{}, fmt.Errorf("analytics: rating %d: must be 1 to 5", r.Rating)
+	}
+	if len(r.Comment) > MaxCommentBytes {
+		return RatingSummary{}, fmt.Errorf("analytics: comment of %d bytes: at most %d", len(r.Comment), MaxCommentBytes)
+	}
+	if r.Updated.IsZero() {
+		r.Updated = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO ratings (tool, client, rating, comment, updated_ms) VALUES (?,?,?,?,?)
+		ON CONFLICT (tool, client) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, updated_ms = excluded.updated_ms`,
+		r.Tool, r.Client, r.Rating, r.Comment, r.Updated.UnixMilli())
+	if err != nil {
+		return RatingSummary{}, fmt.Errorf("analytics: store rating of %s: %w", r.Tool, err)
+	}
+	all, err := s.RatingSummaries(ctx, r.Tool)
+	if err != nil {
+		return RatingSummary{}, err
+	}
+	return all[r.Tool], nil
+}
+
+// RatingSummary is the ratings of one tool.
+type RatingSummary struct {
+	Count int     `json:"count"`
+	Mean  float64 `json:"mean"`
+}
+
+// RatingSummaries returns the ratings of every tool (only of tool when
+// it is not empty).
+func (s *SQLite) RatingSummaries(ctx context.Context, tool string) (map[string]RatingSummary, error) {
+	q := `SELECT tool, COUNT(*), AVG(rating) FROM ratings`
+	var args []any
+	if tool != "" {
+		q += ` WHERE tool = ?`
+		args = append(args, tool)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` GROUP BY tool`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: read ratings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]RatingSummary{}
+	for rows.Next() {
+		var name string
+		var r RatingSummary
+		if err := rows.Scan(&name, &r.Count, &r.Mean); err != nil {
+			return nil, fmt.Errorf("analytics: read ratings: %w", err)
+		}
+		out[name] = r
+	}
+	return out, rows.Err()
+}
+
+// ToolStats are the recorded calls of one tool.
+type ToolStats struct {
+	Tool   string `json:"tool"`
+	Server string `json:"server"`
+	Calls  int64  `json:"calls"`
+	// Failures are calls whose outcome was not ok.
+	Failures    int64   `json:"failures"`
+	FailureRate float64 `json:"failure_rate"`
+	P50MS       float64 `json:"p50_ms"`
+	P95MS       float64 `json:"p95_ms"`
+	// Ratings and RatingMean summarise the tool's ratings.
+	Ratings    int     `json:"ratings"`
+	RatingMean float64 `json:"rating_mean,omitempty"`
+}
+
+// Stats returns per-tool figures over the calls recorded since since (zero:
+// all kept), sorted by tool name. Calls that matched no tool are left out.
+// Tools rated but never called are included with zero calls.
+func (s *SQLite) Stats(ctx context.Context, since time.Time) ([]ToolStats, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tool, server, outcome, duration_us FROM calls
+		WHERE tool != '' AND ts_ms >= ? ORDER BY tool, duration_us`, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("analytics: read %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	byTool := map[string]*ToolStats{}
+	var order []string
+	var durs []int64
+	finish := func(t *ToolStats) {
+		if t == nil || len(durs) == 0 {
+			return
+		}
+		t.P50MS = percentile(durs, 0.50)
+		t.P95MS = percentile(durs, 0.95)
+		t.FailureRate = float64(t.Failures) / float64(t.Calls)
+	}
+	var cur *ToolStats
+	for rows.Next() {
+		var tool, server, outcome string
+		var us int64
+		if err := rows.Scan(&tool, &server, &outcome, &us); err != nil {
+			return nil, fmt.Errorf("analytics: read %s: %w", s.path, err)
+		}
+		if cur == nil || cur.Tool != tool {
+			finish(cur)
+			durs = durs[:0]
+			cur = &ToolStats{Tool: tool, Server: server}
+			byTool[tool] = cur
+			order = append(order, tool)
+		}
+		cur.Calls++
+		if outcome != string(engine.OutcomeOK) {
+			cur.Failures++
+		}
+		durs = append(durs, us)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("analytics: read %s: %w", s.path, err)
+	}
+	finish(cur)
+	ratings, err := s.RatingSummaries(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for tool, r := range ratings {
+		t := byTool[tool]
+		if t == nil {
+			t = &ToolStats{Tool: tool}
+			byTool[tool] = t
+			order = append(order, tool)
+		}
+		t.Ratings, t.RatingMean = r.Count, r.Mean
+	}
+	sort.Strings(order)
+	out := make([]ToolStats, len(order))
+	for i, name := range order {
+		out[i] = *byTool[name]
+	}
+	return out, nil
+}
+
+// percentile is the nearest-rank percentile of sorted microsecond
+// durations, in milliseconds.
+func percentile(sorted []int64, p float64) float64 {
+	i := int(p*float64(len(sorted))+0.999999) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return float64(sorted[i]) / 1000
+}
