@@ -12,11 +12,19 @@ package search
 // candidate's contribution) any chosen tool holds.
 func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) []hit {
 	lambda := float32(p.Coverage)
-	if len(hits) <= 1 || len(qt) < max(2, p.CoverageMinTerms) || lambda <= 0 {
+	if len(hits) <= 1 || wordTerms(qt) < max(2, p.CoverageMinTerms) || lambda <= 0 {
 		return hits[:min(k, len(hits))]
 	}
 	nt := len(qt)
-	contrib := make([]float32, len(hits)*nt)
+	// The non-zero contributions of each candidate, flat: candidate i's
+	// are sparse[off[i]:off[i+1]] (a tool matches few of a long query's
+	// terms, so the greedy loop below visits only those).
+	type contribution struct {
+		term int32
+		c    float32
+	}
+	sparse := make([]contribution, 0, len(hits)*4)
+	off := make([]int32, len(hits)+1)
 	base := make([]float32, len(hits))
 	maxC := make([]float32, nt)
 	for i, h := range hits {
@@ -24,11 +32,12 @@ func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) 
 		for j, q := range qt {
 			if imp := lx.impact(q.id, h.doc); imp > 0 {
 				c := q.weight * lx.idf[q.id] * imp
-				contrib[i*nt+j] = c
+				sparse = append(sparse, contribution{int32(j), c})
 				sum += c
 				maxC[j] = max(maxC[j], c)
 			}
 		}
+		off[i+1] = int32(len(sparse))
 		base[i] = h.score - sum // evidence beyond the terms (server boost)
 	}
 	covered := make([]float32, nt)
@@ -41,10 +50,8 @@ func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) 
 				continue
 			}
 			s := base[i]
-			for j := range nt {
-				if c := contrib[i*nt+j]; c > 0 {
-					s += c / (1 + lambda*covered[j])
-				}
+			for _, e := range sparse[off[i]:off[i+1]] {
+				s += e.c / (1 + lambda*covered[e.term])
 			}
 			if best < 0 || s > bestScore {
 				best, bestScore = i, s
@@ -52,10 +59,8 @@ func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) 
 		}
 		used[best] = true
 		out = append(out, hit{doc: hits[best].doc, score: bestScore})
-		for j := range nt {
-			if c := contrib[best*nt+j]; c > 0 {
-				covered[j] = max(covered[j], c/maxC[j])
-			}
+		for _, e := range sparse[off[best]:off[best+1]] {
+			covered[e.term] = max(covered[e.term], e.c/maxC[e.term])
 		}
 	}
 	return out
@@ -78,4 +83,15 @@ func (lx *lexicon) impact(id uint32, doc uint32) float32 {
 		return lx.impacts[int(lo)+lo2]
 	}
 	return 0
+}
+
+// wordTerms counts the query's word terms (not its word pairs).
+func wordTerms(qt []queryTerm) int {
+	n := 0
+	for _, q := range qt {
+		if !q.pair {
+			n++
+		}
+	}
+	return n
 }

@@ -84,7 +84,7 @@ func (si *serverIndex) scores(pq parsedQuery) []float32 {
 // query when too few tools match.
 func (st *state) lexical(pq parsedQuery, qt []queryTerm, k int, keep filter, p *Params) []hit {
 	n := k
-	if p.Coverage > 0 && len(qt) >= p.CoverageMinTerms {
+	if p.Coverage > 0 && wordTerms(qt) >= p.CoverageMinTerms {
 		n = max(k, p.CoverageDepth)
 	}
 	bonus := st.serverBonus(pq, p)

@@ -35,9 +35,6 @@ const (
 	bleveBM25Fields bleveVariant = "bleve-bm25-fields"
 )
 
-// bleveVariants are the variants compare mode runs, the default first.
-var bleveVariants = []bleveVariant{bleveDefault, bleveBM25, bleveBM25Fields}
-
 // presplitAnalyzer is bleve's English analyzer ("en": possessives, lower
 // case, English stopwords, Porter stemming) over text that search.Words
 // has already split into words, so the tokenizer only splits at spaces.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/weft-dev/weft/search/eval"
@@ -49,14 +50,67 @@ type compareRatio struct {
 	Recall5Delta float64 `json:"recall_at_5_delta"`
 	NDCG10Delta  float64 `json:"ndcg_at_10_delta"`
 	MRR10Delta   float64 `json:"mrr_at_10_delta"`
-	// Speedup is bleve's median query latency over weft's.
+	// Speedup is bleve's median query latency over weft's, both from the
+	// paired measurement.
 	Speedup float64 `json:"speedup_p50"`
+	// Paired times both engines on each query in turn.
+	Paired paired `json:"paired"`
 }
 
-// runCompare evaluates weft, bleve's variants and the plain-BM25 reference
-// on every dev set under dir in the same run: quality from one pass, query
-// latency over passes passes.
-func runCompare(ctx context.Context, dir string, passes int) (*compareResult, error) {
+// paired is the latency of two engines timed query by query in turn (weft,
+// then bleve, on the same query), over every pass of a set's queries, so
+// that a load on the machine weighs on both alike.
+type paired struct {
+	Samples    int           `json:"samples"`
+	WeftP50    time.Duration `json:"weft_p50_ns"`
+	BleveP50   time.Duration `json:"bleve_p50_ns"`
+	Speedup    float64       `json:"speedup_p50"`
+	RatioP50   float64       `json:"per_query_ratio_p50"`
+	RatioRange [2]float64    `json:"per_query_ratio_p10_p90"`
+}
+
+// pairedLatency times the built engines w and b on each query of set in
+// turn, passes times.
+func pairedLatency(ctx context.Context, set string, w, b eval.Engine, passes int) (paired, error) {
+	qs, err := eval.Queries(set, "dev")
+	if err != nil {
+		return paired{}, err
+	}
+	var wl, bl []time.Duration
+	var ratios []float64
+	for range passes {
+		for _, q := range qs {
+			t0 := time.Now()
+			if _, err := w.Rank(ctx, q, 10); err != nil {
+				continue
+			}
+			t1 := time.Now()
+			if _, err := b.Rank(ctx, q, 10); err != nil {
+				continue
+			}
+			t2 := time.Now()
+			wl, bl = append(wl, t1.Sub(t0)), append(bl, t2.Sub(t1))
+			ratios = append(ratios, float64(t2.Sub(t1))/float64(max(t1.Sub(t0), 1)))
+		}
+	}
+	if len(wl) == 0 {
+		return paired{}, fmt.Errorf("%s: no query answered by both engines", set)
+	}
+	slices.Sort(wl)
+	slices.Sort(bl)
+	slices.Sort(ratios)
+	p := paired{Samples: len(wl), WeftP50: pct(wl, 0.5), BleveP50: pct(bl, 0.5)}
+	p.Speedup = float64(p.BleveP50) / float64(max(p.WeftP50, 1))
+	at := func(q float64) float64 { return ratios[min(len(ratios)-1, int(q*float64(len(ratios))))] }
+	p.RatioP50, p.RatioRange = at(0.5), [2]float64{at(0.1), at(0.9)}
+	return p, nil
+}
+
+// runCompare evaluates weft, bleve's variants (the default first) and the
+// plain-BM25 reference on every dev set under dir in the same run: quality
+// from one pass, query latency over passes passes, and weft against bleve's
+// default variant timed query by query in turn.
+func runCompare(ctx context.Context, dir string, passes int, variants []bleveVariant) (*compareResult, error) {
 	sets, err := dataSets(dir)
 	if err != nil {
 		return nil, err
@@ -64,7 +118,7 @@ func runCompare(ctx context.Context, dir string, passes int) (*compareResult, er
 	out := &compareResult{GOMAXPROCS: runtime.GOMAXPROCS(0), Passes: passes}
 	for _, set := range sets {
 		engines := []eval.Engine{&eval.IndexEngine{}}
-		for _, v := range bleveVariants {
+		for _, v := range variants {
 			engines = append(engines, &bleveEngine{variant: v})
 		}
 		engines = append(engines, &eval.ReferenceBM25{})
@@ -88,8 +142,11 @@ func runCompare(ctx context.Context, dir string, passes int) (*compareResult, er
 		w, b := cs.Engines[0], cs.Engines[1]
 		cs.VsBleve = compareRatio{
 			Recall5Delta: w.Recall5 - b.Recall5, NDCG10Delta: w.NDCG10 - b.NDCG10, MRR10Delta: w.MRR10 - b.MRR10,
-			Speedup: float64(b.LatencyP50) / float64(max(w.LatencyP50, 1)),
 		}
+		if cs.VsBleve.Paired, err = pairedLatency(ctx, set, engines[0], engines[1], passes); err != nil {
+			return nil, err
+		}
+		cs.VsBleve.Speedup = cs.VsBleve.Paired.Speedup
 		out.Sets = append(out.Sets, cs)
 	}
 	return out, nil
@@ -105,8 +162,10 @@ func (c *compareResult) writeText(w io.Writer) {
 				e.Recall1, e.Recall5, e.Recall10, e.NDCG10, e.MRR10, round(e.LatencyP50), round(e.LatencyP99), round(e.BuildTime))
 		}
 		v := s.VsBleve
-		fmt.Fprintf(w, "%-13s %-18s R@5 %+.3f  nDCG@10 %+.3f  MRR@10 %+.3f  query p50: weft %.1fx faster\n", "", "weft - bleve",
-			v.Recall5Delta, v.NDCG10Delta, v.MRR10Delta, v.Speedup)
+		fmt.Fprintf(w, "%-13s %-18s R@5 %+.3f  nDCG@10 %+.3f  MRR@10 %+.3f\n", "", "weft - bleve",
+			v.Recall5Delta, v.NDCG10Delta, v.MRR10Delta)
+		fmt.Fprintf(w, "%-13s %-18s paired, %d samples: p50 weft %s, bleve %s: weft %.1fx faster (per query: median %.1fx, p10-p90 %.1f-%.1fx)\n", "", "latency",
+			v.Paired.Samples, round(v.Paired.WeftP50), round(v.Paired.BleveP50), v.Speedup, v.Paired.RatioP50, v.Paired.RatioRange[0], v.Paired.RatioRange[1])
 	}
 }
 

@@ -25,6 +25,7 @@ func main() {
 	asJSON := flag.Bool("json", false, "compare: print the result as JSON (implies -mode compare when -mode is not given)")
 	exp := flag.String("exp", "", "tune: experiments to run, by comma-separated name prefixes (default all)")
 	folds := flag.Int("folds", 2, "tune: folds of each set's queries")
+	bleves := flag.String("bleve", "bleve,bleve-bm25,bleve-bm25-fields", "compare: bleve variants to run, comma-separated (bleve, the default, always runs)")
 	passes := flag.Int("passes", 5, "compare: times each set's queries are run for the latency percentiles")
 	sizes := flag.String("tools", "1000,10000,100000", "latency: catalog sizes")
 	queries := flag.Int("queries", 5000, "latency: queries per size")
@@ -63,7 +64,18 @@ func main() {
 		err = runLatency(ctx, os.Stdout, ns, *queries, *builds)
 	case "compare":
 		var res *compareResult
-		if res, err = runCompare(ctx, *data, *passes); err == nil {
+		variants := []bleveVariant{bleveDefault}
+		for _, v := range strings.Split(*bleves, ",") {
+			switch v := bleveVariant(strings.TrimSpace(v)); v {
+			case bleveDefault, "":
+			case bleveBM25, bleveBM25Fields:
+				variants = append(variants, v)
+			default:
+				fmt.Fprintf(os.Stderr, "-bleve: unknown variant %q; use %s, %s or %s\n", v, bleveDefault, bleveBM25, bleveBM25Fields)
+				os.Exit(2)
+			}
+		}
+		if res, err = runCompare(ctx, *data, *passes, variants); err == nil {
 			if *asJSON {
 				err = res.writeJSON(os.Stdout)
 			} else {

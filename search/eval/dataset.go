@@ -162,3 +162,21 @@ func readJSONL(path string, fn func([]byte) error) error {
 	}
 	return nil
 }
+
+// Queries returns the texts of a toolbench folder's queries of one split
+// ("dev", "test" or "all") that have a relevant tool in the set, in file
+// order: what Run measures, for benchmarks that time engines side by side.
+func Queries(dir, split string) ([]string, error) {
+	if split == "" {
+		split = "dev"
+	}
+	ds, err := loadDataset(dir, split)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ds.queries))
+	for i, q := range ds.queries {
+		out[i] = q.text
+	}
+	return out, nil
+}
