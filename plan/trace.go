@@ -13,18 +13,17 @@ import (
 // endNothing ends no span (tracing off).
 func endNothing(string, *StepError) {}
 
-// traceRun starts the span of run id ("plan_run <name>"); the returned func
+// traceRun starts the span of run id ("plan_run"); the returned func
 // ends it with the run's final status and error.
 func (x *Executor) traceRun(ctx context.Context, p *Plan, id string) (context.Context, func(status, reason string)) {
 	tr := x.opts.Tracer
 	if tr == nil {
 		return ctx, func(string, string) {}
 	}
-	name := "plan_run"
-	if p.Name != "" {
-		name += " " + p.Name
-	}
-	ctx, span := tr.Start(ctx, name, trace.SpanKindInternal, attribute.String(tracing.AttrRunID, id))
+	// The plan's name stays out of the span name (names are often request
+	// text: unbounded cardinality).
+	ctx, span := tr.Start(ctx, "plan_run", trace.SpanKindInternal, attribute.String(tracing.AttrRunID, id),
+		attribute.String("weft.plan.name", p.Name))
 	return ctx, func(status, reason string) {
 		span.SetAttributes(attribute.String("weft.run.status", status))
 		if status != string(RunSucceeded) {
