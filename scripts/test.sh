@@ -24,6 +24,11 @@ if ! cmp -s "$NPM_DIR/package-lock.json" "$NPM_DIR/node_modules/.weft-installed-
   npm ci --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error
   cp "$NPM_DIR/package-lock.json" "$NPM_DIR/node_modules/.weft-installed-lock.json"
 fi
+# The console's browser-test tools (playwright-core, axe-core, typescript), likewise.
+if ! cmp -s ui/e2e/package-lock.json ui/e2e/node_modules/.weft-installed-lock.json; then
+  npm ci --prefix ui/e2e --no-audit --no-fund --loglevel=error
+  cp ui/e2e/package-lock.json ui/e2e/node_modules/.weft-installed-lock.json
+fi
 
 say "redis-server"
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -33,6 +38,16 @@ if ! command -v redis-server >/dev/null 2>&1; then
     echo "scripts/test.sh: redis-server is required (apt-get install redis-server)" >&2; exit 1
   fi
 fi
+say "chromium (the console's browser tests, ui/e2e)"
+if [ ! -x "${WEFT_TEST_CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "scripts/test.sh: chromium is required (apt-get install chromium)" >&2; exit 1
+  fi
+fi
+export WEFT_TEST_CHROMIUM="${WEFT_TEST_CHROMIUM:-/usr/bin/chromium}"
+
 RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/weft-test.XXXXXX")
 REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
@@ -110,3 +125,16 @@ for set in "$DATA"/*/; do
   [ -f "$set/queries.jsonl" ] || continue
   "$RUNDIR/weft" eval search --data "$set" --baseline search/testdata/baseline.json --max-drop 0.02
 done
+
+say "console browser tests (ui/e2e: weft serve + headless chromium, playwright-core, axe-core)"
+WEFT_UI_BIN="$RUNDIR/weft" ui/e2e/run.sh
+
+say "replicas (bench/replicas -quick: three weft serve behind haproxy sharing Redis and PostgreSQL)"
+if ! command -v haproxy >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+  else
+    echo "scripts/test.sh: haproxy is required (apt-get install haproxy)" >&2; exit 1
+  fi
+fi
+go run ./bench/replicas -weft "$RUNDIR/weft" -quick
