@@ -101,6 +101,20 @@ $PG_AS "$PG_BIN/pg_ctl" -D "$RUNDIR/pg/data" -l "$RUNDIR/pg/log" -w -t 60 \
   || { echo "postgres did not start:" >&2; cat "$RUNDIR/pg/log" >&2; exit 1; }
 export WEFT_TEST_POSTGRES_URL="postgres://weft@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 
+say "promtool (Debian's prometheus package: analytics' /metrics lint)"
+if ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    echo "scripts/test.sh: promtool is required (apt-get install prometheus)" >&2; exit 1
+  fi
+fi
+export WEFT_TEST_PROMTOOL="$(command -v promtool)"
+
+say "OpenTelemetry Collector receiver (internal/testenv/otelcol, its own module)"
+(cd internal/testenv/otelcol && go vet ./... && go build -o "$RUNDIR/otelcol" .)
+export WEFT_TEST_OTELCOL="$RUNDIR/otelcol"
+
 say "go vet"
 go vet ./...
 # bench/search is its own module (it alone needs bleve); so is bench/ask

@@ -21,9 +21,10 @@ import (
 	"github.com/weft-dev/weft/internal/clip"
 )
 
-// public routes need no authentication and are not rate limited.
+// public routes need no authentication and are not rate limited (the
+// console's static assets are public; its data comes from /v1 with a key).
 func public(path string) bool {
-	return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics"
+	return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics" || consolePath(path)
 }
 
 // protect applies, in order: Host and Origin checks (DNS rebinding, CSRF),
