@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS ratings (
 // SQLite records every tool call in a local SQLite database, and the
 // ratings clients give tools. Record never blocks: events are queued and
 // written in batches by a background writer (when the queue is full they
-// are dropped and counted). It implements engine.Recorder.
+// are dropped and counted, as are the events of a batch the database
+// refuses). It implements engine.Recorder.
 type SQLite struct {
 	db        *sql.DB
 	path      string
@@ -130,7 +131,8 @@ func (s *SQLite) Record(e engine.Event) {
 	}
 }
 
-// Dropped is the number of events dropped because the writer fell behind.
+// Dropped is the number of events not written: dropped because the writer
+// fell behind, or lost with a batch the database refused.
 func (s *SQLite) Dropped() int64 { return s.dropped.Load() }
 
 // Flush waits until every event recorded before the call is written (or
@@ -184,6 +186,7 @@ func (s *SQLite) write() {
 				return
 			}
 			if err := s.insert(batch); err != nil {
+				s.dropped.Add(int64(len(batch)))
 				s.log.Warn("analytics: write call records", "path", s.path, "events", len(batch), "err", err)
 			}
 			batch = batch[:0]

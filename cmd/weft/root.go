@@ -34,7 +34,7 @@ production limits — from this CLI, a REST API, an MCP endpoint or Go.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v\nRun '%s --help' for usage.", err, c.CommandPath())
 	})
-	root.AddCommand(newServeCmd(g), newMCPCmd(g), newToolsCmd(g), newCallCmd(g), newSearchCmd(g), newAskCmd(g), newEvalCmd(), newExecCmd(g), newRunCmd(g), newPlanCmd(g), newRunsCmd(g), newConfigCmd(g), newKeysCmd(), newVersionCmd(), newDoctorCmd(g), newHealthCmd(g))
+	root.AddCommand(newServeCmd(g), newMCPCmd(g), newToolsCmd(g), newCallCmd(g), newSearchCmd(g), newAskCmd(g), newEvalCmd(), newExecCmd(g), newRunCmd(g), newPlanCmd(g), newRunsCmd(g), newConfigCmd(g), newKeysCmd(), newVersionCmd(), newDoctorCmd(g), newHealthCmd(g), newStatsCmd(g), newRateCmd(g))
 	return root
 }
 
