@@ -114,6 +114,8 @@ func New(opts Options) (*Orchestrator, error) {
 	if err != nil {
 		return nil, err
 	}
+	built := false
+	defer func() { stopTracer(tracer, opts.Tracer, built) }()
 	var sources []source.Source
 	limits := map[string]engine.ServerLimits{}
 	for _, sc := range cfg.EnabledServers() {
@@ -205,6 +207,7 @@ func New(opts Options) (*Orchestrator, error) {
 		Results:                tier.toolResultCache(cfg, log),
 		Tracer:                 engineTracer(tracer),
 	})
+	built = true
 	return o, nil
 }
 

@@ -99,3 +99,14 @@ func (o *Orchestrator) askTraced(ctx context.Context, r *agent.Runner, req agent
 	tracing.End(span, err)
 	return res, err
 }
+
+// stopTracer stops a tracer New built itself when New fails after
+// building it (its exporter's goroutine would outlive the failure).
+func stopTracer(tracer, given *tracing.Tracer, built bool) {
+	if built || tracer == nil || given != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	tracer.Shutdown(ctx)
+}
