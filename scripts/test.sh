@@ -115,6 +115,15 @@ say "OpenTelemetry Collector receiver (internal/testenv/otelcol, its own module)
 (cd internal/testenv/otelcol && go vet ./... && go build -o "$RUNDIR/otelcol" .)
 export WEFT_TEST_OTELCOL="$RUNDIR/otelcol"
 
+say "bubblewrap (deploy/test: the container image's contract without a Docker daemon)"
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    echo "scripts/test.sh: bwrap is required (apt-get install bubblewrap)" >&2; exit 1
+  fi
+fi
+
 say "go vet"
 go vet ./...
 # bench/search is its own module (it alone needs bleve); so is bench/ask
@@ -130,6 +139,9 @@ mkdir -p "$HOME"
 # One pass over every package, with the race detector on.
 go test -count=1 -race -timeout 30m "$@" ./...
 scripts/conformance.sh
+
+say "deployment files (deploy/test, its own module: Dockerfile lint and image contract, kustomize overlays, Helm chart, Bicep, compose, dashboard)"
+(cd deploy/test && go vet ./... && go test -count=1 -timeout 15m ./...)
 
 say "search quality gate (weft eval search on every dev set vs search/testdata/baseline.json)"
 DATA="$ROOT/../shared/toolbench-data"

@@ -252,3 +252,27 @@ func TestClockSkew(t *testing.T) {
 		hs.Close()
 	}
 }
+
+func TestSharedServicesUnreachable(t *testing.T) {
+	cache, pg, otlp := freeAddr(t), freeAddr(t), freeAddr(t)
+	r := doctorRun(t, fmt.Sprintf(`cache:
+  redis_url: redis://%s/0
+  fallback: true
+runs:
+  store: postgres://weft@%s/weft
+analytics:
+  backends: [prometheus, otlp]
+  otlp:
+    endpoint: http://%s/v1/metrics
+`, cache, pg, otlp), nil)
+	for check, want := range map[string][2]string{
+		"redis cache.redis_url":        {"Redis at " + cache + " is unreachable: ", "; the cache serves from memory alone while it is unreachable (cache.fallback: true)"},
+		"postgres runs.store":          {"PostgreSQL at " + pg + " is unreachable: ", "; run records cannot be stored or read while it is unreachable"},
+		"otlp analytics.otlp.endpoint": {"the OTLP receiver at " + otlp + " is unreachable: ", "; metrics pushes fail (and are retried) while it is unreachable; /metrics is unaffected"},
+	} {
+		f := finding(t, r, check)
+		if f.Status != Fail || !strings.HasPrefix(f.Reason, want[0]) || !strings.HasSuffix(f.Reason, want[1]) {
+			t.Errorf("%s: %+v", check, f)
+		}
+	}
+}

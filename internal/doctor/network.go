@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -101,9 +102,11 @@ func firstLine(s string) string {
 	return s
 }
 
-// checkServices checks the shared services weft is configured to use:
-// Redis for rate limits (limits.redis_url), and what happens while it is
-// unreachable (limits.redis_fail_mode).
+// checkServices checks the shared services weft is configured to use and
+// says what happens while each is unreachable: Redis for rate limits
+// (limits.redis_url, limits.redis_fail_mode) and the cache
+// (cache.redis_url, cache.fallback), PostgreSQL for run records
+// (runs.store), the OTLP receivers of analytics and tracing.
 func checkServices(ctx context.Context, cfg *config.Config, timeout time.Duration) []Finding {
 	var fs []Finding
 	if u := cfg.Limits.RedisURL; u != "" {
@@ -111,22 +114,74 @@ func checkServices(ctx context.Context, cfg *config.Config, timeout time.Duratio
 		if cfg.Limits.RedisFailMode == "open" {
 			fallback = "requests are allowed without a rate limit while it is unreachable (limits.redis_fail_mode: open)"
 		}
-		fs = append(fs, pingRedis(ctx, "redis limits.redis_url", u, fallback, timeout))
+		fs = append(fs, pingRedis(ctx, "redis limits.redis_url", u, "", fallback, timeout))
+	}
+	if u := cfg.Cache.RedisURL; u != "" {
+		fallback := "the cache serves from memory alone while it is unreachable (cache.fallback: true)"
+		if !cfg.Cache.Fallback {
+			fallback = "requests that need the cache fail while it is unreachable (cache.fallback: false)"
+		}
+		fs = append(fs, pingRedis(ctx, "redis cache.redis_url", u, cfg.Cache.RedisPassword, fallback, timeout))
+	}
+	if cfg.Runs.IsPostgres() {
+		fs = append(fs, dial(ctx, "postgres runs.store", cfg.Runs.Store, "5432", "PostgreSQL", "run records cannot be stored or read while it is unreachable", timeout))
+	}
+	if slices.Contains(cfg.Analytics.Backends, "otlp") && cfg.Analytics.OTLP.Endpoint != "" {
+		fs = append(fs, dial(ctx, "otlp analytics.otlp.endpoint", cfg.Analytics.OTLP.Endpoint, "4318", "the OTLP receiver", "metrics pushes fail (and are retried) while it is unreachable; /metrics is unaffected", timeout))
+	}
+	if cfg.Telemetry.Tracing.Enabled && cfg.Telemetry.Tracing.Endpoint != "" {
+		fs = append(fs, dial(ctx, "otlp telemetry.tracing.endpoint", cfg.Telemetry.Tracing.Endpoint, "4318", "the OTLP receiver", "spans are dropped while it is unreachable; requests are unaffected", timeout))
 	}
 	if len(fs) == 0 {
-		fs = append(fs, Finding{Check: "services", Status: OK, Reason: "no shared service configured: rate limits in memory, per process (set limits.redis_url to share them across replicas)"})
+		fs = append(fs, Finding{Check: "services", Status: OK, Reason: "no shared service configured: cache and rate limits in memory, run records in SQLite, per process (set cache.redis_url, limits.redis_url and runs.store to share them across replicas)"})
 	}
 	return fs
 }
 
+// dial opens a TCP connection to the host of rawURL (defaultPort when it
+// names none): reachability only, not credentials.
+func dial(ctx context.Context, check, rawURL, defaultPort, what, fallback string, timeout time.Duration) Finding {
+	f := Finding{Check: check}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Hostname() == "" {
+		f.Status, f.Reason, f.Fix = Fail, "not a URL with a host", "correct the URL"
+		return f
+	}
+	port := u.Port()
+	if port == "" {
+		port = defaultPort
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	f.Took = time.Since(begin)
+	if err != nil {
+		f.Status = Fail
+		f.Reason = fmt.Sprintf("%s at %s is unreachable: %v; %s", what, addr, err, fallback)
+		f.Fix = "start it or correct the URL; check network policies between weft and " + addr
+		return f
+	}
+	conn.Close()
+	f.Status, f.Reason = OK, fmt.Sprintf("%s at %s accepts connections (%s; credentials are checked on first use)", what, addr, f.Took.Round(time.Millisecond))
+	return f
+}
+
 // pingRedis sends PING to the Redis server at rawURL.
-func pingRedis(ctx context.Context, check, rawURL, fallback string, timeout time.Duration) Finding {
+func pingRedis(ctx context.Context, check, rawURL, password, fallback string, timeout time.Duration) Finding {
 	f := Finding{Check: check}
 	begin := time.Now()
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		f.Status, f.Reason, f.Fix = Fail, "not a Redis URL: "+err.Error(), "use redis://[:password@]host:port/db (rediss:// for TLS)"
 		return f
+	}
+	if opts.Password == "" {
+		opts.Password = password
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.MaxRetries, opts.DialerRetries = timeout, timeout, timeout, -1, 1
 	c := redis.NewClient(opts)
