@@ -451,7 +451,7 @@ func (st *runState) runNested(cs *cstep, rec *StepRecord, inputs map[string]any,
 		return nil, &StepError{Code: CodeLimit, Message: fmt.Sprintf("nested plan of %d steps: the run has %d step records already; a run may have at most %d (plans.max_steps)",
 			len(cs.sub.steps), b.steps.Load(), b.limits.MaxSteps)}
 	}
-	child := &runState{x: st.x, h: st.h, mu: st.mu, c: cs.sub, ctx: st.ctx, inputs: in, sem: st.sem, onEvent: st.onEvent, prefix: st.prefix + label + "/"}
+	child := &runState{x: st.x, h: st.h, mu: st.mu, c: cs.sub, ctx: st.stepCtx(cs), inputs: in, sem: st.sem, onEvent: st.onEvent, prefix: st.prefix + label + "/"}
 	recs := child.initRecords()
 	st.mu.Lock()
 	rec.Steps = recs
