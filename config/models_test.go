@@ -137,7 +137,7 @@ func TestAskDocsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := envOf(map[string]string{"AZURE_OPENAI_API_KEY": "k", "OPENAI_API_KEY": "k"})
+	env := envOf(map[string]string{"AZURE_OPENAI_API_KEY": "k", "OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"})
 	n := 0
 	for _, b := range fence.FindAllSubmatch(text, -1) {
 		if string(b[1]) != "yaml" {
