@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/engine"
+	"github.com/weft-dev/weft/internal/tracing"
 	"github.com/weft-dev/weft/source"
 )
 
@@ -77,3 +80,35 @@ func TestTracerSpansEveryCall(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEngineCallTraced is BenchmarkEngineCall with tracing on and
+// every call sampled (spans go to a processor that drops them): the cost
+// of a span per call. Tracing off is BenchmarkEngineCall itself.
+func BenchmarkEngineCallTraced(b *testing.B) {
+	up := &echoUpstream{res: source.TextResult("ok", false)}
+	snap := catalog.NewSnapshot([]catalog.Tool{{Server: "bench", Original: "echo",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"message":{"type":"string"},"count":{"type":"integer","minimum":0}},"required":["message"]}`)}})
+	tr := tracing.NewWithProcessor(dropSpans{}, sdktrace.AlwaysSample(), "bench", "")
+	defer tr.Shutdown(context.Background())
+	eng := engine.New(engine.Options{
+		Catalog:   staticCatalog{snap},
+		Upstreams: engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return up, true }),
+		Timeout:   30 * time.Second, MaxConcurrent: 10,
+		Recorder: discardEvents{}, Tracer: tr,
+	})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := eng.Call(ctx, "bench__echo", benchArgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// dropSpans is a span processor that keeps nothing.
+type dropSpans struct{}
+
+func (dropSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (dropSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (dropSpans) Shutdown(context.Context) error                  { return nil }
+func (dropSpans) ForceFlush(context.Context) error                { return nil }
