@@ -42,6 +42,26 @@ func TestPostgresMigrationsConcurrent(t *testing.T) {
 	}
 }
 
+// TestPostgresNewerSchemaRefused: a database migrated by a newer weft is
+// refused with a message saying so, and nothing is changed.
+func TestPostgresNewerSchemaRefused(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	s, err := OpenPostgresStore(ctx, url, StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := len(pgMigrations) + 1
+	if _, err := s.pool.Exec(ctx, `INSERT INTO weft_schema_migrations (version) VALUES ($1)`, newer); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = OpenPostgresStore(ctx, url, StoreOptions{})
+	if err == nil || !strings.Contains(err.Error(), "newer than this weft knows") || !strings.Contains(err.Error(), "upgrade weft") {
+		t.Errorf("open at a newer schema: %v", err)
+	}
+}
+
 // TestPostgresStoreErrors: a bad URL or an unreachable server is an error
 // naming the database without its password.
 func TestPostgresStoreErrors(t *testing.T) {
