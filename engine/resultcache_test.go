@@ -92,3 +92,29 @@ type denyAll struct{}
 
 func (denyAll) Allows(*catalog.Tool) bool { return false }
 func (denyAll) AllowsServer(string) bool  { return false }
+
+// neverCacheable is a ResultCache that marks no tool cacheable.
+type neverCacheable struct{ mapResults }
+
+func (*neverCacheable) Cacheable(*catalog.Tool) bool { return false }
+
+// TestResultCacheCostsNoAllocation: a call of a tool the result cache
+// does not mark allocates exactly what a call without a result cache does.
+func TestResultCacheCostsNoAllocation(t *testing.T) {
+	up := &echoUpstream{res: source.TextResult("ok", false)}
+	snap := catalog.NewSnapshot([]catalog.Tool{{Server: "s", Original: "echo", InputSchema: json.RawMessage(`{"type":"object"}`)}})
+	allocs := func(rc engine.ResultCache) float64 {
+		eng := engine.New(engine.Options{Catalog: staticCatalog{snap},
+			Upstreams: engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return up, true }), Results: rc})
+		ctx := context.Background()
+		return testing.AllocsPerRun(200, func() {
+			if _, err := eng.Call(ctx, "s__echo", benchArgs); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	without, with := allocs(nil), allocs(&neverCacheable{})
+	if with != without {
+		t.Fatalf("%v allocations per call with a result cache that caches nothing, %v without", with, without)
+	}
+}
