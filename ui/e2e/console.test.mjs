@@ -104,7 +104,7 @@ test("every page loads without console errors and passes axe (light, 1280×800)"
       if (name === "health") await page.waitForSelector("table.health-servers", { timeout: T });
       if (name === "runs") await page.waitForSelector("#runs-status", { timeout: T });
       await axe(page, name);
-      if (name === "search" || name === "code" || name === "plans") continue; // screenshotted with results below
+      if (["search", "code", "plans", "runs", "health"].includes(name)) continue; // screenshotted with data below
       await shot(page, name);
     }
     assert.deepEqual(errors, []);
@@ -212,6 +212,9 @@ test("runs: history with filter, open a run's timeline, cancel a running one", a
     await page.click("#run-cancel");
     await page.waitForSelector(`div.run[data-status="canceled"]`, { timeout: T });
     assert.equal((await api(ADMIN, "/v1/runs/" + id)).body.status, "canceled");
+    await go(page, "runs");
+    await page.waitForSelector(`table.runs tr[data-run="${id}"][data-status="canceled"]`, { timeout: T });
+    await shot(page, "runs");
     // A finished run opens with its DAG, timeline and step table.
     const done = (await api(ADMIN, "/v1/runs?status=succeeded&limit=1")).body.runs[0];
     await go(page, "runs");
@@ -315,7 +318,8 @@ test("narrow window, keyboard and dark mode", async () => {
   }
   const kb = await open(ADMIN);
   try {
-    await kb.page.goto(URL + "/ui/#/catalog"); // a fresh load; the key stays in sessionStorage
+    await go(kb.page, "catalog");
+    await kb.page.reload(); // a fresh load; the key stays in sessionStorage
     await kb.page.waitForSelector("details.tool", { timeout: T });
     await kb.page.keyboard.press("Tab");
     assert.equal(await kb.page.evaluate(() => { const a = document.activeElement; return a?.className || `${a?.tagName} ${a?.id} ${a?.textContent?.slice(0, 40)}`; }), "skip");
@@ -332,6 +336,20 @@ test("narrow window, keyboard and dark mode", async () => {
     await kb.page.waitForSelector('table.hits tr[data-tool="everything__echo"]', { timeout: T });
   } finally {
     await kb.ctx.close();
+  }
+  // Health after the calls of the tests above: per tool and per server, with a call rate.
+  const hl = await open(ADMIN);
+  try {
+    await go(hl.page, "health");
+    await hl.page.waitForSelector('table.health-tools tr[data-tool="everything__get-sum"]', { timeout: T });
+    const calls = Number(await hl.page.textContent('table.health-tools tr[data-tool="everything__get-sum"] td:nth-child(2)'));
+    assert.ok(calls >= 4, `everything__get-sum calls shown: ${calls}`); // 2 from the program, 2+ per parallel-sums run
+    assert.ok(Number(await hl.page.textContent('table.health-servers tr[data-server="everything"] td:nth-child(2)')) >= calls);
+    await hl.page.waitForFunction(() => /\d/.test(document.querySelector('table.health-tools tr[data-tool="everything__get-sum"] td:nth-child(4)')?.textContent ?? ""), null, { timeout: T });
+    await shot(hl.page, "health", true, true);
+    assert.deepEqual(hl.errors, []);
+  } finally {
+    await hl.ctx.close();
   }
   const dark = await open(ADMIN, { colorScheme: "dark" });
   try {

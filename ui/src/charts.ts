@@ -73,7 +73,7 @@ export interface Bar {
   attempts?: { start: number; end: number; failed: boolean }[];
 }
 
-const LABEL = 170, ROW = 24, W = 760;
+const LABEL = 130, ROW = 24, W = 680;
 
 /** gantt draws bars on a shared time axis (now is used for open bars). */
 export function gantt(bars: Bar[], now: number, caption: string): HTMLElement {
@@ -93,7 +93,7 @@ export function gantt(bars: Bar[], now: number, caption: string): HTMLElement {
       s("rect", { class: "attempt-failed", x: LABEL + a.start * scale, y: y + 3, width: Math.max(2, (a.end - a.start) * scale), height: ROW - 12 }));
     return s("g", { class: "bar st-" + b.status, "data-bar": b.label, "data-status": b.status },
       s("title", null, b.title ?? `${b.label}: ${b.status}, ${ms(end - b.start)}`),
-      s("text", { class: "bar-label", x: 4, y: y + 13 }, clip(b.label, 24)),
+      s("text", { class: "bar-label", x: 4, y: y + 13 }, clip(b.label, 20)),
       s("rect", { x, y, width: w, height: ROW - 6, rx: 3 }),
       segs,
       s("text", { class: "bar-time", x: x + w + 4, y: y + 13 }, isFinite(b.end) ? ms(end - b.start) : "running"));

@@ -59,6 +59,7 @@ export function pre(text: string, label: string): HTMLPreElement {
 /** ms formats milliseconds. */
 export function ms(v: number): string {
   if (!isFinite(v)) return "";
+  if (v === 0) return "0 ms";
   if (v < 1) return v.toFixed(2) + " ms";
   if (v < 1000) return Math.round(v) + " ms";
   return (v / 1000).toFixed(v < 10000 ? 2 : 1) + " s";

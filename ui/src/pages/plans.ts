@@ -82,7 +82,7 @@ export function plansPage(root: HTMLElement, signal: AbortSignal): void {
     }
     await watchRun(id, doc, live, signal);
   };
-  root.append(h("div", { class: "split" },
+  root.append(h("div", { class: "split plans" },
     h("div", null,
       h("div", { class: "row" }, h("label", { for: "plan-example", class: "sr-only" }, "Example plan"), pick),
       h("label", { for: "plan-src" }, "Plan (JSON or YAML)"), src,
