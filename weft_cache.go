@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -143,36 +144,46 @@ func (o *Orchestrator) cachedSearch(ctx context.Context, ix *search.Index, q sea
 		return nil, err
 	}
 	// An answer is valid for a catalog version whoever computed it: the
-	// version is a hash of the catalog's content.
+	// version is a hash of the catalog's content. Concurrent identical
+	// searches (same key) are answered by one search.
 	snap := o.Snapshot()
 	key := o.searchKey(snap, &q)
-	b, ok, err := o.cache.tiered.Get(ctx, key)
-	if err != nil {
+	b, err := o.cache.tiered.GetOrLoad(ctx, key, ttl, func(ctx context.Context) ([]byte, error) {
+		before := ix.Snapshot()
+		resp, err := ix.Search(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		// Store only a full answer of the index generation the key names.
+		after := ix.Snapshot()
+		if resp.Degraded != "" || after == nil || after.Version() != snap.Version() || (before != nil && before.Version() != snap.Version()) {
+			return nil, &unstoredAnswer{resp}
+		}
+		return json.Marshal(resp)
+	})
+	var u *unstoredAnswer
+	switch {
+	case errors.As(err, &u):
+		resp := *u.resp // shared by the callers the search answered: each gets its own copy
+		resp.Results = slices.Clone(resp.Results)
+		return &resp, nil
+	case errors.Is(err, cache.ErrUnavailable):
 		return nil, fmt.Errorf("weft: search cache: %w", err)
+	case err != nil:
+		return nil, err
 	}
-	if ok {
-		var resp search.Response
-		if json.Unmarshal(b, &resp) == nil {
-			return &resp, nil
-		}
+	var resp search.Response
+	if err := json.Unmarshal(b, &resp); err != nil {
+		return ix.Search(ctx, q) // not an answer this version of weft reads
 	}
-	before := ix.Snapshot()
-	resp, err := ix.Search(ctx, q)
-	if err != nil || resp.Degraded != "" {
-		return resp, err
-	}
-	// Store only an answer of the index generation the key names.
-	after := ix.Snapshot()
-	if after == nil || after.Version() != snap.Version() || (before != nil && before.Version() != snap.Version()) {
-		return resp, nil
-	}
-	if b, err := json.Marshal(resp); err == nil {
-		if err := o.cache.tiered.Set(ctx, key, b, ttl); err != nil {
-			return nil, fmt.Errorf("weft: search cache: %w", err)
-		}
-	}
-	return resp, nil
+	return &resp, nil
 }
+
+// unstoredAnswer carries a search answer that is not cached (degraded, or
+// from another index generation than its key names) out of the cache's loader.
+type unstoredAnswer struct{ resp *search.Response }
+
+func (*unstoredAnswer) Error() string { return "search answer not cached" }
 
 // searchKey identifies everything that changes a search's answer: the
 // catalog version, the retrieval settings, the query (whitespace

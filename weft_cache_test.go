@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +20,8 @@ import (
 	"github.com/weft-dev/weft/internal/testenv"
 	"github.com/weft-dev/weft/plan"
 	"github.com/weft-dev/weft/search"
+	"github.com/weft-dev/weft/search/embed/embedtest"
+	"github.com/weft-dev/weft/source"
 )
 
 // countingUpstream is an MCP server over Streamable HTTP whose tools say
@@ -186,5 +189,60 @@ func TestReplicasShareTheCacheTier(t *testing.T) {
 	}
 	if got := metricValue(t, a, `weft_cache_requests_total{kind="search",result="hit",tier="l1"}`); got != 1 {
 		t.Errorf("a: search L1 hits %v, want 1", got)
+	}
+}
+
+// TestConcurrentSearchesSearchOnce: identical searches arriving together
+// are answered by one search — the query is embedded once — and every
+// caller gets the answer.
+func TestConcurrentSearchesSearchOnce(t *testing.T) {
+	srv := embedtest.NewServer(64)
+	defer srv.Close()
+	cfg := baseConfig(t)
+	cfg.Search.Embedder.URL = srv.URL + "/v1"
+	cfg.Search.Embedder.Model = "test-embed"
+	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{denseTools(t)}, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	ctx := context.Background()
+	if err := o.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Search(ctx, search.Query{Text: "warm up the index"}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Requests())
+	const n = 20
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	gate := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		done.Go(func() {
+			ready.Done()
+			<-gate
+			r, err := o.Search(ctx, search.Query{Text: "email a colleague", K: 3})
+			if err == nil && (len(r.Results) == 0 || r.Results[0].Name != "office__send_email") {
+				err = fmt.Errorf("results %v", resultNames(r))
+			}
+			errs <- err
+		})
+	}
+	ready.Wait()
+	close(gate)
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(srv.Requests()) - before; got != 1 {
+		t.Fatalf("%d embedding requests for %d identical concurrent searches, want 1", got, n)
+	}
+	if got := metricValue(t, o, `weft_cache_loads_total{kind="search"}`); got != 2 {
+		t.Fatalf("weft_cache_loads_total{kind=search} %v, want 2 (warm-up, then one for all %d)", got, n)
 	}
 }
