@@ -74,6 +74,12 @@ func (b *builder) termID(t string) uint32 {
 	return id
 }
 
+// pairFields are the fields whose word pairs are indexed (Params.Bigram):
+// the ones that say what a tool does. Pairs of the long, repetitive fields
+// (parameter descriptions, server descriptions, examples) would double the
+// index and add nothing measurable.
+var pairFields uint16 = 1<<fieldName | 1<<fieldTitle | 1<<fieldDescription
+
 // analyze returns the analysis of t, from the cache when its hash is known.
 func (b *builder) analyze(t *catalog.Tool) *docTerms {
 	if t.Hash != "" {
@@ -84,8 +90,11 @@ func (b *builder) analyze(t *catalog.Tool) *docTerms {
 	texts := fieldTexts(t)
 	d := &docTerms{}
 	raw := b.scratch[:0]
+	pairs := b.an.bigrams
+	defer func() { b.an.bigrams = pairs }()
 	for f := range numFields {
 		n := 0
+		b.an.bigrams = pairs && pairFields&(1<<f) != 0
 		b.an.terms(texts[f], false, func(term string) {
 			if !isBigramTerm(term) {
 				n++ // a field's length counts its words, not its word pairs

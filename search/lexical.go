@@ -29,12 +29,13 @@ type parsedQuery struct {
 	relax   *parsedQuery
 }
 
-// parseQuery analyses text, reading known words' stems from stems and
-// keeping only the word pairs that are terms of known (either may be nil). Stopwords are dropped unless the query has
+// parseQuery analyses text. Stopwords are dropped unless the query has
 // nothing else; request phrasing ("I want", "please") is dropped when other
 // terms remain (with Params.Relax it becomes the relaxed terms). Repeated
 // terms weigh count^QueryTFPower; word pairs (Params.Bigram) weigh Bigram
-// times that, and a pair with a dropped word is dropped.
+// times that, and a pair with a dropped word is dropped. Known words' stems
+// are read from stems, and only the word pairs that are terms of known are
+// kept (either may be nil).
 func parseQuery(text string, p *Params, stems map[string]string, known *lexicon) parsedQuery {
 	sc := parsePool.Get().(*parseScratch)
 	defer parsePool.Put(sc)

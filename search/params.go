@@ -37,10 +37,11 @@ type Params struct {
 	// 0 disables it; catalogs without server names are unaffected.
 	ServerBoost float64 `json:"server_boost"`
 
-	// Bigram indexes each pair of adjacent words of a field (stopwords
-	// skipped) as a term of its own, and weighs each adjacent word pair of
-	// a query Bigram times a word: a tool saying "health workforce"
-	// outranks one with "health" and "workforce" apart. 0 disables it.
+	// Bigram indexes each pair of adjacent words of a tool's name, title
+	// and description (stopwords skipped) as a term of its own, and weighs
+	// each adjacent word pair of a query Bigram times a word: a tool saying
+	// "health workforce" outranks one with "health" and "workforce" apart.
+	// 0 disables it.
 	Bigram float64 `json:"bigram"`
 
 	// Relax, when set, fills the places a query leaves empty (fewer tools
