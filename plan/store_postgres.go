@@ -54,6 +54,8 @@ const (
 	followPoll = 2 * time.Second
 	// pgMigrationLock is the advisory lock key held while migrating.
 	pgMigrationLock = 0x77656674_72756e73 // "weftruns"
+	// relayTimeout bounds storing one batch of events.
+	relayTimeout = 10 * time.Second
 	// keepEventsFor is how long the events of a finished run are kept for
 	// late followers (Prune drops older ones; the record stays).
 	keepEventsFor = time.Hour
@@ -503,8 +505,11 @@ func (s *PostgresStore) OnCancel(f func(id string)) {
 	s.mu.Unlock()
 }
 
-// appendEvents stores events of a run and notifies its followers.
+// appendEvents stores events of a run and notifies its followers (within
+// relayTimeout: a follower falls back to the run's record).
 func (s *PostgresStore) appendEvents(ctx context.Context, runID string, evs []Event) error {
+	ctx, cancel := context.WithTimeout(ctx, relayTimeout)
+	defer cancel()
 	b := &pgx.Batch{}
 	for _, e := range evs {
 		raw, err := json.Marshal(e)
