@@ -276,15 +276,23 @@ test("without a key the console shows nothing but asks for one", async () => {
   }
 });
 
-test("ask without a model says so", async () => {
+test("ask (a scripted model): the plan as a DAG, its run, tokens and the answer", async () => {
   const { ctx, page, errors } = await open(ADMIN);
   try {
     await go(page, "ask");
-    await page.fill("#ask-request", "add 2 and 3");
+    await page.fill("#ask-request", "what is 2 plus 3?");
     await page.click("#ask-form button[type=submit]");
-    await page.waitForSelector('[data-code="no_model"]', { timeout: T });
-    await shot(page, "ask");
-    assert.deepEqual(errors.filter((e) => !/status of 503/.test(e)), []);
+    await page.waitForSelector("p.answer[data-answer]", { timeout: T });
+    assert.equal(await page.textContent("p.answer[data-answer]"), "2 + 3 = 5.");
+    assert.equal(await page.getAttribute('svg.dag g.node[data-step="sum"]', "data-status"), "succeeded");
+    assert.equal(await page.getAttribute('table.steps tr[data-step="sum"]', "data-status"), "succeeded");
+    // modelstub: 900 prompt (512 cached) + 40 completion for the plan, 300 + 12 for the answer.
+    assert.match(await page.textContent("#ask-tokens"), /^1200 prompt \(512 cached\) \+ 52 completion tokens · 2 model turns · strategy plan/);
+    const kinds = await page.$$eval("ol.events li", (ls) => ls.map((l) => l.dataset.event));
+    for (const k of ["candidates", "model_call", "plan", "step"]) assert.ok(kinds.includes(k), `event ${k} shown: ${kinds.join(",")}`);
+    await axe(page, "ask");
+    await shot(page, "ask", true, true);
+    assert.deepEqual(errors, []);
   } finally {
     await ctx.close();
   }

@@ -26,8 +26,10 @@ fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/weft-ui-e2e.XXXXXX")
 WEFT_PID=
+MODEL_PID=
 cleanup() {
   local rc=$?
+  if [ -n "$MODEL_PID" ]; then kill "$MODEL_PID" 2>/dev/null || true; fi
   if [ -n "$WEFT_PID" ]; then
     kill "$WEFT_PID" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$WEFT_PID" 2>/dev/null || break; sleep 0.1; done
@@ -41,6 +43,13 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -n "${WEFT_UI_BIN:-}" ]; then cp "$WEFT_UI_BIN" "$TMP/weft"; else go build -o "$TMP/weft" ./cmd/weft; fi
+# A scripted OpenAI-compatible model (internal/modeltest) for the Ask page.
+go build -o "$TMP/modelstub" ./ui/e2e/modelstub
+"$TMP/modelstub" >"$TMP/model.url" 2>"$TMP/modelstub.log" &
+MODEL_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/model.url" ] && break; sleep 0.1; done
+[ -s "$TMP/model.url" ] || { echo "ui/e2e/run.sh: modelstub did not start" >&2; cat "$TMP/modelstub.log" >&2; exit 1; }
+MODEL_URL=$(head -1 "$TMP/model.url")
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 ADMIN_KEY=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 NARROW_KEY=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -64,6 +73,11 @@ gateway:
       hash: "sha256:$(hash "$NARROW_KEY")"
       servers: [memory]
       requests_per_minute: 100000
+models:
+  planner:
+    provider: openai-compatible
+    model: scripted
+    endpoint: $MODEL_URL/v1
 cache:
   dir: $TMP/cache
 server:
