@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/testenv"
+	"github.com/weft-dev/weft/plan"
+	"github.com/weft-dev/weft/sandbox"
 	"github.com/weft-dev/weft/search"
 	"github.com/weft-dev/weft/source"
 	"github.com/weft-dev/weft/source/function"
@@ -191,5 +196,97 @@ func TestRatingsNeedSQLite(t *testing.T) {
 	o := analyticsOrchestrator(t, func(c *config.Config) { c.Analytics.Backends = []string{"prometheus"} }, a, b)
 	if _, err := o.RateTool(context.Background(), "mirror_a__forecast", 3, ""); !errors.Is(err, weft.ErrRatingsUnavailable) {
 		t.Fatalf("%v, want ErrRatingsUnavailable", err)
+	}
+}
+
+// TestAnalyticsBackendsObservable: each backend changes something one can
+// observe. With none, /metrics has no analytics series and there is no
+// database; with prometheus, sqlite and otlp, one tool call, one code-mode
+// program and one plan show up in /metrics, in the database, and at a real
+// OpenTelemetry Collector.
+func TestAnalyticsBackendsObservable(t *testing.T) {
+	scrape := func(o *weft.Orchestrator) string {
+		rec := httptest.NewRecorder()
+		o.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	ctx := context.Background()
+	a, b := mirrors(nil)
+	none := analyticsOrchestrator(t, func(c *config.Config) { c.Analytics.Backends = nil }, a, b)
+	if _, err := none.Call(ctx, "mirror_a__forecast", []byte(`{"city":"Oslo"}`), weft.CallerAPI); err != nil {
+		t.Fatal(err)
+	}
+	if m := scrape(none); strings.Contains(m, "weft_tool_calls_total") || !strings.Contains(m, "go_goroutines") {
+		t.Errorf("no backend: /metrics has the analytics series or lacks the runtime ones")
+	}
+	if none.AnalyticsDatabase() != "" {
+		t.Errorf("no backend: a database at %s", none.AnalyticsDatabase())
+	}
+	if h := none.ToolHealth("mirror_a__forecast", "mirror_a"); h.Calls != 1 {
+		t.Errorf("no backend: health %+v, want the call counted", h)
+	}
+
+	col := testenv.OTelCollector(t)
+	a, b = mirrors(nil)
+	o := analyticsOrchestrator(t, func(c *config.Config) {
+		c.Analytics.Backends = []string{config.BackendPrometheus, config.BackendSQLite, config.BackendOTLP}
+		c.Analytics.OTLP.Endpoint = col.Endpoint
+		c.Analytics.OTLP.Token = "tok"
+		c.Analytics.OTLP.InstanceID = "replica-x"
+	}, a, b)
+	if _, err := o.Call(ctx, "mirror_b__forecast", []byte(`{"city":"Oslo"}`), weft.CallerAPI); err != nil {
+		t.Fatal(err)
+	}
+	res, err := o.RunCode(ctx, sandbox.Request{Code: `return 1 + 1`})
+	if err != nil || res.Error != nil {
+		t.Fatal(err, res.Error)
+	}
+	p, err := o.ParsePlan([]byte(`{"steps":[{"id":"w","tool":"mirror_a__forecast","args":{"city":"Rome"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := o.RunPlan(ctx, p, nil, plan.RunOptions{})
+	if err != nil || run.Status != plan.RunSucceeded {
+		t.Fatal(err, run)
+	}
+	m := scrape(o)
+	for _, want := range []string{
+		`weft_tool_calls_total{caller="api",code="",outcome="ok",server="mirror_b",tool="mirror_b__forecast"} 1`,
+		`weft_sandbox_runs_total{outcome="ok"} 1`,
+		`weft_plan_runs_total{status="succeeded"} 1`,
+		`weft_plan_step_duration_seconds_count{status="succeeded"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if err := o.FlushAnalytics(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := o.ToolStats(ctx, time.Time{})
+	if err != nil || len(rows) != 2 || rows[0].Calls != 1 || rows[1].Calls != 1 {
+		t.Fatalf("database: %+v, %v: want one call of each tool", rows, err)
+	}
+	bs := col.Wait(t, 30*time.Second, func(bs []testenv.CollectorBatch) bool {
+		for _, b := range bs {
+			if b.Signal == "metrics" && strings.Contains(string(b.Data), "weft.plan.runs") {
+				return true
+			}
+		}
+		return false
+	})
+	var last testenv.CollectorBatch
+	for _, b := range bs {
+		if b.Signal == "metrics" {
+			last = b
+		}
+	}
+	for _, want := range []string{`"replica-x"`, `"weft.tool.calls"`, `"mirror_b__forecast"`, `"weft.sandbox.runs"`, `"weft.plan.step.duration"`} {
+		if !strings.Contains(string(last.Data), want) {
+			t.Errorf("the collector's batch lacks %s", want)
+		}
+	}
+	if last.Authorization != "Bearer tok" {
+		t.Errorf("Authorization %q", last.Authorization)
 	}
 }
