@@ -159,7 +159,7 @@ func main() {
 	}
 	cleanups = append(cleanups, hp.stop)
 	fmt.Printf("# weft replicas: 3 × weft serve, redis-server %s, PostgreSQL %s, haproxy :%d (all :%d, one :%d)\n",
-		redis.url, redactPG(pgURL), hp.port, hp.port, hp.singlePort)
+		redis.url, pgURL, hp.port, hp.port, hp.singlePort)
 	fmt.Printf("# load: %d concurrent clients, %s per phase\n", *conc, *phaseDur)
 
 	// 1. Throughput, 1 vs 3 replicas behind haproxy (the same requests).
@@ -849,8 +849,6 @@ func startPostgres(dir string) (string, func(), error) {
 	stop := func() { _ = as("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run() }
 	return fmt.Sprintf("postgres://weft@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
 }
-
-func redactPG(u string) string { return u }
 
 // haproxy fronts the replicas: "all" balances over the three, "single"
 // sends everything to the first (the 1-replica baseline through the same
