@@ -205,3 +205,46 @@ func TestPostgresFollowEndsWhenTheOwnerDies(t *testing.T) {
 		t.Errorf("last event %+v", last)
 	}
 }
+
+// TestPostgresCancelWithoutNotification: a replica that missed the cancel
+// notification (its LISTEN connection was down) still cancels the run at
+// its next lease renewal.
+func TestPostgresCancelWithoutNotification(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	a, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "a", Lease: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// A stops listening.
+	a.stopListen()
+	<-a.listening
+	canceled := make(chan string, 1)
+	a.OnCancel(func(id string) {
+		select {
+		case canceled <- id:
+		default:
+		}
+	})
+	p := mustParse(t, `{"steps":[{"id":"a","tool":"x"}]}`)
+	if err := a.Save(ctx, &Run{ID: "deaf", Status: RunRunning, Plan: p, Started: time.Now(), Steps: []*StepRecord{{ID: "a", Status: StepRunning}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RequestCancel(ctx, "deaf"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-canceled:
+		if id != "deaf" {
+			t.Errorf("canceled %q", id)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancel request was not picked up by the lease renewal")
+	}
+}
