@@ -93,6 +93,7 @@ test("every page loads without console errors and passes axe (light, 1280×800)"
     await page.waitForSelector('details.tool[data-tool="everything__get-sum"] pre[aria-label^="TypeScript signature"]', { timeout: T });
     const sig = await page.textContent('details.tool[data-tool="everything__get-sum"] pre[aria-label^="TypeScript signature"]');
     assert.match(sig, /a: number/);
+    assert.match(await page.textContent('details.tool[data-tool="everything__get-sum"] .health-facts'), /^score \d\.\d\d \(success \d+% × latency/);
     await page.fill("#tool-filter", "memory");
     await page.waitForFunction(() => [...document.querySelectorAll("details.tool")].every((d) => d.dataset.tool.startsWith("memory__") || d.textContent.toLowerCase().includes("memory")), null, { timeout: T });
     await page.fill("#tool-filter", "");
@@ -353,6 +354,8 @@ test("narrow window, keyboard and dark mode", async () => {
     const calls = Number(await hl.page.textContent('table.health-tools tr[data-tool="everything__get-sum"] td:nth-child(2)'));
     assert.ok(calls >= 4, `everything__get-sum calls shown: ${calls}`); // 2 from the program, 2+ per parallel-sums run
     assert.ok(Number(await hl.page.textContent('table.health-servers tr[data-server="everything"] td:nth-child(2)')) >= calls);
+    assert.match(await hl.page.textContent('table.health-tools tr[data-tool="everything__get-sum"] td:nth-child(6)'), /^health [01]\.\d\d$/);
+    assert.match(await hl.page.textContent('table.health-tools tr[data-tool="everything__get-sum"] td:nth-child(5)'), /\d+(\.\d+)? m?s$/);
     await hl.page.waitForFunction(() => /\d/.test(document.querySelector('table.health-tools tr[data-tool="everything__get-sum"] td:nth-child(4)')?.textContent ?? ""), null, { timeout: T });
     await shot(hl.page, "health", true, true);
     assert.deepEqual(hl.errors, []);

@@ -140,6 +140,21 @@ export interface Tool {
   annotations?: Record<string, unknown>;
   tags?: string[];
   signature?: string;
+  health?: ToolHealth;
+}
+
+/** ToolHealth is a tool's health score (docs/operations.md, "Health scores"). */
+export interface ToolHealth {
+  score: number;
+  success: number;
+  latency: number;
+  rating: number;
+  calls: number;
+  failures: number;
+  mean_latency_ms: number;
+  ratings?: number;
+  rating_mean?: number;
+  down?: boolean;
 }
 
 /** allTools pages through /v1/tools. */

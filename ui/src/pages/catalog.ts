@@ -1,6 +1,6 @@
 // Catalog: upstreams with their state, and every tool the key may see.
-import { h, replace, json, pre, field, errorBox } from "../dom";
-import { get, allTools, Tool, ApiError } from "../api";
+import { h, replace, json, pre, field, errorBox, ms } from "../dom";
+import { get, allTools, Tool, ToolHealth, ApiError } from "../api";
 
 interface Upstream { state: string; reason?: string; since?: string; restarts?: number; pid?: number }
 interface Ready { ready: boolean; reason?: string; tools?: number; catalog_version?: string; upstreams?: Record<string, Upstream> }
@@ -30,10 +30,23 @@ export function upstreamTable(rd: Ready): HTMLElement {
       h("td", { class: "reason" }, u.reason ?? "")))));
 }
 
+/** healthBadge shows a health score (0..1) as a labelled badge. */
+export function healthBadge(hl?: ToolHealth): HTMLElement | null {
+  if (!hl) return null;
+  const cls = hl.down ? "st-failed" : hl.score >= 0.9 ? "st-succeeded" : hl.score >= 0.6 ? "st-canceled" : "st-failed";
+  return h("span", { class: "badge " + cls, title: "health score" }, hl.down ? "down" : `health ${hl.score.toFixed(2)}`);
+}
+
+function healthFacts(hl?: ToolHealth): string {
+  if (!hl) return "unknown";
+  return `score ${hl.score.toFixed(2)} (success ${(hl.success * 100).toFixed(0)}% × latency ${hl.latency.toFixed(2)} × rating ${hl.rating.toFixed(2)}) · ` +
+    `${hl.calls} calls, ${hl.failures} failed · mean ${ms(hl.mean_latency_ms)}` + (hl.ratings ? ` · ${hl.ratings} ratings, mean ${hl.rating_mean?.toFixed(1)}` : "") + (hl.down ? " · upstream down" : "");
+}
+
 function toolDetails(t: Tool): HTMLDetailsElement {
   const body = h("div", { class: "tool-body" });
   const d = h("details", { class: "tool", "data-tool": t.name },
-    h("summary", null, h("code", null, t.name), " ", h("span", { class: "muted" }, t.description?.split("\n")[0] ?? "")),
+    h("summary", null, h("code", null, t.name), " ", healthBadge(t.health), " ", h("span", { class: "muted" }, t.description?.split("\n")[0] ?? "")),
     body);
   let loaded = false;
   d.addEventListener("toggle", async () => {
@@ -48,6 +61,7 @@ function toolDetails(t: Tool): HTMLDetailsElement {
         h("dl", { class: "facts" },
           h("dt", null, "Server"), h("dd", null, full.server),
           h("dt", null, "Upstream name"), h("dd", null, full.original ?? ""),
+          h("dt", null, "Health"), h("dd", { class: "health-facts" }, healthFacts(full.health)),
           h("dt", null, "Annotations"), h("dd", null, Object.keys(ann).length ? Object.entries(ann).map(([k, v]) => h("span", { class: "tag" }, `${k}: ${JSON.stringify(v)}`)) : "none"),
           full.tags?.length ? [h("dt", null, "Tags"), h("dd", null, full.tags.join(", "))] : null),
         h("h3", null, "TypeScript signature"), pre(full.signature ?? "", "TypeScript signature of " + t.name),

@@ -2,8 +2,8 @@
 // from weft's own Prometheus metrics (/metrics), narrowed to the tools and
 // servers the key may see; upstream states from /readyz.
 import { h, s, replace, errorBox, ms } from "../dom";
-import { allTools, getText, ApiError } from "../api";
-import { readiness, upstreamTable } from "./catalog";
+import { allTools, getText, ApiError, Tool } from "../api";
+import { readiness, upstreamTable, healthBadge } from "./catalog";
 
 interface Sample { name: string; labels: Record<string, string>; value: number }
 
@@ -47,11 +47,13 @@ function bars(rows: [string, number, string][], caption: string, cls: string): H
 export async function healthPage(root: HTMLElement, signal: AbortSignal): Promise<void> {
   const ups = h("div", { class: "card" });
   const body = h("div", { "aria-live": "polite" }, h("p", { class: "muted" }, "Loading metrics…"));
-  root.append(ups, body, h("p", { class: "muted" }, "From /metrics (weft_tool_calls_total, weft_tool_call_duration_seconds); the call rate is measured between refreshes (every 5 s)."));
+  root.append(ups, body, h("p", { class: "muted" }, "Calls and failures from /metrics (weft_tool_calls_total, weft_tool_call_duration_seconds by server); per-tool latency and health scores from GET /v1/tools; the call rate is measured between refreshes (every 5 s)."));
   readiness(signal).then((rd) => replace(ups, upstreamTable(rd))).catch((err) => replace(ups, errorBox(err)));
   let visible: Set<string>;
+  let catalog = new Map<string, Tool>();
   try {
-    visible = new Set((await allTools(signal)).map((t) => t.name));
+    catalog = new Map((await allTools(signal)).map((t) => [t.name, t]));
+    visible = new Set(catalog.keys());
   } catch (err) {
     replace(body, errorBox(err instanceof ApiError && err.status === 401 ? new Error("This page needs an API key: type it above.") : err));
     return;
@@ -59,6 +61,8 @@ export async function healthPage(root: HTMLElement, signal: AbortSignal): Promis
   const servers = new Set([...visible].map((n) => n.split("__")[0]));
   let prev: { at: number; calls: Map<string, number> } | null = null;
   const refresh = async () => {
+    // Health scores and per-tool latency come with the catalog (GET /v1/tools).
+    catalog = new Map((await allTools(signal)).map((t) => [t.name, t]));
     const samples = parseMetrics(await getText("/metrics", signal));
     const tools = new Map<string, Stat>(), srv = new Map<string, Stat>();
     const stat = (m: Map<string, Stat>, k: string) => m.get(k) ?? (m.set(k, { calls: 0, failures: 0, sum: 0, count: 0, buckets: [] }), m.get(k)!);
@@ -99,12 +103,15 @@ export async function healthPage(root: HTMLElement, signal: AbortSignal): Promis
       h("h2", null, "Tools"),
       bars(toolRows.map(([n, st]) => [n, st.calls, `${st.calls} calls`]), "Calls per tool", "calls"),
       bars(toolRows.filter(([, st]) => st.failures).map(([n, st]) => [n, st.failures, `${st.failures} failed (${Math.round((100 * st.failures) / st.calls)}%)`]), "Failures per tool", "fail"),
+      bars(toolRows.filter(([n]) => catalog.get(n)?.health?.calls).map(([n]) => { const hl = catalog.get(n)!.health!; return [n, hl.mean_latency_ms, ms(hl.mean_latency_ms)]; }), "Mean latency per tool (recency-weighted)", "lat"),
       h("table", { class: "health-tools" },
         h("caption", { class: "sr-only" }, "Per tool"),
-        h("thead", null, h("tr", null, ["Tool", "Calls", "Failures", "Calls/min"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", null, h("tr", null, ["Tool", "Calls", "Failures", "Calls/min", "Mean latency", "Health"].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", null, toolRows.map(([name, st]) => h("tr", { "data-tool": name },
           h("th", { scope: "row" }, h("code", null, name)), h("td", { class: "num" }, st.calls), h("td", { class: "num" }, st.failures),
-          h("td", { class: "num" }, isFinite(rate(name, st.calls)) ? rate(name, st.calls).toFixed(1) : "…"))))));
+          h("td", { class: "num" }, isFinite(rate(name, st.calls)) ? rate(name, st.calls).toFixed(1) : "…"),
+          h("td", { class: "num" }, catalog.get(name)?.health?.calls ? ms(catalog.get(name)!.health!.mean_latency_ms) : ""),
+          h("td", null, healthBadge(catalog.get(name)?.health)))))));
     const calls = new Map<string, number>();
     for (const [n, st] of tools) calls.set(n, st.calls);
     for (const [n, st] of srv) calls.set("s:" + n, st.calls);
