@@ -46,7 +46,7 @@ func newCacheTier(cfg *config.Config, log *slog.Logger) (*cacheTier, error) {
 		if err != nil {
 			return nil, err
 		}
-		l2 = cache.NewRedis(c, cache.RedisOptions{Metrics: t.metrics})
+		l2 = cache.NewRedis(c, cache.RedisOptions{Metrics: t.metrics, Timeout: redisOpTimeout})
 	}
 	t.tiered = cache.NewTiered(cache.TieredOptions{
 		Memory:     cache.NewMemory(cache.MemoryOptions{MaxBytes: cfg.Cache.MemoryMaxBytes}),
@@ -125,6 +125,10 @@ func (t *cacheTier) catalogStore() source.SharedStore {
 
 // catalogKey is the shared snapshot's key for the sources' fingerprint.
 func catalogKey(fingerprint string) string { return cache.Key(cache.KindCatalog, fingerprint) }
+
+// redisOpTimeout bounds each Redis operation of the cache tier (tests
+// on a loaded machine raise it).
+var redisOpTimeout = cache.DefaultRedisTimeout
 
 // searchCacheFormat changes when what a cached search answer means
 // changes (ranking, response shape); old entries are then never read.

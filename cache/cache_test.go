@@ -160,6 +160,11 @@ func TestMemoryBoundsAndTTL(t *testing.T) {
 	}
 }
 
+// loadedMachine bounds Redis operations in the tests about sharing: on a
+// machine loaded by a whole test suite under -race, the default 1 s bound
+// could end an operation and turn a sharing test into a fallback.
+const loadedMachine = 10 * time.Second
+
 // testRedis returns a client of the suite's Redis and a key prefix of the
 // test's own.
 func testRedis(t testing.TB) redis.UniversalClient {
@@ -186,8 +191,8 @@ func uniq(t *testing.T, kind Kind, s string) string {
 func TestTieredSharedByReplicas(t *testing.T) {
 	ctx := context.Background()
 	ma, mb := NewMetrics(), NewMetrics()
-	a := NewTiered(TieredOptions{Redis: NewRedis(testRedis(t), RedisOptions{Metrics: ma}), Metrics: ma})
-	b := NewTiered(TieredOptions{Redis: NewRedis(testRedis(t), RedisOptions{Metrics: mb}), Metrics: mb})
+	a := NewTiered(TieredOptions{Redis: NewRedis(testRedis(t), RedisOptions{Metrics: ma, Timeout: loadedMachine}), Metrics: ma})
+	b := NewTiered(TieredOptions{Redis: NewRedis(testRedis(t), RedisOptions{Metrics: mb, Timeout: loadedMachine}), Metrics: mb})
 	defer a.Close()
 	defer b.Close()
 	key := uniq(t, KindEmbedding, "hello")
@@ -233,7 +238,7 @@ func TestRedisIgnoresInvalidValues(t *testing.T) {
 	ctx := context.Background()
 	c := testRedis(t)
 	m := NewMetrics()
-	tc := NewTiered(TieredOptions{Redis: NewRedis(c, RedisOptions{Metrics: m}), Metrics: m})
+	tc := NewTiered(TieredOptions{Redis: NewRedis(c, RedisOptions{Metrics: m, Timeout: loadedMachine}), Metrics: m})
 	defer tc.Close()
 	good := seal(KindSearch, []byte("answer"), time.Time{})
 	values := map[string][]byte{
@@ -272,7 +277,7 @@ func TestRedisIgnoresInvalidValues(t *testing.T) {
 func TestGetOrLoadSingleflight(t *testing.T) {
 	ctx := context.Background()
 	m := NewMetrics()
-	tc := NewTiered(TieredOptions{Redis: NewRedis(testRedis(t), RedisOptions{Metrics: m}), Metrics: m})
+	tc := NewTiered(TieredOptions{Redis: NewRedis(testRedis(t), RedisOptions{Metrics: m, Timeout: loadedMachine}), Metrics: m})
 	defer tc.Close()
 	key := uniq(t, KindEmbedding, "once")
 	const n = 50
@@ -330,8 +335,8 @@ func TestTieredTTL(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Now()}
 	c := testRedis(t)
-	a := NewTiered(TieredOptions{Memory: NewMemory(MemoryOptions{Now: clk.Now}), Redis: NewRedis(c, RedisOptions{Now: clk.Now})})
-	b := NewTiered(TieredOptions{Memory: NewMemory(MemoryOptions{Now: clk.Now}), Redis: NewRedis(c, RedisOptions{Now: clk.Now})})
+	a := NewTiered(TieredOptions{Memory: NewMemory(MemoryOptions{Now: clk.Now}), Redis: NewRedis(c, RedisOptions{Now: clk.Now, Timeout: loadedMachine})})
+	b := NewTiered(TieredOptions{Memory: NewMemory(MemoryOptions{Now: clk.Now}), Redis: NewRedis(c, RedisOptions{Now: clk.Now, Timeout: loadedMachine})})
 	defer a.Close()
 	defer b.Close()
 	key := uniq(t, KindSearch, "ttl")

@@ -27,7 +27,7 @@ func TestSharedVectors(t *testing.T) {
 	replica := func() *Cache {
 		rc := redis.NewClient(opts)
 		t.Cleanup(func() { rc.Close() })
-		tier := cache.NewTiered(cache.TieredOptions{Redis: cache.NewRedis(rc, cache.RedisOptions{})})
+		tier := cache.NewTiered(cache.TieredOptions{Redis: cache.NewRedis(rc, cache.RedisOptions{Timeout: 10 * time.Second})})
 		t.Cleanup(func() { tier.Close() })
 		client, err := New(Config{BaseURL: srv.URL, Model: model})
 		if err != nil {
