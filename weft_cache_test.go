@@ -105,7 +105,9 @@ func TestReplicasShareTheCacheTier(t *testing.T) {
 	up := newCountingUpstream(t)
 	name := fmt.Sprintf("cnt%d", time.Now().UnixNano()%1_000_000_000_000) // fresh keys in a Redis shared by runs
 	a := start(t, replicaConfig(t, name, up.srv.URL))
+	defer a.Close()
 	b := start(t, replicaConfig(t, name, up.srv.URL))
+	defer b.Close()
 	ctx := context.Background()
 
 	// Catalog: b found a's snapshot in Redis (the catalog kind's only L2 hit).
