@@ -252,10 +252,14 @@ func (s *SQLite) prune(ctx context.Context) error {
 	return nil
 }
 
-// Replay calls fn with every call recorded since since, oldest first.
+// MaxReplay bounds the calls Replay reads: the most recent ones.
+const MaxReplay = 200_000
+
+// Replay calls fn with the calls recorded since since (the most recent
+// MaxReplay of them), oldest first.
 func (s *SQLite) Replay(ctx context.Context, since time.Time, fn func(engine.Event)) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT ts_ms, tool, server, caller, outcome, code, duration_us, bytes FROM calls
-		WHERE ts_ms >= ? ORDER BY ts_ms`, since.UnixMilli())
+	rows, err := s.db.QueryContext(ctx, `SELECT * FROM (SELECT ts_ms, tool, server, caller, outcome, code, duration_us, bytes FROM calls
+		WHERE ts_ms >= ? ORDER BY ts_ms DESC LIMIT ?) ORDER BY ts_ms`, since.UnixMilli(), MaxReplay)
 	if err != nil {
 		return fmt.Errorf("analytics: read %s: %w", s.path, err)
 	}

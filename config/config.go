@@ -20,7 +20,7 @@ type Config struct {
 	Catalog Catalog `yaml:"catalog" json:"catalog"`
 	// Cache holds where persisted state lives.
 	Cache Cache `yaml:"cache" json:"cache"`
-	// Analytics selects the analytics backend.
+	// Analytics selects the analytics backends (config/analytics.go).
 	Analytics Analytics `yaml:"analytics" json:"analytics"`
 	// Server configures the HTTP listener.
 	Server HTTP `yaml:"server" json:"server"`
