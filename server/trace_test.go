@@ -270,3 +270,46 @@ func TestTraceRatioZero(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceMCPSessionRequests: the requests of a session-based
+// (2025-11-25) client are not put under the span of the request that
+// created the session (ended long since): each tools/call starts its own
+// trace, with the session id.
+func TestTraceMCPSessionRequests(t *testing.T) {
+	hs, _, exp := tracedServer(t, sdktrace.ParentBased(sdktrace.AlwaysSample()))
+	ctx := context.Background()
+	c := sdk.NewClient(&sdk.Implementation{Name: "tester", Version: "1"}, nil)
+	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: hs.URL + "/mcp"}, &sdk.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if cs.ID() == "" {
+		t.Fatal("no session id: the client did not get a 2025-11-25 session")
+	}
+	for range 2 {
+		res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "call_tool",
+			Arguments: map[string]any{"name": "up__echo", "arguments": map[string]any{"text": "yo"}}})
+		if err != nil || res.IsError {
+			t.Fatalf("call_tool: %v %+v", err, res)
+		}
+	}
+	spans := exp.GetSpans()
+	init := spanByName(t, spans, "initialize")
+	traces := map[string]bool{}
+	for _, s := range spans {
+		if s.Name != "tools/call call_tool" {
+			continue
+		}
+		if s.SpanContext.TraceID() == init.SpanContext.TraceID() {
+			t.Errorf("a tools/call span is in the initialize request's trace (parent %s)", s.Parent.SpanID())
+		}
+		if attr(s, "mcp.session.id") != cs.ID() {
+			t.Errorf("mcp.session.id %q, want %q", attr(s, "mcp.session.id"), cs.ID())
+		}
+		traces[s.SpanContext.TraceID().String()] = true
+	}
+	if len(traces) != 2 {
+		t.Errorf("the two calls' spans are in %d traces, want 2", len(traces))
+	}
+}

@@ -166,10 +166,21 @@ func MCPSpanName(method, target string) string {
 
 // StartMCPServer starts the server span of one MCP request the gateway
 // received: its trace continues params._meta's traceparent when there is
-// one, else the HTTP request's span on ctx.
-func (t *Tracer) StartMCPServer(ctx context.Context, method, tool, session string, meta map[string]any) (context.Context, trace.Span) {
+// one, else the HTTP request's span on ctx. A session's handlers may run
+// with the context of the request that created the session, whose span
+// has ended long since: then the traceparent header of the HTTP request
+// carrying this message (header) is continued instead, or a new trace is
+// started.
+func (t *Tracer) StartMCPServer(ctx context.Context, method, tool, session string, meta map[string]any, header http.Header) (context.Context, trace.Span) {
 	if t == nil {
 		return ctx, noop
+	}
+	if p := trace.SpanFromContext(ctx); p.SpanContext().IsSampled() && !p.SpanContext().IsRemote() && !p.IsRecording() {
+		// An ended local span: not this request's.
+		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
+		if header != nil {
+			ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(header))
+		}
 	}
 	ctx = t.ExtractMeta(ctx, meta)
 	attrs := []attribute.KeyValue{attribute.String(AttrMCPMethod, method)}

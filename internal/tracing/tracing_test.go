@@ -96,7 +96,7 @@ func TestMetaPropagation(t *testing.T) {
 		t.Fatalf("_meta = %v, want traceparent %s beside progressToken", meta, want)
 	}
 	// The receiving side continues the trace.
-	sctx, srv := tr.StartMCPServer(context.Background(), "tools/call", "fs__read", "sess-1", meta)
+	sctx, srv := tr.StartMCPServer(context.Background(), "tools/call", "fs__read", "sess-1", meta, nil)
 	srv.End()
 	got := trace.SpanContextFromContext(sctx)
 	if got.TraceID() != span.SpanContext().TraceID() {

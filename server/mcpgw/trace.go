@@ -2,6 +2,7 @@ package mcpgw
 
 import (
 	"context"
+	"net/http"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.opentelemetry.io/otel/trace"
@@ -26,7 +27,11 @@ func traceRequest(ctx context.Context, tr *tracing.Tracer, method string, req sd
 	if s := req.GetSession(); s != nil {
 		session = s.ID()
 	}
-	return tr.StartMCPServer(ctx, method, tool, session, meta)
+	var header http.Header
+	if ex := req.GetExtra(); ex != nil {
+		header = ex.Header
+	}
+	return tr.StartMCPServer(ctx, method, tool, session, meta, header)
 }
 
 // endRequest ends a request's span: an error, or a tool result with
