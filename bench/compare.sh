@@ -17,7 +17,8 @@
 #
 # Needs: internal/testenv/npm installed (npm ci there: supergateway,
 # mcp-proxy, server-everything), bench/sandbox/node installed for the
-# isolated-vm side, the toolbench data for search (../shared/toolbench-data).
+# isolated-vm side, the toolbench data for search (../shared/toolbench-data,
+# or SEARCH_DATA=DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -127,7 +128,8 @@ if want sandbox; then
 fi
 if want search; then
 	log "search"
-	if (cd bench/search && go run . -mode compare) >"$OUT/search.md" 2>"$OUT/search.err"; then
+	data=${SEARCH_DATA:-$(cd .. && pwd)/shared/toolbench-data} # the project workspace's toolbench data
+	if (cd bench/search && go run . -mode compare -data "$data") >"$OUT/search.md" 2>"$OUT/search.err"; then
 		{ echo "### Search vs bleve (\`cd bench/search && go run . -mode compare\`, one run)"; echo; cat "$OUT/search.md"; echo; } >>"$OUT/block.md"
 	else
 		{ echo "### Search: bench/search failed — $(tail -1 "$OUT/search.err")"; echo; } >>"$OUT/block.md"
