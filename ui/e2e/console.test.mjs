@@ -147,6 +147,14 @@ test("a program runs and shows its calls, console and timeline", async () => {
     assert.match(await page.textContent("ol.console"), /sums The sum of 2 and 3 is 5\. The sum of 4 and 5 is 9\./);
     assert.match(await page.textContent('pre[aria-label="Result"]'), /"a": "The sum of 2 and 3 is 5\."/);
     await shot(page, "code", true, true);
+    // "Insert a call" writes a callTool with the tool's required arguments at the cursor.
+    await page.fill("#code-src", "");
+    await page.selectOption("#code-insert", "everything__get-sum");
+    assert.equal(await page.inputValue("#code-src"), 'const r = await callTool("everything__get-sum", { a: 0, b: 0 });\n');
+    await page.keyboard.type("return r;");
+    await page.click("#code-run");
+    await page.waitForSelector('table.calls tr[data-call="everything__get-sum"]', { timeout: T });
+    assert.match(await page.textContent('pre[aria-label="Result"]'), /The sum of 0 and 0 is 0\./);
     // A program error is shown with its position, not thrown away.
     await page.fill("#code-src", "const x = 1;\nthrow new Error('nope');");
     await page.click("#code-run");

@@ -1,7 +1,7 @@
 // Code runner: a program with the catalog's typings, run with limits
 // through POST /v1/code; its result, console and a timeline of its calls.
 import { h, replace, json, pre, field, errorBox, ms } from "../dom";
-import { post, allTools, getText } from "../api";
+import { post, allTools, getText, Tool } from "../api";
 import { gantt } from "../charts";
 
 interface Call { tool: string; arguments?: unknown; start_ms: number; duration_ms: number; outcome: string; code?: string; error?: string }
@@ -25,6 +25,17 @@ export function codePage(root: HTMLElement, signal: AbortSignal): void {
   const maxCalls = h("input", { type: "number", id: "code-calls", min: 1, value: 50 });
   const memory = h("input", { type: "number", id: "code-memory", min: 8, value: 64 });
   const out = h("div", { class: "results", "aria-live": "polite" });
+  const insert = h("select", { id: "code-insert" }, h("option", { value: "" }, "Insert a call…"));
+  let byName = new Map<string, Tool>();
+  insert.addEventListener("change", () => {
+    const t = byName.get(insert.value);
+    insert.value = "";
+    if (!t) return;
+    const snippet = `const r = await callTool(${JSON.stringify(t.name)}, ${skeleton(t.input_schema)});\n`;
+    const at = code.selectionStart ?? code.value.length;
+    code.setRangeText(snippet, at, code.selectionEnd ?? at, "end");
+    code.focus();
+  });
   const typings = h("div", { class: "typings" }, h("p", { class: "muted" }, "Loading typings…"));
   const run = async () => {
     sessionStorage.setItem("weft.code", code.value);
@@ -63,13 +74,27 @@ export function codePage(root: HTMLElement, signal: AbortSignal): void {
     h("div", { class: "split" },
       h("div", null,
         h("label", { for: "code-src" }, "Program (Ctrl+Enter runs it)"), code,
-        h("div", { class: "row" }, field("Language", lang), field("Timeout (ms)", timeout), field("Max calls", maxCalls), field("Memory (MiB)", memory),
+        h("div", { class: "row" }, h("label", { for: "code-insert", class: "sr-only" }, "Insert a call to a tool"), insert, field("Language", lang), field("Timeout (ms)", timeout), field("Max calls", maxCalls), field("Memory (MiB)", memory),
           h("button", { type: "button", id: "code-run", onclick: () => void run() }, "Run"))),
       h("aside", { "aria-label": "Typings" }, h("h2", null, "Typings"), typings)),
     out);
   allTools(signal).then(async (ts) => {
     if (ts.length === 0) { replace(typings, h("p", { class: "muted" }, "No tools visible.")); return; }
+    byName = new Map(ts.map((x) => [x.name, x]));
+    insert.append(...ts.map((x) => h("option", { value: x.name }, x.name)));
     const names = ts.slice(0, 200).map((t) => t.name).join(",");
     replace(typings, pre(await getText("/v1/typings?tools=" + encodeURIComponent(names), signal), "TypeScript declarations of the tools"));
   }).catch((err) => replace(typings, errorBox(err)));
+}
+
+/** skeleton is an arguments object with the schema's required properties set to empty values. */
+function skeleton(schema: unknown): string {
+  const s = (schema ?? {}) as { properties?: Record<string, { type?: string | string[] }>; required?: string[] };
+  const empty: Record<string, string> = { string: '""', number: "0", integer: "0", boolean: "false", array: "[]", object: "{}" };
+  const parts = (s.required ?? []).map((k) => {
+    const ty = s.properties?.[k]?.type;
+    const v = empty[Array.isArray(ty) ? ty[0] : ty ?? ""] ?? "null";
+    return `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${v}`;
+  });
+  return parts.length ? `{ ${parts.join(", ")} }` : "{}";
 }
