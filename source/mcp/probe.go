@@ -30,8 +30,7 @@ func (u *Upstream) probe(s *session) {
 		ctx, cancel := context.WithTimeout(s.ctx, u.cfg.PingTimeout)
 		err := s.cs.Ping(ctx, nil)
 		cancel()
-		var answered *jsonrpc.Error
-		if err == nil || errors.As(err, &answered) || s.ctx.Err() != nil {
+		if err == nil || answered(err) || s.ctx.Err() != nil {
 			return // it answers (an error answer is an answer), or the session is over anyway
 		}
 		reason := fmt.Sprintf("stopped answering: no answer to a ping within %s after a call timed out", u.cfg.PingTimeout)
@@ -43,4 +42,18 @@ func (u *Upstream) probe(s *session) {
 		u.log.Warn("upstream stopped answering; restarting it", "reason", reason)
 		s.end(reason)
 	}()
+}
+
+// codeRejectedByTransport is the JSON-RPC code the SDK's client gives a
+// request its transport refused without an answer from the server (an HTTP
+// 429, 502, 503 or 504, or a closed stream).
+const codeRejectedByTransport = -32005
+
+// answered reports whether err is the upstream's own answer to a request: a
+// JSON-RPC error it sent, for instance an upstream on the sessionless
+// protocol (2026-07-28) refusing ping, which that protocol dropped. Such an
+// upstream is alive. A refusal by the transport alone is no answer.
+func answered(err error) bool {
+	var je *jsonrpc.Error
+	return errors.As(err, &je) && je.Code != codeRejectedByTransport
 }

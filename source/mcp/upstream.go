@@ -393,7 +393,7 @@ func (u *Upstream) watch(s *session) {
 			ctx, cancel := context.WithTimeout(s.ctx, u.cfg.PingTimeout)
 			err := s.cs.Ping(ctx, nil)
 			cancel()
-			if err != nil && s.ctx.Err() == nil {
+			if err != nil && !answered(err) && s.ctx.Err() == nil {
 				s.end("ping failed: " + u.red.redact(err.Error()))
 				return
 			}
