@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Exit codes.
@@ -24,12 +25,21 @@ func main() {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(os.Stderr, "weft:", ee.msg)
+			fmt.Fprintln(os.Stderr, prefixed(ee.msg))
 		}
 		os.Exit(ee.code)
 	}
-	fmt.Fprintln(os.Stderr, "weft:", err)
+	fmt.Fprintln(os.Stderr, prefixed(err.Error()))
 	os.Exit(exitUsage)
+}
+
+// prefixed puts "weft: " before msg unless an error of the library already
+// begins with it (the facade's errors say "weft: plans: …").
+func prefixed(msg string) string {
+	if strings.HasPrefix(msg, "weft: ") {
+		return msg
+	}
+	return "weft: " + msg
 }
 
 // exitError carries an exit code to main. An empty msg prints nothing more.
