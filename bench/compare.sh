@@ -130,7 +130,7 @@ if want search; then
 	log "search"
 	data=${SEARCH_DATA:-$(cd .. && pwd)/shared/toolbench-data} # the project workspace's toolbench data
 	if (cd bench/search && go run . -mode compare -data "$data") >"$OUT/search.md" 2>"$OUT/search.err"; then
-		{ echo "### Search vs bleve (\`cd bench/search && go run . -mode compare\`, one run)"; echo; cat "$OUT/search.md"; echo; } >>"$OUT/block.md"
+		{ echo "### Search vs bleve (\`cd bench/search && go run . -mode compare\`, one run)"; echo; echo '```'; cat "$OUT/search.md"; echo '```'; echo; } >>"$OUT/block.md"
 	else
 		{ echo "### Search: bench/search failed — $(tail -1 "$OUT/search.err")"; echo; } >>"$OUT/block.md"
 	fi
