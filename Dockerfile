@@ -27,8 +27,8 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"
     && mkdir -p /out/cache
 
 FROM gcr.io/distroless/static-debian12:nonroot AS weft
-COPY --from=build /out/weft /usr/local/bin/weft
-COPY deploy/docker/weft.yaml /etc/weft/weft.yaml
+COPY --from=build --chmod=0555 /out/weft /usr/local/bin/weft
+COPY --chmod=0444 deploy/docker/weft.yaml /etc/weft/weft.yaml
 COPY --from=build --chown=65532:65532 /out/cache /var/cache/weft
 ENV WEFT_CONFIG=/etc/weft/weft.yaml \
     WEFT_CACHE_DIR=/var/cache/weft \
@@ -43,8 +43,8 @@ ENTRYPOINT ["/usr/local/bin/weft"]
 CMD ["serve"]
 
 FROM node:${NODE_VERSION}-bookworm-slim AS weft-node
-COPY --from=build /out/weft /usr/local/bin/weft
-COPY deploy/docker/weft.yaml /etc/weft/weft.yaml
+COPY --from=build --chmod=0555 /out/weft /usr/local/bin/weft
+COPY --chmod=0444 deploy/docker/weft.yaml /etc/weft/weft.yaml
 COPY --from=build --chown=65532:65532 /out/cache /var/cache/weft
 # npx keeps its package cache under HOME (on the volume); npm's own
 # update check and funding notes stay off.

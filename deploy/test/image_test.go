@@ -28,15 +28,31 @@ const imageUID = "65532"
 
 // buildStatic builds cmd/weft as the Dockerfile does (CGO_ENABLED=0) and
 // checks the binary is static: no ELF interpreter, no shared libraries.
+//
+// WEFT_TEST_IMAGE_BIN names an already built binary instead (local runs
+// on a busy machine); it is checked the same way.
 func buildStatic(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "weft")
+	bin := os.Getenv("WEFT_TEST_IMAGE_BIN")
+	if bin == "" {
+		bin = filepath.Join(t.TempDir(), "weft")
+	} else {
+		checkStatic(t, bin)
+		return bin
+	}
 	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/weft")
 	build.Dir = repoRoot(t)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	checkStatic(t, bin)
+	return bin
+}
+
+// checkStatic fails unless bin is a static ELF executable.
+func checkStatic(t *testing.T, bin string) {
+	t.Helper()
 	f, err := elf.Open(bin)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +66,6 @@ func buildStatic(t *testing.T) string {
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Fatalf("weft needs shared libraries %v", libs)
 	}
-	return bin
 }
 
 // sandbox is a command line that runs argv the way the image does: as uid
@@ -63,14 +78,51 @@ func sandbox(t *testing.T, bin, cache string, env map[string]string, binds map[s
 	if err != nil {
 		t.Fatal("bwrap is not installed (Debian: apt-get install bubblewrap; scripts/test.sh installs it)")
 	}
-	args := []string{"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-		"--ro-bind", bin, "/usr/local/bin/weft",
-		"--ro-bind", filepath.Join(repoRoot(t), "deploy", "docker", "weft.yaml"), "/etc/weft/weft.yaml",
-		"--bind", cache, "/var/cache/weft",
-		"--die-with-parent", "--clearenv"}
-	for src, dst := range binds {
-		args = append(args, "--ro-bind", src, dst)
+	// A root of its own, made read-only at the end: the host's /usr
+	// stands in for the base image's files (setpriv, node), nothing else
+	// of the host is visible but the files named here.
+	args := []string{"--perms", "0755", "--tmpfs", "/", "--dev", "/dev", "--proc", "/proc"}
+	// bwrap makes missing parents of a mount point 0700 when run as root:
+	// make them 0755 first, as in an image.
+	made := map[string]bool{"/": true}
+	parents := func(path string) {
+		var todo []string
+		for d := filepath.Dir(path); !made[d]; d = filepath.Dir(d) {
+			todo = append(todo, d)
+			made[d] = true
+		}
+		for i := len(todo) - 1; i >= 0; i-- {
+			args = append(args, "--perms", "0755", "--dir", todo[i])
+		}
 	}
+	bind := func(flag, src, dst string) {
+		parents(dst)
+		args = append(args, flag, src, dst)
+	}
+	for _, d := range []string{"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/usr/share"} {
+		if _, err := os.Stat(d); err == nil {
+			bind("--ro-bind", d, d)
+		}
+	}
+	for _, l := range []string{"/bin", "/sbin", "/lib", "/lib64"} {
+		if target, err := os.Readlink(l); err == nil {
+			args = append(args, "--symlink", target, l)
+		} else if _, err := os.Stat(l); err == nil {
+			args = append(args, "--ro-bind", l, l)
+		}
+	}
+	for _, f := range []string{"/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl"} {
+		if _, err := os.Stat(f); err == nil {
+			bind("--ro-bind", f, f)
+		}
+	}
+	bind("--ro-bind", bin, "/usr/local/bin/weft")
+	bind("--ro-bind", filepath.Join(repoRoot(t), "deploy", "docker", "weft.yaml"), "/etc/weft/weft.yaml")
+	bind("--bind", cache, "/var/cache/weft")
+	for src, dst := range binds {
+		bind("--ro-bind", src, dst)
+	}
+	args = append(args, "--remount-ro", "/", "--die-with-parent", "--clearenv")
 	for k, v := range env {
 		args = append(args, "--setenv", k, v)
 	}
@@ -122,6 +174,7 @@ func TestImageContract(t *testing.T) {
 				}
 			}
 			port := freePort(t)
+			binds := map[string]string{}
 			key := "contract-key"
 			sum := sha256.Sum256([]byte(key))
 			env := map[string]string{}
@@ -133,12 +186,13 @@ func TestImageContract(t *testing.T) {
 			env["WEFT_ADDR"] = "127.0.0.1:" + port // host networking: a free port
 			env["MCP_SERVERS_FILE"] = "/etc/weft/mcp.json"
 			var servers string
-			binds := map[string]string{}
 			if tc.server == "http" {
 				servers = fmt.Sprintf(`{"mcpServers":{"fn":{"type":"http","url":%q}}}`, upstream(t))
 			} else {
 				// The node target: a stdio server on node (npx in production).
 				everything := testenv.NPMBin(t, "mcp-server-everything")
+				npmDir := filepath.Join(repoRoot(t), "internal", "testenv", "npm")
+				binds[npmDir] = npmDir
 				node, _ := exec.LookPath("node")
 				env["PATH"] = filepath.Dir(node) + ":/usr/local/bin:/usr/bin:/bin"
 				servers = fmt.Sprintf(`{"mcpServers":{"everything":{"command":%q,"args":["stdio"]}}}`, everything)
@@ -153,13 +207,21 @@ func TestImageContract(t *testing.T) {
 			cmd := sandbox(t, bin, cache, env, binds, argv...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
+			cmd.WaitDelay = 5 * time.Second
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
 			defer func() {
-				if cmd.ProcessState == nil {
+				select {
+				case <-exited:
+				default:
+					// setpriv's uid change clears bwrap's parent-death
+					// signal: end weft (and its upstreams) by pid first.
+					for _, p := range testenv.Descendants(cmd.Process.Pid) {
+						syscall.Kill(p.PID, syscall.SIGKILL)
+					}
 					cmd.Process.Kill()
 					<-exited
 				}
@@ -218,7 +280,7 @@ func TestImageContract(t *testing.T) {
 			// stop` and Kubernetes send it.
 			weftPID := 0
 			for _, p := range testenv.Descendants(cmd.Process.Pid) {
-				if strings.HasPrefix(p.Cmd, "/usr/local/bin/weft serve") {
+				if p.Cmd == "weft" || strings.HasPrefix(p.Cmd, "/usr/local/bin/weft serve") {
 					weftPID = p.PID
 					break
 				}
