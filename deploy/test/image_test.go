@@ -211,8 +211,11 @@ func TestImageContract(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
+			// exited is closed when the sandbox ended (waitErr is then
+			// set), so every select below and the cleanup can all see it.
+			exited := make(chan struct{})
+			var waitErr error
+			go func() { waitErr = cmd.Wait(); close(exited) }()
 			defer func() {
 				select {
 				case <-exited:
@@ -243,8 +246,8 @@ func TestImageContract(t *testing.T) {
 					}
 				}
 				select {
-				case err := <-exited:
-					t.Fatalf("weft exited before it was ready: %v\n%s", err, stderr.String())
+				case <-exited:
+					t.Fatalf("weft exited before it was ready: %v\n%s", waitErr, stderr.String())
 				case <-time.After(100 * time.Millisecond):
 				}
 				if time.Now().After(deadline) {
@@ -294,9 +297,9 @@ func TestImageContract(t *testing.T) {
 			// Bound: server.shutdown_timeout (15s in the image) + 2s for
 			// stopping upstreams + slack.
 			select {
-			case err := <-exited:
-				if err != nil {
-					t.Fatalf("weft exited with %v on SIGTERM, want 0\n%s", err, stderr.String())
+			case <-exited:
+				if waitErr != nil {
+					t.Fatalf("weft exited with %v on SIGTERM, want 0\n%s", waitErr, stderr.String())
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatalf("weft still running 20s after SIGTERM\n%s", stderr.String())
