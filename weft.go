@@ -139,6 +139,11 @@ func New(opts Options) (*Orchestrator, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if !built { // a later step failed: no Redis client or probe outlives New
+			tier.close()
+		}
+	}()
 	searchOpts, vectors, err := searchOptions(cfg, tier)
 	if err != nil {
 		return nil, fmt.Errorf("weft: %w", err)
