@@ -1,14 +1,9 @@
 package weft_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,74 +11,11 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft"
+	"github.com/weft-dev/weft/internal/testenv"
 	"github.com/weft-dev/weft/search"
 	"github.com/weft-dev/weft/source"
 	"github.com/weft-dev/weft/source/function"
 )
-
-// restartableRedis is a redis-server of the test's own that it stops and
-// starts again on the same port.
-type restartableRedis struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func newRestartableRedis(t *testing.T) *restartableRedis {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &restartableRedis{t: t, port: ln.Addr().(*net.TCPAddr).Port}
-	ln.Close()
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *restartableRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *restartableRedis) start() {
-	t := r.t
-	t.Helper()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server (required for this test): %v", err)
-	}
-	r.cmd = cmd
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- true
-				io.Copy(io.Discard, out)
-				return
-			}
-		}
-		ready <- false
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatal("redis-server exited before accepting connections")
-		}
-	case <-time.After(10 * time.Second): // a correctness bound
-		t.Fatal("redis-server did not accept connections within 10 s")
-	}
-}
-
-func (r *restartableRedis) stop() {
-	if r.cmd != nil {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
 
 // syncLog is a log sink safe for concurrent handlers.
 type syncLog struct {
@@ -120,9 +52,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // is logged for the outage; weft_cache_fallback_active shows it on
 // /metrics and goes back to 0 once Redis answers; searches then fill Redis again.
 func TestSearchThroughARedisOutage(t *testing.T) {
-	srv := newRestartableRedis(t)
+	srv := testenv.StartRedis(t)
 	cfg := baseConfig(t)
-	cfg.Cache.RedisURL = srv.url()
+	cfg.Cache.RedisURL = srv.URL()
 	src := function.New("docs", "document tools")
 	for _, name := range []string{"read_file", "write_file", "list_directory", "search_files", "move_file"} {
 		function.Must(function.Add(src, name, "Works on files: "+strings.ReplaceAll(name, "_", " "),
@@ -173,7 +105,7 @@ func TestSearchThroughARedisOutage(t *testing.T) {
 		t.Fatal("searches did not reach Redis before the outage")
 	}
 
-	srv.stop()
+	srv.Stop()
 	// Searches answered from memory do not touch Redis; a new query does.
 	if _, err := o.Search(context.Background(), search.Query{Text: "delete a file now", K: 3}); err != nil {
 		t.Fatalf("a search during the outage failed: %v", err)
@@ -182,7 +114,7 @@ func TestSearchThroughARedisOutage(t *testing.T) {
 	n := done.Load()
 	eventually(t, "searches during the outage", func() bool { return done.Load() > n+100 })
 
-	srv.start()
+	srv.Start()
 	eventually(t, "recovery on /metrics", func() bool { return fallback() == 0 })
 	if got := metricValue(t, o, "weft_cache_recoveries_total"); got < 1 {
 		t.Fatalf("weft_cache_recoveries_total %v after recovery", got)

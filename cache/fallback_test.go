@@ -1,14 +1,10 @@
 package cache
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,73 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/weft-dev/weft/internal/testenv"
 )
-
-// ownRedis is a redis-server of the test's own, which it can stop and
-// start again on the same port.
-type ownRedis struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func newOwnRedis(t *testing.T) *ownRedis {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &ownRedis{t: t, port: ln.Addr().(*net.TCPAddr).Port}
-	ln.Close()
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *ownRedis) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
-
-// start runs redis-server and returns once it accepts connections.
-func (r *ownRedis) start() {
-	t := r.t
-	t.Helper()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server (required for this test): %v", err)
-	}
-	r.cmd = cmd
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- true
-				io.Copy(io.Discard, out)
-				return
-			}
-		}
-		ready <- false
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatal("redis-server exited before accepting connections")
-		}
-	case <-time.After(10 * time.Second): // a correctness bound
-		t.Fatal("redis-server did not accept connections within 10 s")
-	}
-}
-
-// stop kills redis-server and waits for it to exit.
-func (r *ownRedis) stop() {
-	if r.cmd != nil {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
 
 // lockedBuffer is a log sink safe for concurrent handlers.
 type lockedBuffer struct {
@@ -122,8 +54,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // metrics; afterwards the shared tier is used again.
 func TestFallbackAndRecoveryUnderLoad(t *testing.T) {
 	ctx := context.Background()
-	srv := newOwnRedis(t)
-	c := redis.NewClient(&redis.Options{Addr: srv.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	srv := testenv.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer c.Close()
 	m := NewMetrics()
 	var logs lockedBuffer
@@ -172,7 +104,7 @@ func TestFallbackAndRecoveryUnderLoad(t *testing.T) {
 	}
 	waitFor(t, "requests before the outage", func() bool { return requests.Load() > 200 })
 
-	srv.stop()
+	srv.Stop()
 	waitFor(t, "fallback", tc.Degraded)
 	if got := testutil.ToFloat64(m.fallback); got != 1 {
 		t.Fatalf("weft_cache_fallback_active %v during the outage, want 1", got)
@@ -180,7 +112,7 @@ func TestFallbackAndRecoveryUnderLoad(t *testing.T) {
 	during := requests.Load()
 	waitFor(t, "requests during the outage", func() bool { return requests.Load() > during+500 })
 
-	srv.start()
+	srv.Start()
 	waitFor(t, "recovery", func() bool { return !tc.Degraded() })
 	after := requests.Load()
 	waitFor(t, "requests after recovery", func() bool { return requests.Load() > after+200 })
@@ -217,8 +149,8 @@ func TestFallbackAndRecoveryUnderLoad(t *testing.T) {
 // with ErrUnavailable while it is down, and work again when it is back.
 func TestNoFallback(t *testing.T) {
 	ctx := context.Background()
-	srv := newOwnRedis(t)
-	c := redis.NewClient(&redis.Options{Addr: srv.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	srv := testenv.StartRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer c.Close()
 	tc := NewTiered(TieredOptions{Redis: NewRedis(c, RedisOptions{Timeout: 300 * time.Millisecond}), NoFallback: true})
 	defer tc.Close()
@@ -226,7 +158,7 @@ func TestNoFallback(t *testing.T) {
 	if err := tc.Set(ctx, key, []byte("v"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	srv.stop()
+	srv.Stop()
 	other := Key(KindPlan, t.Name(), "other")
 	if _, _, err := tc.Get(ctx, other); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Get with Redis down: %v, want ErrUnavailable", err)
@@ -240,6 +172,6 @@ func TestNoFallback(t *testing.T) {
 	if tc.Degraded() {
 		t.Fatal("Degraded without a fallback")
 	}
-	srv.start()
+	srv.Start()
 	waitFor(t, "Redis back", func() bool { _, _, err := tc.Get(ctx, other); return err == nil })
 }

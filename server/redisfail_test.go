@@ -1,23 +1,14 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/testenv"
 	"github.com/weft-dev/weft/server"
 )
 
@@ -25,56 +16,8 @@ import (
 // returns its URL and a func that kills it.
 func startRedis(t *testing.T) (string, func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("redis-server (required for this test): %v", err)
-	}
-	var once sync.Once
-	kill := func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		})
-	}
-	t.Cleanup(kill)
-	// redis-server says when it accepts connections.
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- true
-				io.Copy(io.Discard, out)
-				return
-			}
-		}
-		ready <- false
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatal("redis-server exited before accepting connections")
-		}
-	case <-time.After(10 * time.Second): // a correctness bound
-		t.Fatal("redis-server did not accept connections within 10 s")
-	}
-	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	defer c.Close()
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis-server: %v", err)
-	}
-	return url, kill
+	r := testenv.StartRedis(t)
+	return r.URL(), r.Stop
 }
 
 // syncBuffer is a log sink safe for concurrent handlers.
