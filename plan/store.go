@@ -278,10 +278,14 @@ func (s *Store) Get(ctx context.Context, id string) (*Run, error) {
 	var b []byte
 	var owner string
 	err := s.db.QueryRowContext(ctx, `SELECT owner, record FROM plan_runs WHERE id = ?`, id).Scan(&owner, &b)
-	if err == nil && !Visible(owner, engine.ClientFrom(ctx)) {
-		err = sql.ErrNoRows
-	}
-	if errors.Is(err, sql.ErrNoRows) {
+	return visibleRun(ctx, id, owner, b, err, errors.Is(err, sql.ErrNoRows))
+}
+
+// visibleRun turns the owner and record a store read for run id (err: the
+// read's error; noRows: there was no such row) into the run, as the client
+// on ctx may see it: another client's run is ErrNotFound like a missing one.
+func visibleRun(ctx context.Context, id, owner string, b []byte, err error, noRows bool) (*Run, error) {
+	if noRows || (err == nil && !Visible(owner, engine.ClientFrom(ctx))) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	if err != nil {

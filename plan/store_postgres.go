@@ -354,21 +354,7 @@ func (s *PostgresStore) Get(ctx context.Context, id string) (*Run, error) {
 	var b []byte
 	var owner string
 	err := s.pool.QueryRow(ctx, `SELECT owner, record FROM plan_runs WHERE id = $1`, id).Scan(&owner, &b)
-	if err == nil && !Visible(owner, engine.ClientFrom(ctx)) {
-		err = pgx.ErrNoRows
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("plan: get run %s: %w", id, err)
-	}
-	r, err := decodeRun(b)
-	if err != nil {
-		return nil, fmt.Errorf("plan: decode run %s: %w", id, err)
-	}
-	r.Owner = owner
-	return r, nil
+	return visibleRun(ctx, id, owner, b, err, errors.Is(err, pgx.ErrNoRows))
 }
 
 // List implements RunStore.
