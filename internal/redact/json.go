@@ -105,6 +105,9 @@ type node []map[string]any
 // node expands schemas into the list of schemas that apply at their
 // place, each once (a recursive schema cannot multiply them).
 func (w walker) node(schemas ...map[string]any) node {
+	if len(schemas) == 0 {
+		return nil
+	}
 	var out node
 	seen := map[uintptr]bool{}
 	var add func(s map[string]any, depth int)

@@ -89,10 +89,28 @@ func Text(text string) string {
 	if text == "" {
 		return text
 	}
-	text = userinfo.ReplaceAllString(text, "${1}"+Marker+"@")
-	text = redactAssignments(text)
-	text = scheme.ReplaceAllString(text, "${1} "+Marker)
-	return tokenShape.ReplaceAllString(text, Marker)
+	// Each pattern runs only where its pre-check (precheck.go) says it may
+	// match; after a pattern changed the text the checks look again.
+	n := needs(text)
+	if n&needUserinfo != 0 {
+		if t := userinfo.ReplaceAllString(text, "${1}"+Marker+"@"); t != text {
+			text, n = t, needs(t)
+		}
+	}
+	if n&needAssignment != 0 {
+		if t := redactAssignments(text); t != text {
+			text, n = t, needs(t)
+		}
+	}
+	if n&needScheme != 0 {
+		if t := scheme.ReplaceAllString(text, "${1} "+Marker); t != text {
+			text, n = t, needs(t)
+		}
+	}
+	if n&needToken != 0 {
+		text = tokenShape.ReplaceAllString(text, Marker)
+	}
+	return text
 }
 
 // redactAssignments replaces the values of assignments to secret names.
@@ -152,9 +170,11 @@ var secretFragments = []string{
 // refresh_token, GITHUB_PERSONAL_ACCESS_TOKEN). Words that merely contain
 // one (monkey, keyword, author, max_tokens) are not secret.
 func SecretName(name string) bool {
-	if name == "" {
-		return false
-	}
+	return name != "" && hasSecretNeedle(name, true) && secretWordsIn(name)
+}
+
+// secretWordsIn is SecretName without its pre-check (hasSecretNeedle).
+func secretWordsIn(name string) bool {
 	var joined strings.Builder
 	for _, w := range words(name) {
 		if secretWords[w] {
