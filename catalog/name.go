@@ -23,6 +23,13 @@ func ValidName(s string) bool { return validName.MatchString(s) }
 // (dots, spaces, slashes, non-ASCII) becomes '_', and runs of '_' created this
 // way are collapsed. An empty result becomes "tool".
 func Sanitize(s string) string {
+	if clean(s) {
+		// Nothing to replace: only the trim applies (no allocation).
+		if out := strings.Trim(s, "_"); out != "" {
+			return out
+		}
+		return "tool"
+	}
 	var b strings.Builder
 	lastUnderscore := false
 	for _, r := range s {
@@ -50,20 +57,30 @@ func Sanitize(s string) string {
 // the full (unshortened) name is appended, so different long names stay
 // different.
 func MakeName(server, tool string) string {
-	full := Sanitize(server) + Separator + Sanitize(tool)
 	if server == "" {
-		full = Sanitize(tool)
+		return fitName(Sanitize(tool), server, tool)
 	}
-	return fitName(full, server+"\x00"+tool)
+	return fitName(Sanitize(server)+Separator+Sanitize(tool), server, tool)
+}
+
+// clean reports whether every byte of s is in [a-zA-Z0-9_-].
+func clean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
 }
 
 // fitName returns name if it fits, else a prefix of it plus "_" and a short
-// hash of key.
-func fitName(name, key string) string {
+// hash of server+"\x00"+tool.
+func fitName(name, server, tool string) string {
 	if len(name) <= MaxNameLen {
 		return name
 	}
-	h := shortHash(key, 8)
+	h := shortHash(server+"\x00"+tool, 8)
 	return strings.TrimRight(name[:MaxNameLen-len(h)-1], "_-") + "_" + h
 }
 

@@ -3,6 +3,7 @@ package catalog
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"runtime"
 	"slices"
 	"strconv"
@@ -25,69 +26,171 @@ type Snapshot struct {
 // up with the same name, the one whose (server, original) sorts first keeps it
 // and the others get a deterministic hash suffix. The same input (in any
 // order) always yields the same names and the same Version.
+//
+// The common case — no two distinct tools share a name — takes one sort by
+// (name, server, original, input position), which also brings exact
+// duplicates together (the first in input order is kept). Only when names
+// collide is the naming redone in (server, original) order with suffixes
+// (resolveCollisions); both paths give the same result for the same input.
 func NewSnapshot(tools []Tool) *Snapshot {
-	// Deterministic processing order independent of input order, stable
-	// (the input position breaks ties). Indices are sorted, not the
-	// tools: a Tool is a large struct to move.
+	keys := make([]nameKey, len(tools))
+	inParallel(len(tools), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			keys[i] = nameKey{name: MakeName(tools[i].Server, tools[i].Original), i: int32(i)}
+		}
+	})
+	slices.SortFunc(keys, func(a, b nameKey) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return compareSource(tools, a.i, b.i)
+	})
+	kept := keys[:0]
+	for _, k := range keys {
+		if n := len(kept); n > 0 && kept[n-1].name == k.name {
+			p, t := &tools[kept[n-1].i], &tools[k.i]
+			if p.Server == t.Server && p.Original == t.Original {
+				continue // an exact duplicate later in the input
+			}
+			return buildSnapshot(tools, resolveCollisions(tools))
+		}
+		kept = append(kept, k)
+	}
+	return buildSnapshot(tools, kept)
+}
+
+// nameKey is a tool's catalog name and its position in NewSnapshot's input.
+type nameKey struct {
+	name string
+	i    int32
+}
+
+// compareSource orders input tools by (server, original, input position).
+func compareSource(tools []Tool, a, b int32) int {
+	ta, tb := &tools[a], &tools[b]
+	if c := strings.Compare(ta.Server, tb.Server); c != 0 {
+		return c
+	}
+	if c := strings.Compare(ta.Original, tb.Original); c != 0 {
+		return c
+	}
+	return int(a - b)
+}
+
+// resolveCollisions names tools when two distinct tools share a name: in
+// (server, original, input position) order, exact duplicates dropped, each
+// tool takes its MakeName unless taken, else the first free hash-suffixed
+// variant. The result is ordered by name.
+func resolveCollisions(tools []Tool) []nameKey {
 	order := make([]int32, len(tools))
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		ta, tb := &tools[a], &tools[b]
-		if c := strings.Compare(ta.Server, tb.Server); c != 0 {
-			return c
-		}
-		if c := strings.Compare(ta.Original, tb.Original); c != 0 {
-			return c
-		}
-		return int(a - b)
-	})
-	// Exact duplicates (same server and original name) keep the first.
-	in := make([]Tool, 0, len(tools))
-	for _, i := range order {
+	slices.SortFunc(order, func(a, b int32) int { return compareSource(tools, a, b) })
+	keys := make([]nameKey, 0, len(tools))
+	taken := make(map[string]bool, len(tools))
+	for j, i := range order {
 		t := &tools[i]
-		if n := len(in); n > 0 && in[n-1].Server == t.Server && in[n-1].Original == t.Original {
-			continue
+		if j > 0 {
+			if p := &tools[order[j-1]]; p.Server == t.Server && p.Original == t.Original {
+				continue
+			}
 		}
-		in = append(in, *t)
-	}
-
-	taken := make(map[string]bool, len(in))
-	for i := range in {
-		t := &in[i]
-		t.Tags = slices.Clone(t.Tags)
-		t.Examples = slices.Clone(t.Examples)
-		name := MakeName(t.Server, t.Original)
+		base := MakeName(t.Server, t.Original)
+		name := base
 		for n := 0; taken[name]; n++ {
-			name = withSuffix(MakeName(t.Server, t.Original), t.Server+"\x00"+t.Original+"\x00"+strconv.Itoa(n))
+			name = withSuffix(base, t.Server+"\x00"+t.Original+"\x00"+strconv.Itoa(n))
 		}
 		taken[name] = true
-		t.Name = name
+		keys = append(keys, nameKey{name: name, i: i})
 	}
-	hashAll(in)
-	order = order[:len(in)]
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(in[a].Name, in[b].Name) })
-	sorted := make([]Tool, len(in))
-	for i, j := range order {
-		sorted[i] = in[j]
-	}
-	in = sorted
+	slices.SortFunc(keys, func(a, b nameKey) int { return strings.Compare(a.name, b.name) })
+	return keys
+}
 
-	s := &Snapshot{tools: in, byName: make(map[string]int, len(in))}
-	h := sha256.New()
-	for i := range in {
-		s.byName[in[i].Name] = i
-		h.Write([]byte(in[i].Name))
-		h.Write([]byte{0})
-		h.Write([]byte(in[i].Hash))
-		h.Write([]byte{0})
+// buildSnapshot copies the tools keys select (in name order) into a new
+// snapshot: names set, Tags and Examples cloned, content hashes computed
+// (on all cores for large sets, while the name index is filled), version
+// derived.
+func buildSnapshot(tools []Tool, keys []nameKey) *Snapshot {
+	out := make([]Tool, len(keys))
+	s := &Snapshot{tools: out, byName: make(map[string]int, len(keys))}
+	index := func() {
+		for i, k := range keys {
+			s.byName[k.name] = i
+		}
 	}
+	var wg sync.WaitGroup
+	if len(keys) >= parallelMin {
+		wg.Go(index)
+	} else {
+		index()
+	}
+	inParallel(len(keys), func(lo, hi int) {
+		var ntags, nexamples int
+		for _, k := range keys[lo:hi] {
+			ntags += len(tools[k.i].Tags)
+			nexamples += len(tools[k.i].Examples)
+		}
+		tags := make([]string, 0, ntags)
+		examples := make([]json.RawMessage, 0, nexamples)
+		scratch := make([]byte, 0, 1024)
+		for i := lo; i < hi; i++ {
+			t := &out[i]
+			*t = tools[keys[i].i]
+			t.Name = keys[i].name
+			if t.Tags != nil {
+				n := len(tags)
+				tags = append(tags, t.Tags...)
+				t.Tags = tags[n:len(tags):len(tags)]
+			}
+			if t.Examples != nil {
+				n := len(examples)
+				examples = append(examples, t.Examples...)
+				t.Examples = examples[n:len(examples):len(examples)]
+			}
+			scratch = appendContentKey(scratch[:0], t)
+			t.Hash = hashKey(scratch)
+		}
+	})
+	wg.Wait()
+
+	h := sha256.New()
+	buf := make([]byte, 0, 32<<10)
+	for i := range out {
+		if len(buf) > cap(buf)-2*MaxNameLen-len(out[i].Hash) {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+		buf = append(buf, out[i].Name...)
+		buf = append(buf, 0)
+		buf = append(buf, out[i].Hash...)
+		buf = append(buf, 0)
+	}
+	h.Write(buf)
 	s.version = hex.EncodeToString(h.Sum(nil)[:8])
 	return s
+}
+
+// parallelMin is the number of tools from which NewSnapshot spreads work
+// over all cores.
+const parallelMin = 2048
+
+// inParallel calls f on consecutive ranges covering [0, n): one range per
+// core when n is large, else [0, n) inline.
+func inParallel(n int, f func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelMin || workers < 2 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Go(func() { f(lo, hi) })
+	}
+	wg.Wait()
 }
 
 // Version identifies the snapshot's content: equal versions mean equal tools.
@@ -138,26 +241,4 @@ func (s *Snapshot) Changed(prev *Snapshot) (added, removed []string) {
 		}
 	}
 	return added, removed
-}
-
-// hashAll sets every tool's content hash, on all cores for large sets.
-func hashAll(in []Tool) {
-	workers := runtime.GOMAXPROCS(0)
-	if len(in) < 2048 || workers < 2 {
-		for i := range in {
-			in[i].Hash = ContentHash(&in[i])
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (len(in) + workers - 1) / workers
-	for lo := 0; lo < len(in); lo += chunk {
-		part := in[lo:min(lo+chunk, len(in))]
-		wg.Go(func() {
-			for i := range part {
-				part[i].Hash = ContentHash(&part[i])
-			}
-		})
-	}
-	wg.Wait()
 }

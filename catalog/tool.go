@@ -92,7 +92,20 @@ func (t *Tool) DisplayTitle() string {
 // never stored.
 func ContentHash(t *Tool) string {
 	var buf [512]byte
-	b := buf[:0]
+	return hashKey(appendContentKey(buf[:0], t))
+}
+
+// hashKey is the ContentHash of an appendContentKey encoding.
+func hashKey(key []byte) string {
+	sum := sha256.Sum256(key)
+	var hx [24]byte
+	hex.Encode(hx[:], sum[:12])
+	return string(hx[:])
+}
+
+// appendContentKey appends to b the length-prefixed encoding of every
+// field of t but Name and Hash that ContentHash hashes.
+func appendContentKey(b []byte, t *Tool) []byte {
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -113,7 +126,7 @@ func ContentHash(t *Tool) string {
 	} else {
 		b = append(b, 1)
 		str(a.Title)
-		for _, h := range []*bool{a.ReadOnlyHint, a.DestructiveHint, a.IdempotentHint, a.OpenWorldHint} {
+		for _, h := range [...]*bool{a.ReadOnlyHint, a.DestructiveHint, a.IdempotentHint, a.OpenWorldHint} {
 			switch {
 			case h == nil:
 				b = append(b, 0)
@@ -136,6 +149,5 @@ func ContentHash(t *Tool) string {
 	for _, g := range tags {
 		str(g)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:12])
+	return b
 }
