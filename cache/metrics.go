@@ -8,7 +8,8 @@ import "github.com/prometheus/client_golang/prometheus"
 //
 //	weft_cache_requests_total{tier="l1|l2",kind,result="hit|miss"}
 //	weft_cache_loads_total{kind}            values computed by a loader (singleflight leaders)
-//	weft_cache_l2_errors_total{op}          failed Redis operations (get, set, ping)
+//	weft_cache_lease_waits_total{kind}      missing values waited for because another replica was computing them
+//	weft_cache_l2_errors_total{op}          failed Redis operations (get, set, ping, lease)
 //	weft_cache_invalid_total{kind,reason}   values in Redis ignored: foreign or corrupt
 //	weft_cache_fallback_active               1 while Redis is unreachable and the memory tier serves alone
 //	weft_cache_fallback_total                times the tier fell back to memory
@@ -20,6 +21,7 @@ type Metrics struct {
 	byKind    [2][len(kinds) + 1][2]prometheus.Counter
 	requests  *prometheus.CounterVec
 	loads     *prometheus.CounterVec
+	waits     *prometheus.CounterVec
 	l2Errors  *prometheus.CounterVec
 	invalids  *prometheus.CounterVec
 	fallback  prometheus.Gauge
@@ -37,6 +39,10 @@ func NewMetrics() *Metrics {
 		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weft_cache_loads_total",
 			Help: "Values computed on a cache miss, by kind (concurrent misses of one key load once).",
+		}, []string{"kind"}),
+		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weft_cache_lease_waits_total",
+			Help: "Missing values this replica waited for, by kind, because another replica held the lease on computing them.",
 		}, []string{"kind"}),
 		l2Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weft_cache_l2_errors_total",
@@ -81,7 +87,7 @@ func (m *Metrics) resolve() *Metrics {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.loads, m.l2Errors, m.invalids, m.fallback, m.fallbacks, m.recovered}
+	return []prometheus.Collector{m.requests, m.loads, m.waits, m.l2Errors, m.invalids, m.fallback, m.fallbacks, m.recovered}
 }
 
 // Describe implements prometheus.Collector.
@@ -115,6 +121,12 @@ func (m *Metrics) request(tier, key string, hit bool) {
 func (m *Metrics) load(key string) {
 	if m != nil {
 		m.loads.WithLabelValues(label(key)).Inc()
+	}
+}
+
+func (m *Metrics) leaseWait(key string) {
+	if m != nil {
+		m.waits.WithLabelValues(label(key)).Inc()
 	}
 }
 

@@ -40,6 +40,9 @@ type TieredOptions struct {
 	// ProbeInterval and MaxProbeInterval pace the pings that detect Redis
 	// coming back. Defaults DefaultProbeInterval and DefaultMaxProbeInterval.
 	ProbeInterval, MaxProbeInterval time.Duration
+	// LeaseTTL is how long a replica's claim on computing a missing value
+	// lasts unless released (see Claim). Default DefaultLeaseTTL.
+	LeaseTTL time.Duration
 }
 
 // Tiered is a Store with two tiers: memory (per process) in front of
@@ -78,6 +81,9 @@ func NewTiered(opts TieredOptions) *Tiered {
 	}
 	if opts.ProbeInterval <= 0 {
 		opts.ProbeInterval = DefaultProbeInterval
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultLeaseTTL
 	}
 	if opts.MaxProbeInterval < opts.ProbeInterval {
 		opts.MaxProbeInterval = max(DefaultMaxProbeInterval, opts.ProbeInterval)
@@ -175,7 +181,9 @@ func (t *Tiered) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 
 // GetOrLoad returns the value of key, computing it with load (and storing
 // it for ttl) when neither tier has it. Concurrent callers missing the
-// same key wait for one load; each returns when its own ctx ends.
+// same key wait for one load; each returns when its own ctx ends. Across
+// replicas, a key another replica is computing (it holds the key's lease,
+// see Claim) is waited for instead of computed again.
 func (t *Tiered) GetOrLoad(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error)) ([]byte, error) {
 	if v, _, ok := t.l1.get(key); ok {
 		t.m.request("l1", key, true)
@@ -194,6 +202,23 @@ func (t *Tiered) GetOrLoad(ctx context.Context, key string, ttl time.Duration, l
 			if ok {
 				return v, nil
 			}
+			// Another replica may be computing it: wait for its value
+			// rather than compute it a second time.
+			held, release, err := t.Claim(ctx, []string{key})
+			if err != nil {
+				return nil, err
+			}
+			if !held[0] {
+				vals, _, rel, err := t.AwaitMany(ctx, []string{key})
+				if err != nil {
+					return nil, err
+				}
+				if vals[0] != nil {
+					return vals[0], nil
+				}
+				release = rel // the lease ended without a value: this caller holds it now
+			}
+			defer release()
 			t.m.load(key)
 			v, err = load(ctx)
 			if err != nil {

@@ -48,9 +48,13 @@ type CacheOptions struct {
 }
 
 // SharedStore is the shared cache of vectors (cache.Tiered satisfies it).
+// Claim and AwaitMany coordinate replicas missing the same texts at the
+// same time (see cache.Tiered.Claim): each text is embedded by one of them.
 type SharedStore interface {
 	GetMany(ctx context.Context, keys []string) ([][]byte, error)
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	Claim(ctx context.Context, keys []string) (held []bool, release func(), err error)
+	AwaitMany(ctx context.Context, keys []string) (vals [][]byte, held []bool, release func(), err error)
 }
 
 // Cache is an Embedder that remembers vectors by (model, SHA-256 of the
@@ -212,44 +216,136 @@ func (c *Cache) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	if len(missText) == 0 {
 		return out, nil
 	}
-	vecs, err := c.e.Embed(ctx, missText)
+	if c.opts.Shared == nil {
+		return out, c.embed(ctx, missText, missAt, out)
+	}
+	// Embed the texts nobody else is embedding; wait for the others (a
+	// replica holds their lease) and embed any whose lease ends without
+	// a vector.
+	shared := make([]string, len(missText))
+	for i, t := range missText {
+		shared[i] = c.sharedKey(t)
+	}
+	held, release, err := c.opts.Shared.Claim(ctx, shared)
+	if err != nil {
+		return nil, fmt.Errorf("embed: shared vector cache: %w", err)
+	}
+	mine, theirs, theirKeys := split(missText, shared, held)
+	err = c.embed(ctx, mine, missAt, out)
+	release()
 	if err != nil {
 		return nil, err
 	}
-	if len(vecs) != len(missText) {
-		return nil, fmt.Errorf("embed: got %d vectors for %d texts", len(vecs), len(missText))
+	if len(theirs) == 0 {
+		return out, nil
+	}
+	vals, _, release, err := c.opts.Shared.AwaitMany(ctx, theirKeys)
+	if err != nil {
+		return nil, fmt.Errorf("embed: shared vector cache: %w", err)
+	}
+	defer release()
+	var rest []string
+	c.mu.Lock()
+	for i, t := range theirs {
+		vec, ok := decodeVector(vals[i], c.e.Dimensions())
+		if !ok {
+			rest = append(rest, t) // held now (AwaitMany), or an invalid vector
+			continue
+		}
+		if err := c.remember(c.key(t), vec, missAt, out, true); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+	}
+	err = c.flush()
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return out, c.embed(ctx, rest, missAt, out)
+}
+
+// split separates texts (with their shared keys) into those this caller
+// holds the lease on and the others.
+func split(texts, keys []string, held []bool) (mine, theirs, theirKeys []string) {
+	for i, t := range texts {
+		if held[i] {
+			mine = append(mine, t)
+		} else {
+			theirs, theirKeys = append(theirs, t), append(theirKeys, keys[i])
+		}
+	}
+	return mine, theirs, theirKeys
+}
+
+// embed sends texts (distinct, none cached) to the embedder, fills out at
+// missAt, remembers the vectors and shares them.
+func (c *Cache) embed(ctx context.Context, texts []string, missAt map[[32]byte][]int, out [][]float32) error {
+	if len(texts) == 0 {
+		return nil
+	}
+	vecs, err := c.e.Embed(ctx, texts)
+	if err != nil {
+		return err
+	}
+	if len(vecs) != len(texts) {
+		return fmt.Errorf("embed: got %d vectors for %d texts", len(vecs), len(texts))
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.opts.Now().UnixNano()
-	for j, t := range missText {
-		k := c.key(t)
-		for _, i := range missAt[k] {
-			out[i] = vecs[j]
-		}
-		c.misses++
-		if len(c.mem) < c.opts.MaxEntries {
-			c.mem[k] = cached{vec: vecs[j], at: now}
-		}
-		if c.w != nil {
-			if err := writeRecord(c.w, k, now, vecs[j]); err != nil {
-				return nil, fmt.Errorf("embed: persist vector: %w", err)
-			}
+	for j, t := range texts {
+		if err := c.remember(c.key(t), vecs[j], missAt, out, false); err != nil {
+			c.mu.Unlock()
+			return err
 		}
 	}
-	if c.w != nil {
-		if err := c.w.Flush(); err != nil {
-			return nil, fmt.Errorf("embed: persist vector: %w", err)
-		}
+	err = c.flush()
+	c.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	if c.opts.Shared != nil {
-		for j, t := range missText {
+		for j, t := range texts {
 			if err := c.opts.Shared.Set(ctx, c.sharedKey(t), encodeVector(vecs[j]), c.opts.TTL); err != nil {
-				return nil, fmt.Errorf("embed: share vector: %w", err)
+				return fmt.Errorf("embed: share vector: %w", err)
 			}
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// remember fills out at missAt[k] with vec and keeps it in memory and on
+// disk; shared says it came from the shared cache (a hit) rather than the
+// embedder (a miss). c.mu is held.
+func (c *Cache) remember(k [32]byte, vec []float32, missAt map[[32]byte][]int, out [][]float32, shared bool) error {
+	for _, i := range missAt[k] {
+		out[i] = vec
+	}
+	if shared {
+		c.hits++
+		c.shared++
+	} else {
+		c.misses++
+	}
+	now := c.opts.Now().UnixNano()
+	if len(c.mem) < c.opts.MaxEntries {
+		c.mem[k] = cached{vec: vec, at: now}
+	}
+	if c.w != nil {
+		if err := writeRecord(c.w, k, now, vec); err != nil {
+			return fmt.Errorf("embed: persist vector: %w", err)
+		}
+	}
+	return nil
+}
+
+// flush writes the persisted vectors out. c.mu is held.
+func (c *Cache) flush() error {
+	if c.w != nil {
+		if err := c.w.Flush(); err != nil {
+			return fmt.Errorf("embed: persist vector: %w", err)
+		}
+	}
+	return nil
 }
 
 func (c *Cache) sharedKey(text string) string {
@@ -272,7 +368,6 @@ func (c *Cache) fromShared(ctx context.Context, texts []string, missAt map[[32]b
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.opts.Now().UnixNano()
 	var rest []string
 	for i, t := range texts {
 		vec, ok := decodeVector(vals[i], c.e.Dimensions())
@@ -280,24 +375,13 @@ func (c *Cache) fromShared(ctx context.Context, texts []string, missAt map[[32]b
 			rest = append(rest, t)
 			continue
 		}
-		k := c.key(t)
-		for _, j := range missAt[k] {
-			out[j] = vec
-		}
-		c.hits++
-		c.shared++
-		if len(c.mem) < c.opts.MaxEntries {
-			c.mem[k] = cached{vec: vec, at: now}
-		}
-		if c.w != nil {
-			if err := writeRecord(c.w, k, now, vec); err != nil {
-				return nil, fmt.Errorf("embed: persist vector: %w", err)
-			}
+		if err := c.remember(c.key(t), vec, missAt, out, true); err != nil {
+			return nil, err
 		}
 	}
-	if c.w != nil && len(rest) < len(texts) {
-		if err := c.w.Flush(); err != nil {
-			return nil, fmt.Errorf("embed: persist vector: %w", err)
+	if len(rest) < len(texts) {
+		if err := c.flush(); err != nil {
+			return nil, err
 		}
 	}
 	return rest, nil
