@@ -209,6 +209,9 @@ func (b *budget) prepare(red *redact.Redactor, v any, raw []byte) sized {
 	if len(raw) > b.limits.MaxResultBytes {
 		return sized{size: len(raw), stored: preview(red, raw), cut: true}
 	}
+	if red.CleanValue(v, nil) {
+		return sized{size: len(raw), stored: v} // nothing to redact: shared, records only read it
+	}
 	return sized{size: len(raw), stored: red.Value(v, nil)}
 }
 

@@ -52,13 +52,24 @@ func toolSchema(view *catalog.View, name string) json.RawMessage {
 // redactPlan returns a copy of p for records: literal arguments redacted
 // by the tool's input schema (view may be nil: names and shapes only), code
 // and nested-plan inputs by secret names and shapes, nested plans alike.
+//
+// What has nothing to redact is shared with p, not copied (the record
+// only reads it): a step whose fields are all clean (stepClean) is p's own,
+// and a plan with nothing to redact at all is p itself.
 func redactPlan(r *redact.Redactor, p *Plan, view *catalog.View) *Plan {
 	if p == nil {
 		return nil
 	}
+	if planClean(r, p, view) {
+		return p
+	}
 	cp := *p
 	cp.Steps = make([]*Step, len(p.Steps))
 	for i, s := range p.Steps {
+		if stepClean(r, s, view) {
+			cp.Steps[i] = s
+			continue
+		}
 		sc := *s
 		if s.Args != nil {
 			sc.Args = redactMap(r, s.Args, toolSchema(view, s.Tool))
@@ -90,11 +101,53 @@ func redactPlan(r *redact.Redactor, p *Plan, view *catalog.View) *Plan {
 	return &cp
 }
 
+// planClean reports that redactPlan would return a plan equal to p: every
+// step clean, the outputs too.
+func planClean(r *redact.Redactor, p *Plan, view *catalog.View) bool {
+	for _, s := range p.Steps {
+		if !stepClean(r, s, view) {
+			return false
+		}
+	}
+	return p.Outputs == nil || r.CleanValue(map[string]any(p.Outputs), nil)
+}
+
+// stepClean reports that redactPlan would copy s unchanged: its arguments,
+// inputs, foreach, code and prompt have nothing to redact (CleanValue,
+// Clean) and so has its nested plan.
+func stepClean(r *redact.Redactor, s *Step, view *catalog.View) bool {
+	if s.Args != nil && !r.CleanValue(map[string]any(s.Args), toolSchema(view, s.Tool)) {
+		return false
+	}
+	if s.Inputs != nil {
+		var schema json.RawMessage
+		if s.Plan != nil {
+			schema = s.Plan.Inputs
+		}
+		if !r.CleanValue(map[string]any(s.Inputs), schema) {
+			return false
+		}
+	}
+	if s.Foreach != nil && !r.CleanValue(s.Foreach, nil) {
+		return false
+	}
+	if s.Code != "" && !r.Clean(s.Code) {
+		return false
+	}
+	if s.LLM != nil && !r.Clean(s.LLM.Prompt) {
+		return false
+	}
+	return s.Plan == nil || planClean(r, s.Plan, view)
+}
+
 // redactMap redacts an object by schema hints, names, shapes and r's
 // known secrets.
 func redactMap(r *redact.Redactor, m map[string]any, schema json.RawMessage) map[string]any {
 	if m == nil {
 		return nil
+	}
+	if r.CleanValue(m, schema) {
+		return m // nothing to redact: shared, the record only reads it
 	}
 	out, _ := r.Value(m, schema).(map[string]any)
 	return out

@@ -56,11 +56,68 @@ func Secrets(v any, schema json.RawMessage) []string {
 }
 
 func newWalker(r *Redactor, schema json.RawMessage) walker {
-	var root map[string]any
+	w := walker{r: r}
 	if len(schema) > 0 {
+		var root map[string]any
 		_ = json.Unmarshal(schema, &root)
+		w.root = root
 	}
-	return walker{root: root, r: r}
+	return w
+}
+
+// CleanValue reports that r.Value(v, schema) would be equal to v: no
+// string in it needs redacting (Redactor.Clean), no property has a secret
+// name, and schema (whose hints are only looked for when it is given)
+// marks nothing secret. It allocates nothing for a nil schema, so a caller
+// can keep v itself instead of a redacted copy; false means only that
+// Value has to look.
+func (r *Redactor) CleanValue(v any, schema json.RawMessage) bool {
+	if len(schema) > 0 {
+		w := newWalker(r, schema)
+		return w.clean(v, w.node(w.root))
+	}
+	return walker{r: r}.clean(v, nil)
+}
+
+// clean is CleanValue at schema position n.
+func (w walker) clean(v any, n node) bool {
+	if v != nil && n.secret() {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return w.r.Clean(x)
+	case map[string]any:
+		if x == nil {
+			return false // Value makes it an empty map
+		}
+		for k, e := range x {
+			if SecretName(k) && secretShaped(e) {
+				return false
+			}
+			var en node
+			if len(n) > 0 {
+				en = w.property(n, k)
+			}
+			if !w.clean(e, en) {
+				return false
+			}
+		}
+	case []any:
+		if x == nil {
+			return false // Value makes it an empty list
+		}
+		for i, e := range x {
+			var en node
+			if len(n) > 0 {
+				en = w.element(n, i)
+			}
+			if !w.clean(e, en) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // JSON redacts a JSON document as Value does and re-encodes it. A document

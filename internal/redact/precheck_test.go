@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -147,5 +148,88 @@ func TestNeedlesCoverSecretNames(t *testing.T) {
 		if !hasSecretNeedle(w, false) {
 			t.Errorf("no needle in secret name %q: add one to secretNeedles", w)
 		}
+	}
+}
+
+// TestCleanValueNeverMisses: CleanValue never says "clean" for a value
+// Value would change (compared as JSON), with and without a schema, over
+// values built from the corpus's texts and names.
+func TestCleanValueNeverMisses(t *testing.T) {
+	schema := json.RawMessage(`{"type":"object","$defs":{"cred":{"type":"string","format":"password"}},
+		"properties":{"dsn":{"type":"string","writeOnly":true},"login":{"$ref":"#/$defs/cred"},
+		"hosts":{"type":"array","items":{"type":"object","properties":{"pw":{"allOf":[{"format":"password"}]}}}},
+		"extra":{"type":"object","additionalProperties":{"type":"string","writeOnly":true}}}}`)
+	corpus := precheckCorpus()
+	names := []string{"dsn", "login", "hosts", "extra", "pw", "name", "query", "api_key", "max_tokens", "auth", "note"}
+	rng := rand.New(rand.NewPCG(15, 5))
+	var gen func(depth int) any
+	gen = func(depth int) any {
+		switch k := rng.IntN(9); {
+		case k < 3 || depth > 2:
+			return corpus[rng.IntN(len(corpus))]
+		case k == 3:
+			return json.Number("5")
+		case k == 4:
+			return nil
+		case k == 5:
+			return false
+		case k == 6:
+			if rng.IntN(4) == 0 {
+				return []any(nil)
+			}
+			l := make([]any, rng.IntN(3))
+			for i := range l {
+				l[i] = gen(depth + 1)
+			}
+			return l
+		default:
+			if rng.IntN(6) == 0 {
+				return map[string]any(nil)
+			}
+			m := map[string]any{}
+			for range rng.IntN(4) {
+				m[names[rng.IntN(len(names))]] = gen(depth + 1)
+			}
+			return m
+		}
+	}
+	r := New("hunter22")
+	clean := 0
+	for i := range 20000 {
+		v := gen(0)
+		var sch json.RawMessage
+		if i%2 == 0 {
+			sch = schema
+		}
+		for _, red := range []*Redactor{nil, r} {
+			if !red.CleanValue(v, sch) {
+				continue
+			}
+			clean++
+			before, _ := json.Marshal(v)
+			after, _ := json.Marshal(red.Value(v, sch))
+			if string(before) != string(after) {
+				t.Fatalf("CleanValue(%s) = true, but Value gives %s", before, after)
+			}
+		}
+	}
+	if clean < 1000 {
+		t.Fatalf("only %d generated values are clean: the test sees too few", clean)
+	}
+	// A secret name, a schema hint, a known secret are not clean.
+	for _, tc := range []struct {
+		v      any
+		schema json.RawMessage
+	}{
+		{map[string]any{"token": "abc"}, nil},
+		{map[string]any{"dsn": "host=db"}, schema},
+		{[]any{"you said hunter22"}, nil},
+	} {
+		if r.CleanValue(tc.v, tc.schema) {
+			t.Errorf("CleanValue(%v) = true", tc.v)
+		}
+	}
+	if !r.CleanValue(map[string]any{"prev": map[string]any{}, "label": "after succeeded"}, nil) {
+		t.Error("CleanValue: plain arguments are not clean")
 	}
 }
