@@ -33,13 +33,20 @@ type Snapshot struct {
 // collide is the naming redone in (server, original) order with suffixes
 // (resolveCollisions); both paths give the same result for the same input.
 func NewSnapshot(tools []Tool) *Snapshot {
+	// Names and content hashes in input order (sequential reads; the
+	// hash does not depend on the name).
 	keys := make([]nameKey, len(tools))
+	hashes := make([]string, len(tools))
 	inParallel(len(tools), func(lo, hi int) {
+		scratch := make([]byte, 0, 1024)
 		for i := lo; i < hi; i++ {
-			keys[i] = nameKey{name: MakeName(tools[i].Server, tools[i].Original), i: int32(i)}
+			t := &tools[i]
+			keys[i] = nameKey{name: MakeName(t.Server, t.Original), i: int32(i)}
+			scratch = appendContentKey(scratch[:0], t)
+			hashes[i] = hashKey(scratch)
 		}
 	})
-	slices.SortFunc(keys, func(a, b nameKey) int {
+	keys = sortKeys(keys, func(a, b nameKey) int {
 		if c := strings.Compare(a.name, b.name); c != 0 {
 			return c
 		}
@@ -52,11 +59,11 @@ func NewSnapshot(tools []Tool) *Snapshot {
 			if p.Server == t.Server && p.Original == t.Original {
 				continue // an exact duplicate later in the input
 			}
-			return buildSnapshot(tools, resolveCollisions(tools))
+			return buildSnapshot(tools, hashes, resolveCollisions(tools))
 		}
 		kept = append(kept, k)
 	}
-	return buildSnapshot(tools, kept)
+	return buildSnapshot(tools, hashes, kept)
 }
 
 // nameKey is a tool's catalog name and its position in NewSnapshot's input.
@@ -109,10 +116,10 @@ func resolveCollisions(tools []Tool) []nameKey {
 }
 
 // buildSnapshot copies the tools keys select (in name order) into a new
-// snapshot: names set, Tags and Examples cloned, content hashes computed
-// (on all cores for large sets, while the name index is filled), version
-// derived.
-func buildSnapshot(tools []Tool, keys []nameKey) *Snapshot {
+// snapshot: names and content hashes (hashes[i] is that of tools[i]) set,
+// Tags and Examples cloned (on all cores for large sets, while the name
+// index is filled), version derived.
+func buildSnapshot(tools []Tool, hashes []string, keys []nameKey) *Snapshot {
 	out := make([]Tool, len(keys))
 	s := &Snapshot{tools: out, byName: make(map[string]int, len(keys))}
 	index := func() {
@@ -134,11 +141,10 @@ func buildSnapshot(tools []Tool, keys []nameKey) *Snapshot {
 		}
 		tags := make([]string, 0, ntags)
 		examples := make([]json.RawMessage, 0, nexamples)
-		scratch := make([]byte, 0, 1024)
 		for i := lo; i < hi; i++ {
 			t := &out[i]
 			*t = tools[keys[i].i]
-			t.Name = keys[i].name
+			t.Name, t.Hash = keys[i].name, hashes[keys[i].i]
 			if t.Tags != nil {
 				n := len(tags)
 				tags = append(tags, t.Tags...)
@@ -149,8 +155,6 @@ func buildSnapshot(tools []Tool, keys []nameKey) *Snapshot {
 				examples = append(examples, t.Examples...)
 				t.Examples = examples[n:len(examples):len(examples)]
 			}
-			scratch = appendContentKey(scratch[:0], t)
-			t.Hash = hashKey(scratch)
 		}
 	})
 	wg.Wait()
@@ -170,6 +174,32 @@ func buildSnapshot(tools []Tool, keys []nameKey) *Snapshot {
 	h.Write(buf)
 	s.version = hex.EncodeToString(h.Sum(nil)[:8])
 	return s
+}
+
+// sortKeys sorts keys by cmp, a total order: large sets as two halves
+// sorted concurrently and merged into a new slice, which it returns.
+func sortKeys(keys []nameKey, cmp func(a, b nameKey) int) []nameKey {
+	if len(keys) < parallelMin || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(keys, cmp)
+		return keys
+	}
+	left, right := keys[:len(keys)/2], keys[len(keys)/2:]
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(left, cmp) })
+	slices.SortFunc(right, cmp)
+	wg.Wait()
+	out := make([]nameKey, 0, len(keys))
+	for len(left) > 0 && len(right) > 0 {
+		if cmp(left[0], right[0]) <= 0 {
+			out = append(out, left[0])
+			left = left[1:]
+		} else {
+			out = append(out, right[0])
+			right = right[1:]
+		}
+	}
+	out = append(out, left...)
+	return append(out, right...)
 }
 
 // parallelMin is the number of tools from which NewSnapshot spreads work
