@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,21 +17,37 @@ import (
 // parentPoll) and at once through Err. The call path allocates the
 // context itself and nothing else.
 //
-// A deadlineCtx is not pooled: a context retained past its call (a
-// goroutine of an upstream, a function tool) keeps seeing its own call —
-// its values, its client identity, Canceled after the call ended — never
-// another caller's.
+// A call goes on the wheel only once its end can be waited for (the first
+// Done or AfterFunc): until then nothing can block on it, and Err finds a
+// passed deadline or a canceled parent by itself. A call whose upstream
+// never waits on its context (most function tools, a cached result) costs
+// no wheel lock at all.
+//
+// A deadlineCtx is not pooled, although pooling it would make the call
+// path allocation-free: a context retained past its call (a goroutine of
+// an upstream or a function tool, the AfterFunc callbacks end starts, a
+// child context the upstream derived) would then see the next call's
+// deadline, values and client identity instead of its own ended call, and
+// nothing in Go tells the engine when the last reference is gone. Each
+// call's context is its own object, so a retained one keeps seeing its own
+// call — its values, its client identity, Canceled after the call ended —
+// never another caller's.
 type deadlineCtx struct {
 	parent   context.Context
 	deadline time.Time
-	watch    bool // the parent can be canceled: the wheel polls it
 
-	mu     sync.Mutex
-	done   chan struct{} // made on first Done; closed when the call ends
-	err    error         // non-nil once ended
-	afters []*afterReg   // AfterFunc registrations still pending
-
-	idx int // position in wheel.heap; -1 when not there
+	mu       sync.Mutex
+	idx      int32         // position in wheel.heap; -1 when not there (wheel's lock)
+	afterSeq uint32        // id of the last AfterFunc registration
+	ended    atomic.Bool   // err is set; read by the wheel under its lock
+	watch    bool          // the parent can be canceled: Err and the wheel check it
+	armed    bool          // put on the wheel (by the first Done or AfterFunc)
+	done     chan struct{} // made on first Done; closed when the call ends
+	err      error         // non-nil once ended
+	afters   []afterReg    // AfterFunc registrations still pending; backed by afterBuf until a second one
+	// afterBuf holds the first registration, so that the usual single
+	// one (source/mcp's bind, a derived context) costs no slice.
+	afterBuf [1]afterReg
 }
 
 // parentPoll is how often the wheel checks in-flight calls whose parent
@@ -40,16 +57,15 @@ const parentPoll = 2 * time.Millisecond
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// withDeadline returns ctx bounded by deadline (now is the current time) and the deadlineCtx whose
+// withDeadline returns ctx bounded by deadline and the deadlineCtx whose
 // release ends it (the equivalent of a CancelFunc). When ctx already ends
 // no later than deadline it is returned as is, with a nil deadlineCtx
 // (release on nil does nothing).
-func withDeadline(ctx context.Context, now, deadline time.Time) (context.Context, *deadlineCtx) {
+func withDeadline(ctx context.Context, deadline time.Time) (context.Context, *deadlineCtx) {
 	if pd, ok := ctx.Deadline(); ok && !pd.After(deadline) {
 		return ctx, nil
 	}
 	c := &deadlineCtx{parent: ctx, deadline: deadline, watch: ctx.Done() != nil, idx: -1}
-	theWheel.add(c, now)
 	return c, c
 }
 
@@ -59,18 +75,36 @@ func (c *deadlineCtx) release() {
 	if c == nil {
 		return
 	}
-	theWheel.remove(c)
 	c.end(context.Canceled)
 }
 
-// end closes Done with err unless the context already ended, and starts
-// the AfterFunc callbacks still registered.
+// armLocked marks c for the wheel, once: from now on someone may wait for
+// its end. It reports whether the caller must put c on the wheel
+// (theWheel.add) after unlocking c.mu. c.mu held, c not ended.
+//
+// Lock order: c.mu is never held while taking the wheel's lock, and the
+// wheel calls no context method under its own lock.
+func (c *deadlineCtx) armLocked() bool {
+	if c.armed {
+		return false
+	}
+	c.armed = true
+	return true
+}
+
+// end closes Done with err unless the context already ended, takes c off
+// the wheel and starts the AfterFunc callbacks still registered.
 func (c *deadlineCtx) end(err error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
 		return
 	}
+	// With err set nothing arms c again (Done and AfterFunc check err
+	// first), so armed read here is final; ended tells a theWheel.add
+	// still on its way (armed just before) not to put c on the wheel.
+	c.ended.Store(true)
+	armed := c.armed
 	c.err = err
 	if c.done == nil {
 		c.done = closedChan
@@ -80,8 +114,14 @@ func (c *deadlineCtx) end(err error) {
 	afters := c.afters
 	c.afters = nil
 	c.mu.Unlock()
-	for _, a := range afters {
-		go a.f()
+	if armed {
+		theWheel.remove(c)
+	}
+	// Once err is set nothing writes afters' backing array (afterBuf or a
+	// grown copy) again: registrations run at once and stops find nothing.
+	for i := range afters {
+		go afters[i].f()
+		afters[i].f = nil
 	}
 }
 
@@ -93,29 +133,43 @@ func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 // or the call ends.
 func (c *deadlineCtx) Done() <-chan struct{} {
 	c.mu.Lock()
+	arm := false
 	if c.done == nil {
 		c.done = make(chan struct{})
+		arm = c.armLocked()
 	}
 	d := c.done
 	c.mu.Unlock()
+	if arm {
+		theWheel.add(c, time.Now())
+	}
 	return d
 }
 
 // Err is nil until Done is closed; then context.DeadlineExceeded, the
-// parent's error, or context.Canceled once the call ended.
+// parent's error, or context.Canceled once the call ended. A passed
+// deadline or a canceled parent ends the context here at once (closing
+// Done), whether or not the wheel got to it yet.
 func (c *deadlineCtx) Err() error {
 	c.mu.Lock()
 	err := c.err
 	c.mu.Unlock()
-	if err != nil || !c.watch {
+	if err != nil {
 		return err
 	}
-	if perr := c.parent.Err(); perr != nil {
-		c.end(perr)
-		c.mu.Lock()
-		err = c.err
-		c.mu.Unlock()
+	if c.watch {
+		err = c.parent.Err()
 	}
+	if err == nil && !time.Now().Before(c.deadline) {
+		err = context.DeadlineExceeded
+	}
+	if err == nil {
+		return nil
+	}
+	c.end(err)
+	c.mu.Lock()
+	err = c.err
+	c.mu.Unlock()
 	return err
 }
 
@@ -129,7 +183,8 @@ func (c *deadlineCtx) String() string {
 
 // AfterFunc lets context.AfterFunc and the children the context package
 // derives from c hook c's end directly, instead of spawning a goroutine
-// per child to wait on Done.
+// per child to wait on Done. A registration costs one allocation (the
+// returned stop function); the first one is kept in c itself.
 func (c *deadlineCtx) AfterFunc(f func()) func() bool {
 	c.mu.Lock()
 	if c.err != nil {
@@ -137,25 +192,37 @@ func (c *deadlineCtx) AfterFunc(f func()) func() bool {
 		go f()
 		return func() bool { return false }
 	}
-	r := &afterReg{c: c, f: f}
-	c.afters = append(c.afters, r)
+	arm := c.armLocked()
+	c.afterSeq++
+	id := c.afterSeq
+	if c.afters == nil {
+		c.afters = c.afterBuf[:0]
+	}
+	c.afters = append(c.afters, afterReg{id: id, f: f})
 	c.mu.Unlock()
-	return r.stop
+	if arm {
+		theWheel.add(c, time.Now())
+	}
+	return func() bool { return c.stopAfter(id) }
 }
 
+// afterReg is one pending AfterFunc registration.
 type afterReg struct {
-	c *deadlineCtx
-	f func()
+	id uint32
+	f  func()
 }
 
-// stop unregisters r; true if f had not been started.
-func (r *afterReg) stop() bool {
-	c := r.c
+// stopAfter unregisters the AfterFunc registration id; true if its
+// function had not been started.
+func (c *deadlineCtx) stopAfter(id uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, a := range c.afters {
-		if a == r {
-			c.afters = append(c.afters[:i], c.afters[i+1:]...)
+		if a.id == id {
+			n := len(c.afters) - 1
+			copy(c.afters[i:], c.afters[i+1:])
+			c.afters[n] = afterReg{}
+			c.afters = c.afters[:n]
 			return true
 		}
 	}
@@ -170,8 +237,8 @@ type wheel struct {
 	watched int       // calls in heap whose parent can be canceled
 	next    time.Time // when the timer fires; zero when stopped
 	timer   *time.Timer
-	fire    []*deadlineCtx // scratch for the goroutine
-	errs    []error
+	fire    []*deadlineCtx // scratch for the goroutine: calls past their deadline
+	poll    []*deadlineCtx // scratch for the goroutine: calls whose parent to check
 	start   sync.Once
 }
 
@@ -184,9 +251,13 @@ func (w *wheel) add(c *deadlineCtx, now time.Time) {
 		go w.run()
 	})
 	w.mu.Lock()
-	c.idx = len(w.heap)
+	if c.ended.Load() {
+		w.mu.Unlock()
+		return
+	}
+	c.idx = int32(len(w.heap))
 	w.heap = append(w.heap, c)
-	w.up(c.idx)
+	w.up(int(c.idx))
 	at := c.deadline
 	if c.watch {
 		w.watched++
@@ -204,7 +275,7 @@ func (w *wheel) add(c *deadlineCtx, now time.Time) {
 func (w *wheel) remove(c *deadlineCtx) {
 	w.mu.Lock()
 	if i := c.idx; i >= 0 {
-		w.removeAt(i)
+		w.removeAt(int(i))
 	}
 	w.mu.Unlock()
 }
@@ -232,25 +303,17 @@ func (w *wheel) run() {
 	for range w.timer.C {
 		now := time.Now()
 		w.mu.Lock()
-		w.fire, w.errs = w.fire[:0], w.errs[:0]
+		w.fire, w.poll = w.fire[:0], w.poll[:0]
 		for len(w.heap) > 0 && !w.heap[0].deadline.After(now) {
 			c := w.heap[0]
 			w.removeAt(0)
 			w.fire = append(w.fire, c)
-			w.errs = append(w.errs, context.DeadlineExceeded)
 		}
 		if w.watched > 0 {
-			for i := 0; i < len(w.heap); {
-				c := w.heap[i]
+			for _, c := range w.heap {
 				if c.watch {
-					if err := c.parent.Err(); err != nil {
-						w.removeAt(i)
-						w.fire = append(w.fire, c)
-						w.errs = append(w.errs, err)
-						continue
-					}
+					w.poll = append(w.poll, c)
 				}
-				i++
 			}
 		}
 		w.next = time.Time{}
@@ -264,19 +327,28 @@ func (w *wheel) run() {
 			w.next = at
 			w.timer.Reset(at.Sub(now))
 		}
-		fire, errs := w.fire, w.errs
+		fire, poll := w.fire, w.poll
 		w.mu.Unlock()
-		for i, c := range fire {
-			c.end(errs[i])
+		// Outside the lock: a parent may itself be a deadlineCtx (a call
+		// made from inside a call), whose Err may end it and take it off
+		// the wheel.
+		for _, c := range fire {
+			c.end(context.DeadlineExceeded)
+		}
+		for _, c := range poll {
+			if err := c.parent.Err(); err != nil {
+				c.end(err) // takes c off the wheel
+			}
 		}
 		clear(fire)
+		clear(poll)
 	}
 }
 
 func (w *wheel) swap(i, j int) {
 	w.heap[i], w.heap[j] = w.heap[j], w.heap[i]
-	w.heap[i].idx = i
-	w.heap[j].idx = j
+	w.heap[i].idx = int32(i)
+	w.heap[j].idx = int32(j)
 }
 
 func (w *wheel) up(i int) {

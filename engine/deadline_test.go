@@ -148,3 +148,97 @@ func TestDeadlinesManyCalls(t *testing.T) {
 		c()
 	}
 }
+
+// nestedUpstream's "outer" tool calls "inner" through the engine with a
+// shorter timeout (as a code-mode program's tool calls do): the inner
+// call's context has the outer call's context as its parent. "inner"
+// hands its context to the test and waits on Done.
+type nestedUpstream struct {
+	eng   *engine.Engine
+	inner chan context.Context
+	err   chan error
+}
+
+func (u *nestedUpstream) Call(ctx context.Context, tool string, args json.RawMessage) (*source.Result, error) {
+	if tool == "outer" {
+		_, err := u.eng.CallWith(ctx, "s__inner", nil, engine.CallOptions{Timeout: 30 * time.Minute})
+		u.err <- err
+		return nil, err
+	}
+	u.inner <- ctx
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestNestedCallCanceled: the caller's cancellation ends a call made from
+// inside a call (two engine deadline contexts, one the parent of the
+// other), both waiting only on Done, so the wheel's poll ends both.
+func TestNestedCallCanceled(t *testing.T) {
+	up := &nestedUpstream{inner: make(chan context.Context, 1), err: make(chan error, 1)}
+	snap := catalog.NewSnapshot([]catalog.Tool{
+		{Server: "s", Original: "outer", InputSchema: json.RawMessage(`{"type":"object"}`)},
+		{Server: "s", Original: "inner", InputSchema: json.RawMessage(`{"type":"object"}`)},
+	})
+	up.eng = engine.New(engine.Options{
+		Catalog:   staticCatalog{snap},
+		Upstreams: engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return up, true }),
+		Timeout:   time.Hour,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-up.inner; cancel() }()
+	_, err := up.eng.Call(ctx, "s__outer", nil)
+	callErr(t, err, engine.CodeCanceled)
+	callErr(t, <-up.err, engine.CodeCanceled)
+}
+
+// retainingUpstream keeps every call's context past the call, as a
+// goroutine an upstream started would.
+type retainingUpstream struct {
+	mu   sync.Mutex
+	ctxs []context.Context
+}
+
+func (u *retainingUpstream) Call(ctx context.Context, tool string, args json.RawMessage) (*source.Result, error) {
+	u.mu.Lock()
+	u.ctxs = append(u.ctxs, ctx)
+	u.mu.Unlock()
+	return source.TextResult("ok", false), nil
+}
+
+// TestRetainedContextKeepsItsCall: a context retained past its call keeps
+// seeing its own call — its client, its deadline, Canceled — never a later
+// call's (which is why the engine does not pool its per-call contexts).
+func TestRetainedContextKeepsItsCall(t *testing.T) {
+	up := &retainingUpstream{}
+	snap := catalog.NewSnapshot([]catalog.Tool{{Server: "s", Original: "t", InputSchema: json.RawMessage(`{"type":"object"}`)}})
+	eng := engine.New(engine.Options{
+		Catalog:   staticCatalog{snap},
+		Upstreams: engine.UpstreamsFunc(func(string) (engine.Upstream, bool) { return up, true }),
+		Timeout:   time.Hour,
+	})
+	clients := []string{"a", "b", "c", "d"}
+	for i, cl := range clients {
+		ctx := engine.WithClient(context.Background(), cl)
+		if _, err := eng.CallWith(ctx, "s__t", nil, engine.CallOptions{Timeout: time.Duration(i+1) * time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(up.ctxs) != len(clients) {
+		t.Fatalf("%d calls seen", len(up.ctxs))
+	}
+	var prev time.Time
+	for i, ctx := range up.ctxs {
+		if got := engine.ClientFrom(ctx); got != clients[i] {
+			t.Errorf("call %d's retained context has client %q, want %q", i, got, clients[i])
+		}
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.Errorf("call %d's retained context: %v", i, ctx.Err())
+		}
+		d, _ := ctx.Deadline()
+		if !d.After(prev) {
+			t.Errorf("call %d's deadline %v is not its own (previous %v)", i, d, prev)
+		}
+		prev = d
+	}
+}

@@ -185,7 +185,7 @@ func (e *Engine) invoke(ctx context.Context, tool *catalog.Tool, args json.RawMe
 			now = time.Now()
 		}
 		var dc *deadlineCtx
-		callCtx, dc = withDeadline(ctx, now, now.Add(timeout))
+		callCtx, dc = withDeadline(ctx, now.Add(timeout))
 		defer dc.release()
 	}
 	if len(args) == 0 {
