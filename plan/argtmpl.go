@@ -57,13 +57,21 @@ func compileArgs(v any, path string, found func(s string, t *template, err error
 		slices.Sort(keys)
 		t.keys = make([][]byte, len(keys))
 		t.elems = make([]argTmpl, len(keys))
+		// The quoted keys share one buffer.
+		n := 0
+		for _, k := range keys {
+			n += len(k) + 3
+		}
+		buf := make([]byte, 0, n)
 		ok = true
 		for i, k := range keys {
-			kb, err := appendJSON(make([]byte, 0, len(k)+3), k)
-			if err != nil {
+			start := len(buf)
+			var err error
+			if buf, err = appendJSON(buf, k); err != nil {
 				return t, false
 			}
-			t.keys[i] = append(kb, ':')
+			buf = append(buf, ':')
+			t.keys[i] = buf[start:len(buf):len(buf)]
 			var eok bool
 			t.elems[i], eok = compileArgs(x[k], joinKey(path, k), found)
 			ok = ok && eok

@@ -121,9 +121,9 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				add(sp, ProblemBadReference, "%v", err)
 				return
 			}
-			for _, r := range t.refs() {
+			t.eachRef(func(r *ref) {
 				cs.refs = append(cs.refs, located{ref: r, path: sp, tmpl: t, value: s})
-			}
+			})
 		})
 	}
 	if cs.Kind() == KindTool {
@@ -134,9 +134,9 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				add(sp, ProblemBadReference, "%v", err)
 				return
 			}
-			for _, r := range t.refs() {
+			t.eachRef(func(r *ref) {
 				cs.refs = append(cs.refs, located{ref: r, path: sp, tmpl: t, value: s})
-			}
+			})
 		})
 	} else if cs.Args != nil {
 		collect(cs.Args, joinKey(cs.path, "args"))
@@ -256,16 +256,16 @@ func (c *compiled) cycles() []Problem {
 		grey
 		black
 	)
-	color := make(map[*cstep]int, len(c.steps))
+	color := make([]int8, len(c.steps)) // by cstep.index
 	var stack []*cstep
 	var probs []Problem
 	seen := map[string]bool{}
 	var visit func(s *cstep)
 	visit = func(s *cstep) {
-		color[s] = grey
+		color[s.index] = grey
 		stack = append(stack, s)
 		for _, d := range s.deps {
-			switch color[d] {
+			switch color[d.index] {
 			case white:
 				visit(d)
 			case grey:
@@ -298,10 +298,10 @@ func (c *compiled) cycles() []Problem {
 			}
 		}
 		stack = stack[:len(stack)-1]
-		color[s] = black
+		color[s.index] = black
 	}
 	for _, s := range c.steps {
-		if color[s] == white {
+		if color[s.index] == white {
 			visit(s)
 		}
 	}

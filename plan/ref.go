@@ -59,38 +59,47 @@ func (r *ref) String() string { return r.raw }
 
 // parseRef parses the text between {{ and }}.
 func parseRef(text string) (*ref, error) {
+	r := new(ref)
+	if err := parseRefInto(r, text); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// parseRefInto is parseRef into r.
+func parseRefInto(r *ref, text string) error {
 	raw := strings.TrimSpace(text)
 	segs, err := parseSelectors(raw)
 	if err != nil {
-		return nil, fmt.Errorf("reference {{%s}}: %w", raw, err)
+		return fmt.Errorf("reference {{%s}}: %w", raw, err)
 	}
-	r := &ref{raw: raw, root: segs[0].key}
+	*r = ref{raw: raw, root: segs[0].key}
 	rest := segs[1:]
 	switch r.root {
 	case rootSteps:
 		if len(rest) < 2 || rest[0].isIndex || rest[1].isIndex {
-			return nil, fmt.Errorf("reference {{%s}}: want steps.<id>.result (or .error, .status, .attempts)", raw)
+			return fmt.Errorf("reference {{%s}}: want steps.<id>.result (or .error, .status, .attempts)", raw)
 		}
 		r.step, r.field = rest[0].key, rest[1].key
 		if !contains(stepRefFields, r.field) {
-			return nil, fmt.Errorf("reference {{%s}}: a step has no field %q; allowed: %s", raw, r.field, strings.Join(stepRefFields, ", "))
+			return fmt.Errorf("reference {{%s}}: a step has no field %q; allowed: %s", raw, r.field, strings.Join(stepRefFields, ", "))
 		}
 		r.path = rest[2:]
 	case rootInputs, rootItem:
 		r.path = rest
 	case rootIndex:
 		if len(rest) > 0 {
-			return nil, fmt.Errorf("reference {{%s}}: index is a number and has no fields", raw)
+			return fmt.Errorf("reference {{%s}}: index is a number and has no fields", raw)
 		}
 	default:
-		return nil, fmt.Errorf("reference {{%s}}: unknown root %q; allowed: steps, inputs, item, index", raw, r.root)
+		return fmt.Errorf("reference {{%s}}: unknown root %q; allowed: steps, inputs, item, index", raw, r.root)
 	}
-	return r, nil
+	return nil
 }
 
 // parseSelectors splits "a.b[0]['c']" into segments; the first is a name.
 func parseSelectors(s string) ([]segment, error) {
-	var out []segment
+	out := make([]segment, 0, 1+strings.Count(s, ".")+strings.Count(s, "["))
 	i := 0
 	ident := func() (string, error) {
 		j := i
@@ -161,6 +170,20 @@ type tpart struct {
 
 func (t *template) literal() bool { return t.whole == nil && t.parts == nil }
 
+// eachRef calls fn for every reference of t, in order, without the slice
+// refs builds.
+func (t *template) eachRef(fn func(*ref)) {
+	if t.whole != nil {
+		fn(t.whole)
+		return
+	}
+	for _, p := range t.parts {
+		if p.ref != nil {
+			fn(p.ref)
+		}
+	}
+}
+
 func (t *template) refs() []*ref {
 	if t.whole != nil {
 		return []*ref{t.whole}
@@ -179,7 +202,21 @@ func parseTemplate(s string) (*template, error) {
 	if !strings.Contains(s, "{{") {
 		return &template{}, nil
 	}
-	var parts []tpart
+	n := strings.Count(s, "{{")
+	if n == 1 && strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Index(s, "}}") == len(s)-2 {
+		// Exactly one reference (the usual case): the template and its
+		// reference in one allocation.
+		w := new(struct {
+			t template
+			r ref
+		})
+		if err := parseRefInto(&w.r, s[2:len(s)-2]); err != nil {
+			return nil, err
+		}
+		w.t.whole = &w.r
+		return &w.t, nil
+	}
+	parts := make([]tpart, 0, 2*n+1)
 	rest := s
 	for {
 		i := strings.Index(rest, "{{")
