@@ -3,7 +3,6 @@ package catalog
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"strings"
 )
 
@@ -14,10 +13,10 @@ const MaxNameLen = 64
 // Separator joins a server name and a tool name in a catalog name.
 const Separator = "__"
 
-var validName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-
-// ValidName reports whether s is usable as a catalog tool name.
-func ValidName(s string) bool { return validName.MatchString(s) }
+// ValidName reports whether s is usable as a catalog tool name: 1 to
+// MaxNameLen bytes of [a-zA-Z0-9_-] (what ^[a-zA-Z0-9_-]{1,64}$ matches; no
+// regexp, whose compile was most of this package's init).
+func ValidName(s string) bool { return len(s) >= 1 && len(s) <= MaxNameLen && clean(s) }
 
 // Sanitize maps s onto the allowed alphabet [a-zA-Z0-9_-]: every other rune
 // (dots, spaces, slashes, non-ASCII) becomes '_', and runs of '_' created this

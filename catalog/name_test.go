@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -116,5 +117,20 @@ func TestAnnotationDefaults(t *testing.T) {
 	ro := &Annotations{ReadOnlyHint: &yes}
 	if !ro.ReadOnly() || ro.Destructive() || !ro.Idempotent() {
 		t.Fatal("read-only implies non-destructive and idempotent")
+	}
+}
+
+// TestValidNameMatchesPattern: ValidName accepts exactly what the pattern
+// ^[a-zA-Z0-9_-]{1,64}$ matches.
+func TestValidNameMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+	cases := []string{"", "a", "A-b_9", strings.Repeat("x", 64), strings.Repeat("x", 65), "a b", "a.b", "é", "a\n", "\na", "a\x00", "__", "-"}
+	for c := range 256 {
+		cases = append(cases, "a"+string(rune(c)), string([]byte{byte(c)}))
+	}
+	for _, s := range cases {
+		if got, want := ValidName(s), re.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
+	"sync"
 	"testing"
 )
 
@@ -57,5 +59,72 @@ func TestValidate(t *testing.T) {
 	}
 	if err := snap.Validate("nope", nil); err == nil {
 		t.Error("unknown tool validated")
+	}
+}
+
+// TestValidateCompilesOnFirstUse: NewSnapshot compiles no schema; the
+// first Validate of a tool compiles its schema (once kept per snapshot),
+// and concurrent first calls on a fresh snapshot give exactly the results
+// of one-at-a-time calls on another (run with -race).
+func TestValidateCompilesOnFirstUse(t *testing.T) {
+	tools := []Tool{
+		{Server: "s", Original: "obj", InputSchema: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer","minimum":1}},"required":["n"]}`)},
+		{Server: "s", Original: "d7", InputSchema: json.RawMessage(`{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","additionalProperties":false}`)},
+		{Server: "s", Original: "broken", InputSchema: json.RawMessage(`{"type": 12}`)},
+		{Server: "s", Original: "none"},
+	}
+	args := []string{`{"n":2}`, `{"n":0}`, `{}`, `{"x":1}`, `[1]`, `{"n":`, ``}
+	outcome := func(s *Snapshot, tool, a string) string {
+		if err := s.Validate(tool, json.RawMessage(a)); err != nil {
+			return err.Error()
+		}
+		return "ok"
+	}
+	seq := NewSnapshot(tools)
+	want := map[string]string{}
+	for _, tool := range seq.Tools() {
+		for _, a := range args {
+			want[tool.Name+" "+a] = outcome(seq, tool.Name, a)
+		}
+	}
+	if want["s__obj {\"n\":0}"] == "ok" || want["s__d7 {\"x\":1}"] == "ok" || want["s__broken {\"x\":1}"] != "ok" {
+		t.Fatalf("unexpected sequential results: %v", want)
+	}
+
+	conc := NewSnapshot(tools)
+	compiled := 0
+	conc.validators.Range(func(any, any) bool { compiled++; return true })
+	if compiled != 0 {
+		t.Fatalf("NewSnapshot compiled %d schemas; want none before the first call", compiled)
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var mu sync.Mutex
+	got := map[string]string{}
+	for g := range 8 {
+		wg.Go(func() {
+			<-start
+			for _, tool := range conc.Tools() {
+				for i := range args {
+					a := args[(i+g)%len(args)]
+					o := outcome(conc, tool.Name, a)
+					mu.Lock()
+					if prev, ok := got[tool.Name+" "+a]; ok && prev != o {
+						t.Errorf("%s %s: %q then %q", tool.Name, a, prev, o)
+					}
+					got[tool.Name+" "+a] = o
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("concurrent first calls:\n got  %v\n want %v", got, want)
+	}
+	conc.validators.Range(func(any, any) bool { compiled++; return true })
+	if compiled != len(tools) {
+		t.Fatalf("%d validators kept, want one per tool (%d)", compiled, len(tools))
 	}
 }
