@@ -67,7 +67,7 @@ func compileArgs(v any, path string, found func(s string, t *template, err error
 		for i, k := range keys {
 			start := len(buf)
 			var err error
-			if buf, err = appendJSON(buf, k); err != nil {
+			if buf, err = appendString(buf, k); err != nil {
 				return t, false
 			}
 			buf = append(buf, ':')
@@ -244,6 +244,21 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return append(b, ']'), nil
 	}
 	m, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	return append(b, m...), nil
+}
+
+// appendString is appendJSON of a string (without boxing it in an
+// interface, an allocation).
+func appendString(b []byte, s string) ([]byte, error) {
+	if plainString(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"'), nil
+	}
+	m, err := json.Marshal(s)
 	if err != nil {
 		return b, err
 	}

@@ -64,8 +64,12 @@ func compile(p *Plan, path string) (*compiled, []Problem) {
 		c.inputs = sch
 		_ = json.Unmarshal(p.Inputs, &c.inSpec)
 	}
+	all := make([]cstep, len(p.Steps)) // one allocation for every step
+	c.steps = make([]*cstep, 0, len(p.Steps))
+	stepsPath := joinKey(path, "steps")
 	for i, s := range p.Steps {
-		cs := &cstep{Step: s, index: i, path: joinIndex(joinKey(path, "steps"), i)}
+		cs := &all[i]
+		*cs = cstep{Step: s, index: i, path: joinIndex(stepsPath, i)}
 		c.steps = append(c.steps, cs)
 		if _, dup := c.byID[s.ID]; !dup && s.ID != "" {
 			c.byID[s.ID] = cs

@@ -353,7 +353,10 @@ type Handle struct {
 	run    *Run
 	final  *Run // the final record, once the run finished
 	events []Event
-	notify chan struct{} // closed and replaced on every event; closed for good at the end
+	notify chan struct{} // closed and replaced on every event someone waits for; closed for good at the end
+	// waited: a follower (Events) holds notify, so the next event closes
+	// and replaces it (with no follower, events leave it alone).
+	waited bool
 	err    error
 }
 
@@ -403,6 +406,7 @@ func (h *Handle) Events(ctx context.Context) <-chan Event {
 			batch := h.events[next:]
 			next = len(h.events)
 			wait := h.notify
+			h.waited = true
 			h.mu.Unlock()
 			for _, e := range batch {
 				select {

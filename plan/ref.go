@@ -203,20 +203,21 @@ func parseTemplate(s string) (*template, error) {
 		return &template{}, nil
 	}
 	n := strings.Count(s, "{{")
-	if n == 1 && strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") && strings.Index(s, "}}") == len(s)-2 {
-		// Exactly one reference (the usual case): the template and its
-		// reference in one allocation.
+	var parts []tpart
+	var one *ref // n == 1: the reference, allocated with the template
+	var t *template
+	if n == 1 {
+		// One reference (the usual case): template, parts and reference
+		// in one allocation.
 		w := new(struct {
 			t template
+			p [3]tpart
 			r ref
 		})
-		if err := parseRefInto(&w.r, s[2:len(s)-2]); err != nil {
-			return nil, err
-		}
-		w.t.whole = &w.r
-		return &w.t, nil
+		t, parts, one = &w.t, w.p[:0], &w.r
+	} else {
+		t, parts = new(template), make([]tpart, 0, 2*n+1)
 	}
-	parts := make([]tpart, 0, 2*n+1)
 	rest := s
 	for {
 		i := strings.Index(rest, "{{")
@@ -230,8 +231,12 @@ func parseTemplate(s string) (*template, error) {
 		if j < 0 {
 			return nil, fmt.Errorf("unclosed {{ in %q", s)
 		}
-		r, err := parseRef(rest[i+2 : i+2+j])
-		if err != nil {
+		r := one
+		one = nil
+		if r == nil {
+			r = new(ref)
+		}
+		if err := parseRefInto(r, rest[i+2:i+2+j]); err != nil {
 			return nil, err
 		}
 		if i > 0 {
@@ -241,9 +246,11 @@ func parseTemplate(s string) (*template, error) {
 		rest = rest[i+2+j+2:]
 	}
 	if len(parts) == 1 && parts[0].ref != nil {
-		return &template{whole: parts[0].ref}, nil
+		t.whole = parts[0].ref
+		return t, nil
 	}
-	return &template{parts: parts}, nil
+	t.parts = parts
+	return t, nil
 }
 
 // walkStrings calls fn for every string in a decoded JSON value, with its path.

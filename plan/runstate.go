@@ -122,8 +122,11 @@ func (st *runState) emit(e Event) {
 	}
 	st.mu.Lock()
 	st.h.events = append(st.h.events, e)
-	close(st.h.notify)
-	st.h.notify = make(chan struct{})
+	if st.h.waited {
+		close(st.h.notify)
+		st.h.notify = make(chan struct{})
+		st.h.waited = false
+	}
 	st.mu.Unlock()
 	if st.onEvent != nil {
 		st.onEvent(e)
@@ -231,6 +234,16 @@ func (st *runState) lookup(r *ref) (any, error) {
 	return nil, fmt.Errorf("{{%s}}: item and index only exist in foreach steps", r.raw)
 }
 
+// statusValues are the step statuses as the values a reference yields,
+// boxed once (a string in an interface is an allocation per use).
+var statusValues = func() map[StepStatus]any {
+	m := map[StepStatus]any{}
+	for _, s := range []StepStatus{StepPending, StepRunning, StepSucceeded, StepFailed, StepSkipped, StepCanceled, StepInterrupted} {
+		m[s] = string(s)
+	}
+	return m
+}()
+
 // stepField is what steps.<id>.<field> yields.
 func stepField(rec *StepRecord, field string) any {
 	switch field {
@@ -239,6 +252,9 @@ func stepField(rec *StepRecord, field string) any {
 	case "error":
 		return rec.Error.asMap()
 	case "status":
+		if v, ok := statusValues[rec.Status]; ok {
+			return v
+		}
 		return string(rec.Status)
 	case "attempts":
 		return json.Number(strconv.Itoa(rec.AttemptCount()))
