@@ -133,12 +133,24 @@ func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 // or the call ends.
 func (c *deadlineCtx) Done() <-chan struct{} {
 	c.mu.Lock()
+	d := c.done
+	c.mu.Unlock()
+	if d != nil {
+		return d
+	}
+	// The first Done: a deadline that passed or a parent canceled before
+	// it ends c here, so the channel is closed at once rather than when
+	// the wheel gets to it.
+	if err := c.expired(); err != nil {
+		c.end(err)
+	}
+	c.mu.Lock()
 	arm := false
 	if c.done == nil {
 		c.done = make(chan struct{})
 		arm = c.armLocked()
 	}
-	d := c.done
+	d = c.done
 	c.mu.Unlock()
 	if arm {
 		theWheel.add(c, time.Now())
@@ -157,13 +169,7 @@ func (c *deadlineCtx) Err() error {
 	if err != nil {
 		return err
 	}
-	if c.watch {
-		err = c.parent.Err()
-	}
-	if err == nil && !time.Now().Before(c.deadline) {
-		err = context.DeadlineExceeded
-	}
-	if err == nil {
+	if err = c.expired(); err == nil {
 		return nil
 	}
 	c.end(err)
@@ -173,7 +179,23 @@ func (c *deadlineCtx) Err() error {
 	return err
 }
 
-// Value is the parent's.
+// expired reports why c should have ended already (its parent's error or
+// its deadline passed), or nil. c not ended; c.mu not held.
+func (c *deadlineCtx) expired() error {
+	if c.watch {
+		if err := c.parent.Err(); err != nil {
+			return err
+		}
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// Value is the parent's. context.Cause finds the parent's cancelCtx
+// through it: the caller's cause when the caller canceled, and, when the
+// parent was not canceled, c's own Err (DeadlineExceeded, Canceled).
 func (c *deadlineCtx) Value(key any) any { return c.parent.Value(key) }
 
 // String names the context for debugging, as the context package's do.

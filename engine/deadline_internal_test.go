@@ -172,3 +172,82 @@ func TestDeadlineAfterFuncs(t *testing.T) {
 	default:
 	}
 }
+
+// TestDeadlineDoneAfterExpiry: the first Done after the deadline passed,
+// or after the parent was canceled, is closed at once (before the wheel
+// could get to the call).
+func TestDeadlineDoneAfterExpiry(t *testing.T) {
+	dl := time.Now().Add(5 * time.Millisecond)
+	ctx, c := withDeadline(context.Background(), dl)
+	defer c.release()
+	<-time.After(time.Until(dl)) // the deadline itself is the event under test
+	select {
+	case <-ctx.Done():
+	default:
+		t.Fatal("Done after the deadline is open")
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || onWheel(t, c) {
+		t.Fatalf("err %v, on wheel %v", ctx.Err(), onWheel(t, c))
+	}
+
+	parent, cancel := context.WithCancel(context.Background())
+	ctx, c = withDeadline(parent, time.Now().Add(time.Hour))
+	defer c.release()
+	cancel()
+	select {
+	case <-ctx.Done():
+	default:
+		t.Fatal("Done after the parent's cancel is open")
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Fatalf("err %v", ctx.Err())
+	}
+}
+
+// TestDeadlineCause: context.Cause of a call's context is what it is for
+// context.WithTimeout: DeadlineExceeded at the deadline, the caller's
+// cause when the caller canceled, Canceled once the call ended — whether
+// the context was waited on (on the wheel) or not.
+func TestDeadlineCause(t *testing.T) {
+	errMine := errors.New("caller's cause")
+	for _, wait := range []bool{false, true} {
+		parent, cancel := context.WithCancelCause(context.Background())
+		dl := time.Now().Add(5 * time.Millisecond)
+		ctx, c := withDeadline(parent, dl)
+		if wait {
+			<-ctx.Done()
+		} else {
+			<-time.After(time.Until(dl)) // the deadline itself is the event under test
+		}
+		if err, cause := ctx.Err(), context.Cause(ctx); err != context.DeadlineExceeded || cause != context.DeadlineExceeded {
+			t.Errorf("wait=%v, deadline: err %v, cause %v", wait, err, cause)
+		}
+		c.release()
+
+		ctx, c = withDeadline(parent, time.Now().Add(time.Hour))
+		if wait {
+			ctx.Done()
+		}
+		c.release()
+		if err, cause := ctx.Err(), context.Cause(ctx); err != context.Canceled || cause != context.Canceled {
+			t.Errorf("wait=%v, released: err %v, cause %v", wait, err, cause)
+		}
+
+		ctx, c = withDeadline(parent, time.Now().Add(time.Hour))
+		var done <-chan struct{}
+		if wait {
+			done = ctx.Done()
+		}
+		cancel(errMine)
+		if wait {
+			<-done
+		}
+		if err, cause := ctx.Err(), context.Cause(ctx); err != context.Canceled || cause != errMine {
+			t.Errorf("wait=%v, caller canceled: err %v, cause %v", wait, err, cause)
+		}
+		c.release()
+		if err, cause := ctx.Err(), context.Cause(ctx); err != context.Canceled || cause != errMine {
+			t.Errorf("wait=%v, caller canceled, then released: err %v, cause %v", wait, err, cause)
+		}
+	}
+}

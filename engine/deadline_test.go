@@ -115,7 +115,7 @@ func TestDeadlineContext(t *testing.T) {
 
 // TestDeadlinesManyCalls: concurrent calls with different parents — some
 // canceled, most ending at their deadline, some released — all end, each
-// with its own outcome.
+// with its own outcome, and leave nothing on the deadline wheel.
 func TestDeadlinesManyCalls(t *testing.T) {
 	eng, up := ctxEngine(t, time.Second) // long enough for every cancel to come first
 	const n = 60
@@ -130,13 +130,19 @@ func TestDeadlinesManyCalls(t *testing.T) {
 		}
 		wg.Go(func() { _, errs[i] = eng.Call(ctx, "s__t", nil) })
 	}
+	ctxs := make([]context.Context, 0, n)
 	for range n {
-		<-up.got
+		ctxs = append(ctxs, <-up.got)
 	}
 	for i := 1; i < n; i += 3 {
 		cancels[i]()
 	}
 	wg.Wait()
+	for i, ctx := range ctxs {
+		if ctx.Err() == nil || engine.OnWheel(ctx) {
+			t.Errorf("call %d's context after the call: err %v, on the wheel %v", i, ctx.Err(), engine.OnWheel(ctx))
+		}
+	}
 	for i, err := range errs {
 		want := engine.CodeTimeout
 		if i%3 == 1 {
