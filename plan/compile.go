@@ -40,12 +40,10 @@ type cstep struct {
 	argsOK     bool      // args is usable; else they render the general way
 }
 
-// located is a reference found at a JSON path, with the template it came from.
+// located is a reference found at a JSON path.
 type located struct {
-	ref   *ref
-	path  string
-	tmpl  *template
-	value any // the string holding the reference
+	ref  *ref
+	path string
 }
 
 // compile prepares p; problems are everything wrong that can be known
@@ -101,15 +99,32 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 	add := func(path, code, format string, args ...any) {
 		probs = append(probs, Problem{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
 	}
-	deps := map[string]bool{}
+	var seen map[*cstep]bool // only for a step with many dependencies
 	addDep := func(id string) {
-		if id == "" || deps[id] {
+		if id == "" {
 			return
 		}
-		if d, ok := c.byID[id]; ok {
-			deps[id] = true
-			cs.deps = append(cs.deps, d)
+		d, ok := c.byID[id]
+		switch {
+		case !ok:
+			return
+		case len(cs.deps) < 16: // few: a scan, no map
+			if slices.Contains(cs.deps, d) {
+				return
+			}
+		default:
+			if seen == nil {
+				seen = make(map[*cstep]bool, 2*len(cs.deps))
+				for _, e := range cs.deps {
+					seen[e] = true
+				}
+			}
+			if seen[d] {
+				return
+			}
+			seen[d] = true
 		}
+		cs.deps = append(cs.deps, d)
 	}
 	for i, id := range cs.DependsOn {
 		if _, ok := c.byID[id]; !ok {
@@ -126,7 +141,7 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				return
 			}
 			t.eachRef(func(r *ref) {
-				cs.refs = append(cs.refs, located{ref: r, path: sp, tmpl: t, value: s})
+				cs.refs = append(cs.refs, located{ref: r, path: sp})
 			})
 		})
 	}
@@ -139,7 +154,7 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				return
 			}
 			t.eachRef(func(r *ref) {
-				cs.refs = append(cs.refs, located{ref: r, path: sp, tmpl: t, value: s})
+				cs.refs = append(cs.refs, located{ref: r, path: sp})
 			})
 		})
 	} else if cs.Args != nil {
@@ -170,7 +185,7 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				if t.whole.root == rootItem || t.whole.root == rootIndex {
 					add(fp, ProblemBadReference, "foreach cannot iterate over {{%s}}", t.whole.raw)
 				} else {
-					cs.refs = append(cs.refs, located{ref: t.whole, path: fp, tmpl: t, value: f})
+					cs.refs = append(cs.refs, located{ref: t.whole, path: fp})
 				}
 			}
 		default:
@@ -310,6 +325,21 @@ func (c *compiled) cycles() []Problem {
 		}
 	}
 	if len(probs) == 0 {
+		// Every step's dependants in one backing array.
+		counts := make([]int, len(c.steps))
+		total := 0
+		for _, s := range c.steps {
+			for _, d := range s.deps {
+				counts[d.index]++
+				total++
+			}
+		}
+		all := make([]*cstep, 0, total)
+		for _, s := range c.steps {
+			n := counts[s.index]
+			s.dependants = all[len(all) : len(all) : len(all)+n]
+			all = all[:len(all)+n]
+		}
 		for _, s := range c.steps {
 			for _, d := range s.deps {
 				d.dependants = append(d.dependants, s)
