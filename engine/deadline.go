@@ -92,19 +92,28 @@ func (c *deadlineCtx) armLocked() bool {
 	return true
 }
 
-// end closes Done with err unless the context already ended, takes c off
-// the wheel and starts the AfterFunc callbacks still registered.
+// end closes Done with err unless the context already ended (or is
+// ending), takes c off the wheel and starts the AfterFunc callbacks still
+// registered.
+//
+// c leaves the wheel before Done closes, so whoever sees Done closed sees
+// c off the wheel. The first end claims c with ended: from then on a
+// theWheel.add (the first Done or AfterFunc, racing) leaves c off the
+// wheel, and a concurrent end returns at once (its caller may see Err
+// still nil for the moment the first one takes).
 func (c *deadlineCtx) end(err error) {
 	c.mu.Lock()
-	if c.err != nil {
+	if c.ended.Load() {
 		c.mu.Unlock()
 		return
 	}
-	// With err set nothing arms c again (Done and AfterFunc check err
-	// first), so armed read here is final; ended tells a theWheel.add
-	// still on its way (armed just before) not to put c on the wheel.
 	c.ended.Store(true)
 	armed := c.armed
+	c.mu.Unlock()
+	if armed {
+		theWheel.remove(c)
+	}
+	c.mu.Lock()
 	c.err = err
 	if c.done == nil {
 		c.done = closedChan
@@ -114,9 +123,6 @@ func (c *deadlineCtx) end(err error) {
 	afters := c.afters
 	c.afters = nil
 	c.mu.Unlock()
-	if armed {
-		theWheel.remove(c)
-	}
 	// Once err is set nothing writes afters' backing array (afterBuf or a
 	// grown copy) again: registrations run at once and stops find nothing.
 	for i := range afters {
