@@ -146,6 +146,31 @@ func (t *argTmpl) render(b []byte, res resolver) ([]byte, error) {
 		}
 		return appendJSON(b, v)
 	case t.parts != nil:
+		// Plain pieces (printable ASCII, nothing to escape) go straight
+		// into b; otherwise the string is built and escaped as a whole
+		// (escaping piece by piece could split a UTF-8 sequence).
+		start := len(b)
+		b = append(b, '"')
+		plain := true
+		for _, p := range t.parts {
+			piece := p.lit
+			if p.ref != nil {
+				v, err := resolve(res, p.ref)
+				if err != nil {
+					return b[:start], err
+				}
+				piece = interpolate(v)
+			}
+			if !plainString(piece) {
+				plain = false
+				break
+			}
+			b = append(b, piece...)
+		}
+		if plain {
+			return append(b, '"'), nil
+		}
+		b = b[:start]
 		var s strings.Builder
 		for _, p := range t.parts {
 			if p.ref == nil {
@@ -158,7 +183,7 @@ func (t *argTmpl) render(b []byte, res resolver) ([]byte, error) {
 			}
 			s.WriteString(interpolate(v))
 		}
-		return appendJSON(b, s.String())
+		return appendString(b, s.String())
 	case t.array:
 		b = append(b, '[')
 		for i := range t.elems {

@@ -36,7 +36,9 @@ func TestArgTmplMatchesMarshal(t *testing.T) {
 		`{"l":"{{steps.list.result}}","n":"{{steps.nil.result}}","t":"{{steps.t.result}}","e":"{{steps.empty.result}}"}`,
 		`{"s":"before {{steps.str.result}} mid {{steps.obj.result}} after <&>","k":{"deep":["{{steps.num.result}}","lit",3]}}`,
 		`{"sel":"{{steps.obj.result.a[2]}}","sel2":"{{steps.obj.result.m.k}}","zz":"{{steps.list.result[1].b}}"}`,
-		`{"bad":"{{steps.obj.result.nope}}"}`, `{"bad":"{{steps.num.result[3]}}"}`,
+		`{"p":"after {{steps.num.result}} and {{steps.t.result}}","q":"x{{steps.nil.result}}y","r":"{{steps.t.result}}!"}`,
+		`{"mixed":"a {{steps.num.result}} b {{steps.str.result}} c","late":"ok {{steps.obj.result.a[2]}}"}`,
+		`{"bad":"{{steps.obj.result.nope}}"}`, `{"bad":"x {{steps.num.result}} {{steps.obj.result.nope}}"}`, `{"bad":"{{steps.num.result[3]}}"}`,
 	} {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(args), &m); err != nil {

@@ -140,9 +140,7 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				add(sp, ProblemBadReference, "%v", err)
 				return
 			}
-			t.eachRef(func(r *ref) {
-				cs.refs = append(cs.refs, located{ref: r, path: sp})
-			})
+			t.eachRef(func(r *ref) { cs.addRef(r, sp) })
 		})
 	}
 	if cs.Kind() == KindTool {
@@ -153,9 +151,7 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				add(sp, ProblemBadReference, "%v", err)
 				return
 			}
-			t.eachRef(func(r *ref) {
-				cs.refs = append(cs.refs, located{ref: r, path: sp})
-			})
+			t.eachRef(func(r *ref) { cs.addRef(r, sp) })
 		})
 	} else if cs.Args != nil {
 		collect(cs.Args, joinKey(cs.path, "args"))
@@ -223,6 +219,14 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 		probs = append(probs, subProbs...)
 	}
 	return probs
+}
+
+// addRef records a reference of the step (room for a few from the first).
+func (cs *cstep) addRef(r *ref, path string) {
+	if cs.refs == nil {
+		cs.refs = make([]located, 0, 4)
+	}
+	cs.refs = append(cs.refs, located{ref: r, path: path})
 }
 
 // checkRefRoot checks what a reference's root names exists (cs nil: an output).
