@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -338,7 +337,7 @@ func ollamaBaseURL(v string) string {
 	return v
 }
 
-var modelName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+var modelName = namePattern // ^[a-zA-Z0-9_-]{1,64}$
 
 // models checks models and ask.
 func (v *validator) models(c *Config) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -87,7 +86,7 @@ func (v *validator) transportUnclear(key string) bool {
 	return false
 }
 
-var serverName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+var serverName = namePattern // ^[a-zA-Z0-9_-]{1,64}$
 
 // validate checks c, infers each server's transport, and reports problems.
 func validate(c *Config, orig *origins, probs *problems) {
@@ -325,7 +324,7 @@ func isToken(s string) bool {
 }
 
 var (
-	apiKeyHash = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	apiKeyHash = bytePattern{prefix: "sha256:", min: 64, max: 64, rest: isLowerHex} // ^sha256:[0-9a-f]{64}$
 	// reservedPaths are served by weft itself and cannot be MCP endpoints.
 	reservedPaths = []string{"/v1", "/healthz", "/health", "/readyz", "/metrics"}
 )
