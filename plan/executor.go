@@ -195,6 +195,7 @@ func (x *Executor) Start(ctx context.Context, p *Plan, inputs map[string]any, o 
 	h := &Handle{id: id, owner: owner, cancel: cancel, done: make(chan struct{}), notify: make(chan struct{}), run: run,
 		budget: &budget{limits: x.opts.Limits}, red: red, recPlan: redactPlan(red, p, o.Catalog), recInputs: redactMap(red, in, p.Inputs)}
 	h.budget.steps.Store(int64(len(c.steps)))
+	h.events = make([]Event, 0, 2*len(c.steps)+2) // started and finished per step, the run's two
 	st := &runState{x: x, h: h, mu: &h.mu, c: c, ctx: rctx, inputs: in, sem: limit.NewSemaphore(limitN), onEvent: o.OnEvent}
 	run.Steps = st.initRecords()
 

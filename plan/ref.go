@@ -203,6 +203,19 @@ func parseTemplate(s string) (*template, error) {
 		return &template{}, nil
 	}
 	n := strings.Count(s, "{{")
+	if n == 1 && strings.HasPrefix(s, "{{") && strings.Index(s, "}}") == len(s)-2 {
+		// Exactly one reference, nothing else: the template and its
+		// reference in one allocation.
+		w := new(struct {
+			t template
+			r ref
+		})
+		if err := parseRefInto(&w.r, s[2:len(s)-2]); err != nil {
+			return nil, err
+		}
+		w.t.whole = &w.r
+		return &w.t, nil
+	}
 	var parts []tpart
 	var one *ref // n == 1: the reference, allocated with the template
 	var t *template
