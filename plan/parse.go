@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,7 +90,25 @@ func decodeJSON(data []byte) (any, error) {
 	return nil, &ProblemsError{Problems: []Problem{{Line: line, Column: col, Code: ProblemSyntax, Message: "not valid JSON: " + msg}}}
 }
 
-var stepIDPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
+// stepIDPattern matches ^[A-Za-z_][A-Za-z0-9_-]{0,63}$, byte by byte (that
+// regexp compiled in package init cost ~860 allocations).
+var stepIDPattern stepIDMatcher
+
+type stepIDMatcher struct{}
+
+func (stepIDMatcher) MatchString(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !letter && (i == 0 || !(c == '-' || (c >= '0' && c <= '9'))) {
+			return false
+		}
+	}
+	return true
+}
 
 type decoder struct {
 	probs []Problem
