@@ -59,17 +59,25 @@ func (r *ref) String() string { return r.raw }
 
 // parseRef parses the text between {{ and }}.
 func parseRef(text string) (*ref, error) {
-	r := new(ref)
+	r := new(refBuf)
 	if err := parseRefInto(r, text); err != nil {
 		return nil, err
 	}
-	return r, nil
+	return &r.ref, nil
+}
+
+// refBuf is a reference with room for its selectors (steps.<id>.<field>
+// and one more), so that parsing one is one allocation.
+type refBuf struct {
+	ref
+	segs [4]segment
 }
 
 // parseRefInto is parseRef into r.
-func parseRefInto(r *ref, text string) error {
+func parseRefInto(rb *refBuf, text string) error {
+	r := &rb.ref
 	raw := strings.TrimSpace(text)
-	segs, err := parseSelectors(raw)
+	segs, err := appendSelectors(rb.segs[:0], raw)
 	if err != nil {
 		return fmt.Errorf("reference {{%s}}: %w", raw, err)
 	}
@@ -97,9 +105,12 @@ func parseRefInto(r *ref, text string) error {
 	return nil
 }
 
-// parseSelectors splits "a.b[0]['c']" into segments; the first is a name.
-func parseSelectors(s string) ([]segment, error) {
-	out := make([]segment, 0, 1+strings.Count(s, ".")+strings.Count(s, "["))
+// appendSelectors splits "a.b[0]['c']" into segments (the first is a
+// name), appending them to out (a caller's buffer; nil: one sized for s).
+func appendSelectors(out []segment, s string) ([]segment, error) {
+	if out == nil {
+		out = make([]segment, 0, 1+strings.Count(s, ".")+strings.Count(s, "["))
+	}
 	i := 0
 	ident := func() (string, error) {
 		j := i
@@ -208,16 +219,16 @@ func parseTemplate(s string) (*template, error) {
 		// reference in one allocation.
 		w := new(struct {
 			t template
-			r ref
+			r refBuf
 		})
 		if err := parseRefInto(&w.r, s[2:len(s)-2]); err != nil {
 			return nil, err
 		}
-		w.t.whole = &w.r
+		w.t.whole = &w.r.ref
 		return &w.t, nil
 	}
 	var parts []tpart
-	var one *ref // n == 1: the reference, allocated with the template
+	var one *refBuf // n == 1: the reference, allocated with the template
 	var t *template
 	if n == 1 {
 		// One reference (the usual case): template, parts and reference
@@ -225,7 +236,7 @@ func parseTemplate(s string) (*template, error) {
 		w := new(struct {
 			t template
 			p [3]tpart
-			r ref
+			r refBuf
 		})
 		t, parts, one = &w.t, w.p[:0], &w.r
 	} else {
@@ -247,7 +258,7 @@ func parseTemplate(s string) (*template, error) {
 		r := one
 		one = nil
 		if r == nil {
-			r = new(ref)
+			r = new(refBuf)
 		}
 		if err := parseRefInto(r, rest[i+2:i+2+j]); err != nil {
 			return nil, err
@@ -255,7 +266,7 @@ func parseTemplate(s string) (*template, error) {
 		if i > 0 {
 			parts = append(parts, tpart{lit: rest[:i]})
 		}
-		parts = append(parts, tpart{ref: r})
+		parts = append(parts, tpart{ref: &r.ref})
 		rest = rest[i+2+j+2:]
 	}
 	if len(parts) == 1 && parts[0].ref != nil {

@@ -119,29 +119,40 @@ func lower(c byte) byte {
 	return c
 }
 
-// hasFold reports whether text contains word (lower-case ASCII) under
-// Go's regexp case folding: ASCII case, 's' also as U+017F (ſ) and 'k'
-// also as U+212A (the Kelvin sign).
+// hasFold reports whether text contains word (lower-case ASCII, its
+// first letter not s or k) under Go's regexp case folding: ASCII case, 's'
+// also as U+017F (ſ) and 'k' also as U+212A (the Kelvin sign).
 func hasFold(text, word string) bool {
-next:
+	first := word[0]
 	for i := 0; i < len(text); i++ {
-		j := i
-		for k := 0; k < len(word); k++ {
-			w := word[k]
-			switch {
-			case j < len(text) && lower(text[j]) == w:
-				j++
-			case w == 's' && strings.HasPrefix(text[j:], "\u017f"):
-				j += len("\u017f")
-			case w == 'k' && strings.HasPrefix(text[j:], "\u212a"):
-				j += len("\u212a")
-			default:
-				continue next
-			}
+		if text[i]|0x20 != first { // only first and its upper case
+			continue
 		}
-		return true
+		if foldPrefix(text[i+1:], word[1:]) {
+			return true
+		}
 	}
 	return false
+}
+
+// foldPrefix reports whether text starts with word under hasFold's
+// folding.
+func foldPrefix(text, word string) bool {
+	j := 0
+	for k := 0; k < len(word); k++ {
+		w := word[k]
+		switch {
+		case j < len(text) && lower(text[j]) == w:
+			j++
+		case w == 's' && strings.HasPrefix(text[j:], "\u017f"):
+			j += len("\u017f")
+		case w == 'k' && strings.HasPrefix(text[j:], "\u212a"):
+			j += len("\u212a")
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // tokenPrefixes are the literal starts of tokenShape's formats (gh[pousr]_
