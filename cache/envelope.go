@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 	"time"
 )
 
@@ -21,7 +22,10 @@ const (
 	maxPayload = 512 << 20
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is the CRC-32C table, made on first use: making it builds the
+// SSE4.2 tables, ~0.3 ms of package init in every weft process otherwise,
+// though only the Redis cache tier needs it.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // Reasons a stored value is not used (the "reason" label of
 // weft_cache_invalid_total).
@@ -44,8 +48,8 @@ func seal(kind Kind, payload []byte, expires time.Time) []byte {
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(exp))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
-	sum := crc32.Update(0, castagnoli, b[len(envMagic)+2:])
-	sum = crc32.Update(sum, castagnoli, payload)
+	sum := crc32.Update(0, castagnoli(), b[len(envMagic)+2:])
+	sum = crc32.Update(sum, castagnoli(), payload)
 	b = binary.BigEndian.AppendUint32(b, sum)
 	return append(b, payload...)
 }
@@ -76,8 +80,8 @@ func open(kind Kind, b []byte) (payload []byte, expires time.Time, err error) {
 		return nil, time.Time{}, fmt.Errorf("%w: payload length %d, %d bytes follow", ErrCorrupt, n, len(b)-head)
 	}
 	payload = b[head:]
-	got := crc32.Update(0, castagnoli, b[len(envMagic)+2:p+12])
-	got = crc32.Update(got, castagnoli, payload)
+	got := crc32.Update(0, castagnoli(), b[len(envMagic)+2:p+12])
+	got = crc32.Update(got, castagnoli(), payload)
 	if got != sum {
 		return nil, time.Time{}, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
