@@ -23,10 +23,11 @@ const defaultForeachConcurrency = 8
 // exec runs one step whose dependencies allow it to run.
 func (st *runState) exec(cs *cstep) {
 	rec := st.recs[cs.index]
+	now := time.Now() // the record's time and the event's
 	st.mu.Lock()
-	rec.Status, rec.Started = StepRunning, time.Now()
+	rec.Status, rec.Started = StepRunning, now
 	st.mu.Unlock()
-	st.emit(Event{Type: EventStepStarted, Step: cs.ID})
+	st.emit(Event{Type: EventStepStarted, Step: cs.ID, Time: now})
 	endSpan := st.traceStep(cs)
 
 	var result any
@@ -48,8 +49,9 @@ func (st *runState) exec(cs *cstep) {
 	// A foreach step's list repeats its elements' results: not counted twice.
 	result, kept, serr := st.keep(result, serr, cs.Foreach == nil)
 
+	now = time.Now()
 	st.mu.Lock()
-	rec.Finished, rec.Result, rec.Error = time.Now(), result, serr
+	rec.Finished, rec.Result, rec.Error = now, result, serr
 	rec.kept = st.h.budget.store(kept)
 	switch {
 	case skipped:
@@ -64,7 +66,7 @@ func (st *runState) exec(cs *cstep) {
 			rec.outcome = outcomeOK
 		}
 	}
-	ev := Event{Type: EventStepFinished, Step: cs.ID, Status: string(rec.Status), Reason: rec.Reason, Error: serr, Attempt: rec.AttemptCount()}
+	ev := Event{Type: EventStepFinished, Step: cs.ID, Time: now, Status: string(rec.Status), Reason: rec.Reason, Error: serr, Attempt: rec.AttemptCount()}
 	st.mu.Unlock()
 	endSpan(ev.Status, serr)
 	st.emit(ev)
@@ -145,10 +147,11 @@ func (st *runState) foreach(cs *cstep, rec *StepRecord) (any, *StepError) {
 // element runs one element of a foreach step.
 func (st *runState) element(cs *cstep, rec *StepRecord, item any, i int) (any, *StepError) {
 	scope := itemScope{runState: st, item: item, index: i}
+	now := time.Now() // the record's time and the event's
 	st.mu.Lock()
-	rec.Status, rec.Started = StepRunning, time.Now()
+	rec.Status, rec.Started = StepRunning, now
 	st.mu.Unlock()
-	st.emit(Event{Type: EventStepStarted, Step: rec.ID})
+	st.emit(Event{Type: EventStepStarted, Step: rec.ID, Time: now})
 	var result any
 	var serr *StepError
 	skipped := false
@@ -161,8 +164,9 @@ func (st *runState) element(cs *cstep, rec *StepRecord, item any, i int) (any, *
 		result, serr = st.once(cs, rec, scope, rec.ID, "["+strconv.Itoa(i)+"]")
 	}
 	result, kept, serr := st.keep(result, serr, true)
+	now = time.Now()
 	st.mu.Lock()
-	rec.Finished, rec.Result, rec.Error = time.Now(), result, serr
+	rec.Finished, rec.Result, rec.Error = now, result, serr
 	rec.kept = st.h.budget.store(kept)
 	switch {
 	case skipped:
@@ -174,7 +178,7 @@ func (st *runState) element(cs *cstep, rec *StepRecord, item any, i int) (any, *
 	default:
 		rec.Status = StepFailed
 	}
-	ev := Event{Type: EventStepFinished, Step: rec.ID, Status: string(rec.Status), Reason: rec.Reason, Error: serr, Attempt: len(rec.Attempts)}
+	ev := Event{Type: EventStepFinished, Step: rec.ID, Time: now, Status: string(rec.Status), Reason: rec.Reason, Error: serr, Attempt: len(rec.Attempts)}
 	st.mu.Unlock()
 	st.emit(ev)
 	return result, serr
