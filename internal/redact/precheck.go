@@ -37,24 +37,60 @@ const (
 	needToken
 )
 
-// needs returns the patterns that may match text (a bit set of need*).
+// needs returns the patterns that may match text (a bit set of need*),
+// in one pass over its bytes:
+//
+//   - userinfo needs "://" and then an '@';
+//   - assignment needs a separator ('=' or ':') and a name SecretName
+//     accepts (hasSecretNeedle);
+//   - scheme needs (?i)bearer or basic ('s' also folds to U+017F ſ);
+//   - tokenShape needs one of its formats' literal prefixes
+//     (case-sensitive): sk-, gh[pousr]_, github_pat_, xox, AKIA, eyJ.
 func needs(text string) int {
 	var n int
-	// userinfo: "scheme://" then "@".
-	if i := strings.Index(text, "://"); i >= 0 && strings.IndexByte(text[i+3:], '@') >= 0 {
-		n |= needUserinfo
+	sep, scheme := false, false
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; c {
+		case ':':
+			sep = true
+			if strings.HasPrefix(text[i+1:], "//") {
+				scheme = true
+			}
+		case '=':
+			sep = true
+		case '@':
+			if scheme {
+				n |= needUserinfo
+			}
+		case 'b', 'B':
+			if foldPrefix(text[i+1:], "earer") || foldPrefix(text[i+1:], "asic") {
+				n |= needScheme
+			}
+		case 's':
+			if strings.HasPrefix(text[i+1:], "k-") {
+				n |= needToken
+			}
+		case 'g':
+			if strings.HasPrefix(text[i+1:], "ithub_pat_") ||
+				i+3 < len(text) && text[i+1] == 'h' && strings.IndexByte("pousr", text[i+2]) >= 0 && text[i+3] == '_' {
+				n |= needToken
+			}
+		case 'x':
+			if strings.HasPrefix(text[i+1:], "ox") {
+				n |= needToken
+			}
+		case 'A':
+			if strings.HasPrefix(text[i+1:], "KIA") {
+				n |= needToken
+			}
+		case 'e':
+			if strings.HasPrefix(text[i+1:], "yJ") {
+				n |= needToken
+			}
+		}
 	}
-	// assignment: a separator, and a name that SecretName accepts.
-	if strings.ContainsAny(text, "=:") && hasSecretNeedle(text, false) {
+	if sep && hasSecretNeedle(text, false) {
 		n |= needAssignment
-	}
-	// scheme: (?i)bearer|basic ('s' also folds to U+017F ſ).
-	if hasFold(text, "bearer") || hasFold(text, "basic") {
-		n |= needScheme
-	}
-	// tokenShape: one of the formats' literal prefixes (case-sensitive).
-	if mayToken(text) {
-		n |= needToken
 	}
 	return n
 }
@@ -65,6 +101,14 @@ func needs(text string) int {
 var secretNeedles = []string{
 	"pass", "pwd", "secret", "token", "key", "auth", "credential", "cookie", "sig", "bearer", "sessionid",
 }
+
+// needlesByFirst are the secret needles by their first letter.
+var needlesByFirst = func() (by [26][]string) {
+	for _, nd := range secretNeedles {
+		by[nd[0]-'a'] = append(by[nd[0]-'a'], nd)
+	}
+	return by
+}()
 
 // hasSecretNeedle reports whether text, lower-cased, with '_', '.', '-'
 // and every non-ASCII byte skipped (anyName: every byte but ASCII letters
@@ -82,8 +126,8 @@ func hasSecretNeedle(text string, anyName bool) bool {
 		if !(c >= 'a' && c <= 'z') {
 			continue
 		}
-		for _, nd := range secretNeedles {
-			if nd[0] == c && needleAt(text, i+1, nd[1:], anyName) {
+		for _, nd := range needlesByFirst[c-'a'] {
+			if needleAt(text, i+1, nd[1:], anyName) {
 				return true
 			}
 		}
@@ -119,24 +163,9 @@ func lower(c byte) byte {
 	return c
 }
 
-// hasFold reports whether text contains word (lower-case ASCII, its
-// first letter not s or k) under Go's regexp case folding: ASCII case, 's'
-// also as U+017F (ſ) and 'k' also as U+212A (the Kelvin sign).
-func hasFold(text, word string) bool {
-	first := word[0]
-	for i := 0; i < len(text); i++ {
-		if text[i]|0x20 != first { // only first and its upper case
-			continue
-		}
-		if foldPrefix(text[i+1:], word[1:]) {
-			return true
-		}
-	}
-	return false
-}
-
-// foldPrefix reports whether text starts with word under hasFold's
-// folding.
+// foldPrefix reports whether text starts with word (lower-case ASCII)
+// under Go's regexp case folding: ASCII case, 's' also as U+017F (ſ) and
+// 'k' also as U+212A (the Kelvin sign).
 func foldPrefix(text, word string) bool {
 	j := 0
 	for k := 0; k < len(word); k++ {
@@ -153,28 +182,4 @@ func foldPrefix(text, word string) bool {
 		}
 	}
 	return true
-}
-
-// tokenPrefixes are the literal starts of tokenShape's formats (gh[pousr]_
-// is checked apart).
-var tokenPrefixes = []string{"sk-", "github_pat_", "xox", "AKIA", "eyJ"}
-
-// mayToken reports whether text contains a literal prefix of a tokenShape
-// format.
-func mayToken(text string) bool {
-	for _, p := range tokenPrefixes {
-		if strings.Contains(text, p) {
-			return true
-		}
-	}
-	for i := 0; ; {
-		j := strings.Index(text[i:], "gh")
-		if j < 0 {
-			return false
-		}
-		i += j + 2
-		if i+1 < len(text) && strings.IndexByte("pousr", text[i]) >= 0 && text[i+1] == '_' {
-			return true
-		}
-	}
 }
