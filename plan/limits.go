@@ -185,7 +185,7 @@ func (b *budget) measure(v any, count bool) ([]byte, *StepError) {
 	if v == nil {
 		return nil, nil
 	}
-	raw, err := json.Marshal(v)
+	raw, err := appendJSON(nil, v) // json.Marshal's bytes, fewer allocations
 	if err != nil {
 		return nil, &StepError{Code: CodeReference, Message: "result is not JSON: " + err.Error()}
 	}

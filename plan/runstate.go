@@ -38,8 +38,10 @@ type runState struct {
 func (st *runState) initRecords() []*StepRecord {
 	st.recs = make([]*StepRecord, len(st.c.steps))
 	st.remaining = make([]int, len(st.c.steps))
+	all := make([]StepRecord, len(st.c.steps)) // one allocation for every record
 	for i, cs := range st.c.steps {
-		st.recs[i] = &StepRecord{ID: cs.ID, Kind: cs.Kind(), Tool: cs.Tool, Status: StepPending}
+		all[i] = StepRecord{ID: cs.ID, Kind: cs.Kind(), Tool: cs.Tool, Status: StepPending}
+		st.recs[i] = &all[i]
 		st.remaining[i] = len(cs.deps)
 	}
 	return st.recs
@@ -97,7 +99,8 @@ func (st *runState) settle(cs *cstep, status StepStatus, reason string, o outcom
 
 // finished launches the dependants whose last dependency this was.
 func (st *runState) finished(cs *cstep) {
-	var ready []*cstep
+	var buf [8]*cstep
+	ready := buf[:0]
 	st.mu.Lock()
 	for _, d := range cs.dependants {
 		st.remaining[d.index]--
