@@ -23,6 +23,7 @@ type session struct {
 	cs   *sdk.ClientSession
 	proc *process  // stdio only
 	pipe *pipeConn // stdio only: the connection with cancellable writes
+	raw  *rawConn  // the connection, with weft's own tools/call path (rawcall.go)
 
 	probing atomic.Bool // a liveness probe is running (probe.go)
 
@@ -67,13 +68,23 @@ type lifeTransport struct {
 	inner  sdk.Transport
 	life   context.Context
 	cancel context.CancelFunc
+	// raw wraps the connection in a rawConn (stdio only: the SDK's
+	// Streamable HTTP client connection has unexported hooks a wrapper
+	// would hide from the SDK).
+	raw  bool
+	conn *rawConn // set by Connect when raw
 }
 
 // Connect implements sdk.Transport.
 func (t *lifeTransport) Connect(ctx context.Context) (sdk.Connection, error) {
 	stop := context.AfterFunc(ctx, t.cancel)
 	defer stop()
-	return t.inner.Connect(t.life)
+	c, err := t.inner.Connect(t.life)
+	if err != nil || !t.raw {
+		return c, err
+	}
+	t.conn = newRawConn(c)
+	return t.conn, nil
 }
 
 // sessionTransport sets the configured headers on every request and ties
@@ -191,7 +202,8 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	// otherwise wait (up to 5s) for in-flight requests such as the
 	// best-effort notifications/cancelled to an unresponsive server.
 	stopLife := context.AfterFunc(ctx, scancel)
-	cs, err := u.client.Connect(ctx, &lifeTransport{inner: tr, life: sctx, cancel: scancel}, nil)
+	lt := &lifeTransport{inner: tr, life: sctx, cancel: scancel, raw: pt != nil}
+	cs, err := u.client.Connect(ctx, lt, nil)
 	stopLife()
 	if err != nil {
 		err = u.attemptError(s, "initialize", err)
@@ -199,6 +211,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 		return nil, nil, 0, err
 	}
 	s.cs = cs
+	s.raw = lt.conn
 	if pt != nil {
 		s.pipe = pt.conn
 	}

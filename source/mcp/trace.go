@@ -26,8 +26,8 @@ func (u *Upstream) traceCall(ctx, cctx context.Context, s *session, tool string,
 
 // endCallSpan ends a tools/call client span: a transport or protocol
 // failure, or a result with isError (error.type tool_error), marks it failed.
-func endCallSpan(span trace.Span, res *sdk.CallToolResult, err error) {
-	if err == nil && res != nil && res.IsError {
+func endCallSpan(span trace.Span, isError bool, err error) {
+	if err == nil && isError {
 		tracing.Fail(span, tracing.ErrorTypeToolError, nil)
 	}
 	tracing.End(span, err)

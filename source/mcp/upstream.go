@@ -239,19 +239,30 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 	if u.cfg.Tracer != nil {
 		cctx, span = u.traceCall(ctx, cctx, s, tool, params)
 	}
-	res, err := s.cs.CallTool(cctx, params)
-	if span != nil {
-		endCallSpan(span, res, err)
-	}
-	if err != nil {
-		return nil, u.callError(ctx, s, op, tool, err)
-	}
-	if wantsProgress {
-		dc.settle()
-	}
-	r, err := convertResult(res)
-	if err != nil {
-		return nil, fmt.Errorf("mcp %s: %s: %w: %v", u.cfg.Name, op, source.ErrProtocol, err)
+	var r *source.Result
+	if triple, ok := s.rawCallable(); ok {
+		r, err = u.callRaw(ctx, cctx, s, op, tool, params, triple, span)
+		if err != nil {
+			return nil, err
+		}
+		if wantsProgress {
+			dc.settle()
+		}
+	} else {
+		res, err := s.cs.CallTool(cctx, params)
+		if span != nil {
+			endCallSpan(span, res != nil && res.IsError, err)
+		}
+		if err != nil {
+			return nil, u.callError(ctx, s, op, tool, err)
+		}
+		if wantsProgress {
+			dc.settle()
+		}
+		r, err = convertResult(res)
+		if err != nil {
+			return nil, fmt.Errorf("mcp %s: %s: %w: %v", u.cfg.Name, op, source.ErrProtocol, err)
+		}
 	}
 	if r.IsError && r.Text() == tsUnknownTool(tool) {
 		return nil, fmt.Errorf("mcp %s: %s: %w: %s", u.cfg.Name, op, source.ErrUnknownTool, r.Text())
