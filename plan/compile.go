@@ -24,6 +24,9 @@ type compiled struct {
 	inputs  *jsonschema.Schema // nil: no inputs declared
 	inSpec  map[string]any     // the inputs schema, decoded
 	outputs map[string]any
+
+	depPool []*cstep  // chunks the steps' deps are carved from (carve)
+	refPool []located // chunks the steps' refs are carved from
 }
 
 // cstep is a compiled step.
@@ -126,6 +129,9 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 		}
 		cs.deps = append(cs.deps, d)
 	}
+	// Room for the declared dependencies and two implied ones, carved
+	// from a chunk shared with other steps.
+	cs.deps = carve(&c.depPool, len(cs.DependsOn)+2)
 	for i, id := range cs.DependsOn {
 		if _, ok := c.byID[id]; !ok {
 			add(joinIndex(joinKey(cs.path, "depends_on"), i), ProblemUnknownStep, "no step has id %q%s", id, c.suggest(id))
@@ -140,7 +146,7 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				add(sp, ProblemBadReference, "%v", err)
 				return
 			}
-			t.eachRef(func(r *ref) { cs.addRef(r, sp) })
+			t.eachRef(func(r *ref) { c.addRef(cs, r, sp) })
 		})
 	}
 	if cs.Kind() == KindTool {
@@ -151,7 +157,7 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 				add(sp, ProblemBadReference, "%v", err)
 				return
 			}
-			t.eachRef(func(r *ref) { cs.addRef(r, sp) })
+			t.eachRef(func(r *ref) { c.addRef(cs, r, sp) })
 		})
 	} else if cs.Args != nil {
 		collect(cs.Args, joinKey(cs.path, "args"))
@@ -221,12 +227,26 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 	return probs
 }
 
-// addRef records a reference of the step (room for a few from the first).
-func (cs *cstep) addRef(r *ref, path string) {
+// addRef records a reference of step cs (room for four from the first,
+// carved from a chunk shared with other steps).
+func (c *compiled) addRef(cs *cstep, r *ref, path string) {
 	if cs.refs == nil {
-		cs.refs = make([]located, 0, 4)
+		cs.refs = carve(&c.refPool, 4)
 	}
 	cs.refs = append(cs.refs, located{ref: r, path: path})
+}
+
+// carve returns an empty slice with room for n, cut from the chunk *pool
+// (a new chunk when it is full): many small slices, few allocations. Its
+// capacity ends at n, so appending past n reallocates rather than writing
+// into a neighbour's room.
+func carve[T any](pool *[]T, n int) []T {
+	if cap(*pool)-len(*pool) < n {
+		*pool = make([]T, 0, max(n, 128))
+	}
+	p := *pool
+	*pool = p[:len(p)+n]
+	return p[len(p) : len(p) : len(p)+n]
 }
 
 // checkRefRoot checks what a reference's root names exists (cs nil: an output).

@@ -3,7 +3,6 @@ package plan
 import (
 	"encoding/json"
 	"maps"
-	"slices"
 
 	"github.com/weft-dev/weft/catalog"
 	"github.com/weft-dev/weft/internal/redact"
@@ -183,17 +182,29 @@ func recordSteps(recs []*StepRecord) []*StepRecord {
 		return nil
 	}
 	out := make([]*StepRecord, len(recs))
+	copies := make([]StepRecord, len(recs)) // the copies in one allocation
+	total := 0
+	for _, rec := range recs {
+		total += len(rec.Attempts)
+	}
+	attempts := make([]Attempt, 0, total) // their attempts in another
 	for i, rec := range recs {
-		c := *rec
+		c := &copies[i]
+		*c = *rec
 		c.Result = rec.kept.stored
 		c.Truncated = 0
 		if rec.kept.cut {
 			c.Truncated = rec.kept.size
 		}
-		c.Attempts = slices.Clone(rec.Attempts)
+		c.Attempts = nil
+		if rec.Attempts != nil {
+			n := len(attempts)
+			attempts = append(attempts, rec.Attempts...)
+			c.Attempts = attempts[n:len(attempts):len(attempts)]
+		}
 		c.Items = recordSteps(rec.Items)
 		c.Steps = recordSteps(rec.Steps)
-		out[i] = &c
+		out[i] = c
 	}
 	return out
 }
