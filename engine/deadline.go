@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -39,7 +38,6 @@ type deadlineCtx struct {
 	mu       sync.Mutex
 	idx      int32         // position in wheel.heap; -1 when not there (wheel's lock)
 	afterSeq uint32        // id of the last AfterFunc registration
-	ended    atomic.Bool   // err is set; read by the wheel under its lock
 	watch    bool          // the parent can be canceled: Err and the wheel check it
 	armed    bool          // put on the wheel (by the first Done or AfterFunc)
 	done     chan struct{} // made on first Done; closed when the call ends
@@ -78,42 +76,31 @@ func (c *deadlineCtx) release() {
 	c.end(context.Canceled)
 }
 
-// armLocked marks c for the wheel, once: from now on someone may wait for
-// its end. It reports whether the caller must put c on the wheel
-// (theWheel.add) after unlocking c.mu. c.mu held, c not ended.
+// armLocked puts c on the wheel, once: from now on someone may wait for
+// its end. c.mu held, c not ended.
 //
-// Lock order: c.mu is never held while taking the wheel's lock, and the
-// wheel calls no context method under its own lock.
-func (c *deadlineCtx) armLocked() bool {
-	if c.armed {
-		return false
+// Lock order: c.mu, then the wheel's lock. The wheel calls no context
+// method under its lock (it checks parents after releasing it), so a
+// parent that is itself a deadlineCtx cannot turn the order around.
+func (c *deadlineCtx) armLocked() {
+	if !c.armed {
+		c.armed = true
+		theWheel.add(c, time.Now())
 	}
-	c.armed = true
-	return true
 }
 
-// end closes Done with err unless the context already ended (or is
-// ending), takes c off the wheel and starts the AfterFunc callbacks still
-// registered.
-//
-// c leaves the wheel before Done closes, so whoever sees Done closed sees
-// c off the wheel. The first end claims c with ended: from then on a
-// theWheel.add (the first Done or AfterFunc, racing) leaves c off the
-// wheel, and a concurrent end returns at once (its caller may see Err
-// still nil for the moment the first one takes).
+// end closes Done with err unless the context already ended, takes c off
+// the wheel (before Done closes: whoever sees Done closed sees c off the
+// wheel) and starts the AfterFunc callbacks still registered.
 func (c *deadlineCtx) end(err error) {
 	c.mu.Lock()
-	if c.ended.Load() {
+	if c.err != nil {
 		c.mu.Unlock()
 		return
 	}
-	c.ended.Store(true)
-	armed := c.armed
-	c.mu.Unlock()
-	if armed {
+	if c.armed {
 		theWheel.remove(c)
 	}
-	c.mu.Lock()
 	c.err = err
 	if c.done == nil {
 		c.done = closedChan
@@ -151,16 +138,12 @@ func (c *deadlineCtx) Done() <-chan struct{} {
 		c.end(err)
 	}
 	c.mu.Lock()
-	arm := false
 	if c.done == nil {
 		c.done = make(chan struct{})
-		arm = c.armLocked()
+		c.armLocked()
 	}
 	d = c.done
 	c.mu.Unlock()
-	if arm {
-		theWheel.add(c, time.Now())
-	}
 	return d
 }
 
@@ -220,7 +203,7 @@ func (c *deadlineCtx) AfterFunc(f func()) func() bool {
 		go f()
 		return func() bool { return false }
 	}
-	arm := c.armLocked()
+	c.armLocked()
 	c.afterSeq++
 	id := c.afterSeq
 	if c.afters == nil {
@@ -228,9 +211,6 @@ func (c *deadlineCtx) AfterFunc(f func()) func() bool {
 	}
 	c.afters = append(c.afters, afterReg{id: id, f: f})
 	c.mu.Unlock()
-	if arm {
-		theWheel.add(c, time.Now())
-	}
 	return func() bool { return c.stopAfter(id) }
 }
 
@@ -279,10 +259,6 @@ func (w *wheel) add(c *deadlineCtx, now time.Time) {
 		go w.run()
 	})
 	w.mu.Lock()
-	if c.ended.Load() {
-		w.mu.Unlock()
-		return
-	}
 	c.idx = int32(len(w.heap))
 	w.heap = append(w.heap, c)
 	w.up(int(c.idx))

@@ -62,13 +62,21 @@ func TestDeadlineLazyWheel(t *testing.T) {
 		t.Fatal("released call still on the wheel")
 	}
 
-	// AfterFunc puts it on the wheel; the deadline fires it and takes it off.
-	ctx, c = withDeadline(context.Background(), time.Now().Add(20*time.Millisecond))
-	ran := make(chan struct{})
-	context.AfterFunc(ctx, func() { close(ran) })
+	// AfterFunc puts it on the wheel.
+	ctx, c = withDeadline(context.Background(), far)
+	context.AfterFunc(ctx, func() {})
 	if !onWheel(t, c) {
 		t.Fatal("AfterFunc did not put the call on the wheel")
 	}
+	c.release()
+	if onWheel(t, c) {
+		t.Fatal("released call still on the wheel")
+	}
+
+	// The deadline fires a waiting call and takes it off the wheel.
+	ctx, c = withDeadline(context.Background(), time.Now().Add(20*time.Millisecond))
+	ran := make(chan struct{})
+	context.AfterFunc(ctx, func() { close(ran) })
 	<-ran
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || onWheel(t, c) {
 		t.Fatalf("at the deadline: err %v, on wheel %v", ctx.Err(), onWheel(t, c))
