@@ -17,8 +17,8 @@ type argTmpl struct {
 	lit   []byte    // a constant value, marshaled
 	whole *ref      // exactly one reference: its value
 	parts []tpart   // a string interpolating references
-	keys  [][]byte  // an object: its keys, sorted, quoted, with the colon
-	elems []argTmpl // an object's values (by keys) or an array's elements
+	key   []byte    // as an object's value: its key, quoted, with the colon
+	elems []argTmpl // an object's values (sorted by key) or an array's elements
 	array bool
 }
 
@@ -50,12 +50,12 @@ func compileArgs(v any, path string, found func(s string, t *template, err error
 		if constant(x) {
 			break
 		}
-		keys := make([]string, 0, len(x))
+		var small [16]string // the keys of a small object stay off the heap
+		keys := small[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		t.keys = make([][]byte, len(keys))
 		t.elems = make([]argTmpl, len(keys))
 		// The quoted keys share one buffer.
 		n := 0
@@ -71,9 +71,9 @@ func compileArgs(v any, path string, found func(s string, t *template, err error
 				return t, false
 			}
 			buf = append(buf, ':')
-			t.keys[i] = buf[start:len(buf):len(buf)]
 			var eok bool
 			t.elems[i], eok = compileArgs(x[k], joinKey(path, k), found)
+			t.elems[i].key = buf[start:len(buf):len(buf)]
 			ok = ok && eok
 		}
 		return t, ok
@@ -128,7 +128,7 @@ func (t *argTmpl) size() int {
 	for i := range t.elems {
 		n += t.elems[i].size() + 1
 		if !t.array {
-			n += len(t.keys[i])
+			n += len(t.elems[i].key)
 		}
 	}
 	return n + 2
@@ -202,7 +202,7 @@ func (t *argTmpl) render(b []byte, res resolver) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, t.keys[i]...)
+		b = append(b, t.elems[i].key...)
 		var err error
 		if b, err = t.elems[i].render(b, res); err != nil {
 			return b, err
