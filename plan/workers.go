@@ -7,8 +7,10 @@ import (
 // Steps run on warm workers rather than a fresh goroutine each: a new
 // goroutine starts with a small stack that the call path (engine, JSON)
 // grows again on every step — a quarter of the per-step CPU in profiles.
-// A worker that finished a step waits for the next one for workerIdle,
-// then exits, so an idle process holds no workers.
+// A worker that ran no step for a whole workerIdle period (between one and
+// two of them after its last step) exits, so an idle process holds no
+// workers; the period's timer is not reset per step, which would cost
+// every step a timer update.
 
 // stepJob is one step of one run for a worker.
 type stepJob struct {
@@ -20,7 +22,7 @@ type stepJob struct {
 // only when a worker is waiting, else launchStep starts a new one.
 var stepWork = make(chan stepJob)
 
-// workerIdle is how long a worker waits for another step before exiting.
+// workerIdle is the period after which a worker that ran no step exits.
 const workerIdle = time.Second
 
 // launchStep runs j.st.runStep(j.cs) on an idle worker or a new one.
@@ -33,20 +35,22 @@ func launchStep(j stepJob) {
 }
 
 func stepWorker(j stepJob) {
-	var t *time.Timer
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
 	for {
 		j.st.runStep(j.cs)
 		j = stepJob{}
-		if t == nil {
-			t = time.NewTimer(workerIdle)
-		} else {
-			t.Reset(workerIdle)
-		}
-		select {
-		case j = <-stepWork:
-			t.Stop()
-		case <-t.C:
-			return
+		busy := true // ran a step in the current period
+		for j.st == nil {
+			select {
+			case j = <-stepWork:
+			case <-t.C:
+				if !busy {
+					return
+				}
+				busy = false
+				t.Reset(workerIdle)
+			}
 		}
 	}
 }
