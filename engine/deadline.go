@@ -82,10 +82,10 @@ func (c *deadlineCtx) release() {
 // Lock order: c.mu, then the wheel's lock. The wheel calls no context
 // method under its lock (it checks parents after releasing it), so a
 // parent that is itself a deadlineCtx cannot turn the order around.
-func (c *deadlineCtx) armLocked() {
+func (c *deadlineCtx) armLocked(now time.Time) {
 	if !c.armed {
 		c.armed = true
-		theWheel.add(c, time.Now())
+		theWheel.add(c, now)
 	}
 }
 
@@ -134,13 +134,14 @@ func (c *deadlineCtx) Done() <-chan struct{} {
 	// The first Done: a deadline that passed or a parent canceled before
 	// it ends c here, so the channel is closed at once rather than when
 	// the wheel gets to it.
-	if err := c.expired(); err != nil {
+	now := time.Now()
+	if err := c.expired(now); err != nil {
 		c.end(err)
 	}
 	c.mu.Lock()
 	if c.done == nil {
 		c.done = make(chan struct{})
-		c.armLocked()
+		c.armLocked(now)
 	}
 	d = c.done
 	c.mu.Unlock()
@@ -158,7 +159,7 @@ func (c *deadlineCtx) Err() error {
 	if err != nil {
 		return err
 	}
-	if err = c.expired(); err == nil {
+	if err = c.expired(time.Now()); err == nil {
 		return nil
 	}
 	c.end(err)
@@ -168,15 +169,15 @@ func (c *deadlineCtx) Err() error {
 	return err
 }
 
-// expired reports why c should have ended already (its parent's error or
-// its deadline passed), or nil. c not ended; c.mu not held.
-func (c *deadlineCtx) expired() error {
+// expired reports why c should have ended already at now (its parent's
+// error or its deadline passed), or nil. c.mu not held.
+func (c *deadlineCtx) expired(now time.Time) error {
 	if c.watch {
 		if err := c.parent.Err(); err != nil {
 			return err
 		}
 	}
-	if !time.Now().Before(c.deadline) {
+	if !now.Before(c.deadline) {
 		return context.DeadlineExceeded
 	}
 	return nil
@@ -203,7 +204,9 @@ func (c *deadlineCtx) AfterFunc(f func()) func() bool {
 		go f()
 		return func() bool { return false }
 	}
-	c.armLocked()
+	if !c.armed {
+		c.armLocked(time.Now())
+	}
 	c.afterSeq++
 	id := c.afterSeq
 	if c.afters == nil {
