@@ -19,8 +19,8 @@ import (
 // A call goes on the wheel only once its end can be waited for (the first
 // Done or AfterFunc): until then nothing can block on it, and Err finds a
 // passed deadline or a canceled parent by itself. A call whose upstream
-// never waits on its context (most function tools, a cached result) costs
-// no wheel lock at all.
+// never waits on its context (a function tool that does not select on
+// Done) costs no wheel lock at all.
 //
 // A deadlineCtx is not pooled, although pooling it would make the call
 // path allocation-free: a context retained past its call (a goroutine of
