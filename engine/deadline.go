@@ -42,10 +42,11 @@ type deadlineCtx struct {
 	armed    bool          // put on the wheel (by the first Done or AfterFunc)
 	done     chan struct{} // made on first Done; closed when the call ends
 	err      error         // non-nil once ended
-	afters   []afterReg    // AfterFunc registrations still pending; backed by afterBuf until a second one
-	// afterBuf holds the first registration, so that the usual single
-	// one (source/mcp's bind, a derived context) costs no slice.
-	afterBuf [1]afterReg
+	// first is a pending AfterFunc registration (f nil: none), kept in c
+	// so that the usual single one (source/mcp's bind, a derived context)
+	// costs no slice; more holds any others.
+	first afterReg
+	more  *[]afterReg
 }
 
 // parentPoll is how often the wheel checks in-flight calls whose parent
@@ -107,14 +108,20 @@ func (c *deadlineCtx) end(err error) {
 	} else {
 		close(c.done)
 	}
-	afters := c.afters
-	c.afters = nil
+	first := c.first
+	c.first = afterReg{}
+	var more []afterReg
+	if c.more != nil {
+		more = *c.more
+		c.more = nil
+	}
 	c.mu.Unlock()
-	// Once err is set nothing writes afters' backing array (afterBuf or a
-	// grown copy) again: registrations run at once and stops find nothing.
-	for i := range afters {
-		go afters[i].f()
-		afters[i].f = nil
+	// With err set, registrations run at once and stops find nothing.
+	if first.f != nil {
+		go first.f()
+	}
+	for _, a := range more {
+		go a.f()
 	}
 }
 
@@ -209,10 +216,14 @@ func (c *deadlineCtx) AfterFunc(f func()) func() bool {
 	}
 	c.afterSeq++
 	id := c.afterSeq
-	if c.afters == nil {
-		c.afters = c.afterBuf[:0]
+	if c.first.f == nil {
+		c.first = afterReg{id: id, f: f}
+	} else {
+		if c.more == nil {
+			c.more = new([]afterReg)
+		}
+		*c.more = append(*c.more, afterReg{id: id, f: f})
 	}
-	c.afters = append(c.afters, afterReg{id: id, f: f})
 	c.mu.Unlock()
 	return func() bool { return c.stopAfter(id) }
 }
@@ -228,12 +239,20 @@ type afterReg struct {
 func (c *deadlineCtx) stopAfter(id uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, a := range c.afters {
+	if c.first.f != nil && c.first.id == id {
+		c.first = afterReg{}
+		return true
+	}
+	if c.more == nil {
+		return false
+	}
+	m := *c.more
+	for i, a := range m {
 		if a.id == id {
-			n := len(c.afters) - 1
-			copy(c.afters[i:], c.afters[i+1:])
-			c.afters[n] = afterReg{}
-			c.afters = c.afters[:n]
+			n := len(m) - 1
+			copy(m[i:], m[i+1:])
+			m[n] = afterReg{}
+			*c.more = m[:n]
 			return true
 		}
 	}

@@ -143,7 +143,8 @@ func TestDeadlineArmRace(t *testing.T) {
 }
 
 // TestDeadlineAfterFuncs: registrations beyond the one kept inline, stopped
-// in any order; the ones left run when the call ends, each once.
+// in any order, one more after the inline one was stopped; the ones left
+// run when the call ends, each once.
 func TestDeadlineAfterFuncs(t *testing.T) {
 	ctx, c := withDeadline(context.Background(), time.Now().Add(time.Hour))
 	ran := make(chan int, 10)
@@ -157,15 +158,16 @@ func TestDeadlineAfterFuncs(t *testing.T) {
 	if stops[0]() {
 		t.Fatal("second stop reported true")
 	}
+	stops = append(stops, context.AfterFunc(ctx, func() { ran <- 5 }))
 	c.release()
 	got := map[int]bool{}
-	for range 3 {
+	for range 4 {
 		got[<-ran] = true
 	}
-	if !got[1] || !got[2] || !got[4] {
-		t.Fatalf("ran %v, want 1, 2, 4", got)
+	if !got[1] || !got[2] || !got[4] || !got[5] {
+		t.Fatalf("ran %v, want 1, 2, 4, 5", got)
 	}
-	for _, i := range []int{1, 2, 4} {
+	for _, i := range []int{1, 2, 4, 5} {
 		if stops[i]() {
 			t.Fatalf("stop of %d after it ran reported true", i)
 		}
