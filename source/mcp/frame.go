@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 )
 
 // MaxMessageBytes bounds one message (one line) a stdio upstream writes:
@@ -37,6 +38,10 @@ type frameGuard struct {
 	line []byte // the line being collected
 	out  []byte // what Read returns next
 	err  error  // the source's error, returned once out is drained
+
+	// take, once set, is offered every whole line within the limit; a
+	// line it takes (returns true for) is not passed on (rawcall.go).
+	take atomic.Pointer[func(line []byte) bool]
 }
 
 func newFrameGuard(src io.ReadCloser, limit int, log *slog.Logger) *frameGuard {
@@ -70,7 +75,9 @@ func (g *frameGuard) next() {
 		if err == nil && len(g.line) == 0 && len(chunk) <= g.limit {
 			// The common case, a whole line in the buffer: no copy. The
 			// buffer is not read again before out is drained.
-			g.out = chunk
+			if !g.taken(chunk) {
+				g.out = chunk
+			}
 			return
 		}
 		g.line = append(g.line, chunk...)
@@ -79,7 +86,9 @@ func (g *frameGuard) next() {
 			return
 		}
 		if err == nil {
-			g.out = g.line
+			if !g.taken(g.line) {
+				g.out = g.line
+			}
 			return
 		}
 		if !errors.Is(err, bufio.ErrBufferFull) {
@@ -87,6 +96,12 @@ func (g *frameGuard) next() {
 			return
 		}
 	}
+}
+
+// taken offers a whole line to take.
+func (g *frameGuard) taken(line []byte) bool {
+	t := g.take.Load()
+	return t != nil && (*t)(line)
 }
 
 // oversized consumes the rest of a line longer than the limit (whose first

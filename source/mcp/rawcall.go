@@ -60,7 +60,8 @@ var errRawClosed = fmt.Errorf(`%w: calling "tools/call": client is closing`, sdk
 type rawConn struct {
 	sdk.Connection
 
-	next atomic.Uint64
+	next  atomic.Uint64
+	taken atomic.Uint64 // answers takeLine decoded and delivered
 
 	mu      sync.Mutex
 	pending map[string]chan *jsonrpc.Response
@@ -129,20 +130,93 @@ func (c *rawConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		if !ok {
 			return msg, nil
 		}
-		id, ok := r.ID.Raw().(string)
-		if !ok || !strings.HasPrefix(id, rawIDPrefix) {
+		if !c.deliver(r) {
 			return msg, nil
 		}
-		c.mu.Lock()
-		ch := c.pending[id]
-		delete(c.pending, id)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- r // buffered: never blocks the reader
-		}
-		// An answer to a call whose caller gave up is dropped, as the SDK
-		// drops answers to retired calls.
 	}
+}
+
+// deliver hands r to its raw call and reports whether it was an answer to
+// one. An answer to a call whose caller gave up is dropped, as the SDK
+// drops answers to retired calls.
+func (c *rawConn) deliver(r *jsonrpc.Response) bool {
+	id, ok := r.ID.Raw().(string)
+	if !ok || !strings.HasPrefix(id, rawIDPrefix) {
+		return false
+	}
+	c.mu.Lock()
+	ch := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- r // buffered: never blocks the reader
+	}
+	return true
+}
+
+// takeLine is the stdio frame guard's hook (frame.go): a line that is
+// exactly one well-formed answer to a raw call is decoded here, once and
+// without the SDK's 32 KiB decoder buffers, and delivered; anything else —
+// every other message, and any answer with something unusual about it —
+// goes on to the SDK's connection as before (and an answer to a raw call
+// the SDK decoded still reaches Read above).
+func (c *rawConn) takeLine(line []byte) bool {
+	if !bytes.Contains(line, []byte(`"`+rawIDPrefix)) {
+		return false
+	}
+	var sc idScanner
+	sc.feed(line)
+	if !sc.hasID || sc.hasMethod || !bytes.HasPrefix(sc.id, []byte(`"`+rawIDPrefix)) {
+		return false
+	}
+	r, ok := decodeRawAnswer(line)
+	if !ok || !c.deliver(r) {
+		return false
+	}
+	c.taken.Add(1)
+	return true
+}
+
+// decodeRawAnswer decodes a JSON-RPC response with a string id, accepting
+// only what the SDK's DecodeMessage would decode to the same response:
+// member names exactly "jsonrpc" (= "2.0"), "id", "result", "error".
+func decodeRawAnswer(line []byte) (*jsonrpc.Response, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(line, &m) != nil {
+		return nil, false
+	}
+	var version, id string
+	for k, v := range m {
+		switch k {
+		case "jsonrpc":
+			if json.Unmarshal(v, &version) != nil || version != "2.0" {
+				return nil, false
+			}
+		case "id":
+			if json.Unmarshal(v, &id) != nil || !strings.HasPrefix(id, rawIDPrefix) {
+				return nil, false
+			}
+		case "result", "error":
+		default:
+			return nil, false
+		}
+	}
+	if version == "" || id == "" {
+		return nil, false
+	}
+	jid, err := jsonrpc.MakeID(id)
+	if err != nil {
+		return nil, false
+	}
+	r := &jsonrpc.Response{ID: jid, Result: m["result"]}
+	if e, ok := m["error"]; ok && string(e) != "null" {
+		var we jsonrpc.Error
+		if json.Unmarshal(e, &we) != nil {
+			return nil, false
+		}
+		r.Error = &we
+	}
+	return r, true
 }
 
 // Close implements sdk.Connection and fails the raw calls in flight.

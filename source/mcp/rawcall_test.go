@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/weft-dev/weft/source"
@@ -28,7 +29,7 @@ func TestRawCallMatchesSDK(t *testing.T) {
 	if _, ok := s.rawCallable(); !ok {
 		t.Fatalf("stdio session on protocol %q does not take the raw path", s.cs.InitializeResult().ProtocolVersion)
 	}
-	before := s.raw.next.Load()
+	before, takenBefore := s.raw.next.Load(), s.raw.taken.Load()
 	cases := []struct{ tool, args string }{
 		{"echo", `{"message":"hi \"there\" <&>"}`},
 		{"add", `{"a":2,"b":40}`},
@@ -60,6 +61,10 @@ func TestRawCallMatchesSDK(t *testing.T) {
 	}
 	if got := s.raw.next.Load() - before; got != uint64(len(cases)) {
 		t.Fatalf("raw calls = %d, want %d", got, len(cases))
+	}
+	// Their answers were decoded by the frame guard's hook, not the SDK.
+	if got := s.raw.taken.Load() - takenBefore; got != uint64(len(cases)) {
+		t.Fatalf("answers taken from the stdio stream = %d, want %d", got, len(cases))
 	}
 	// The same errors as before: an unknown tool, and an upstream that
 	// closed mid-call is unavailable.
@@ -180,4 +185,33 @@ func dump(r *source.Result) string {
 	var b bytes.Buffer
 	json.NewEncoder(&b).Encode(r)
 	return b.String()
+}
+
+func TestDecodeRawAnswer(t *testing.T) {
+	r, ok := decodeRawAnswer([]byte(`{"jsonrpc":"2.0","id":"weft-7","result":{"content":[]}}` + "\n"))
+	if !ok || r.ID.Raw() != "weft-7" || string(r.Result) != `{"content":[]}` || r.Error != nil {
+		t.Fatalf("result answer = %+v, %v", r, ok)
+	}
+	r, ok = decodeRawAnswer([]byte(`{"jsonrpc":"2.0","id":"weft-8","error":{"code":-32602,"message":"unknown tool \"x\""}}`))
+	var we *jsonrpc.Error
+	if !ok || !errors.As(r.Error, &we) || we.Code != -32602 || we.Message != `unknown tool "x"` {
+		t.Fatalf("error answer = %+v, %v", r, ok)
+	}
+	// Anything the SDK might read differently is left to the SDK.
+	for _, in := range []string{
+		`{"jsonrpc":"2.0","id":"weft-1","result":{},"method":"x"}`,
+		`{"jsonrpc":"2.0","id":"weft-1","result":{},"extra":1}`,
+		`{"JSONRPC":"2.0","id":"weft-1","result":{}}`,
+		`{"jsonrpc":"1.0","id":"weft-1","result":{}}`,
+		`{"id":"weft-1","result":{}}`,
+		`{"jsonrpc":"2.0","id":7,"result":{}}`,
+		`{"jsonrpc":"2.0","id":"other-1","result":{}}`,
+		`{"jsonrpc":"2.0","id":"weft-1","error":"boom"}`,
+		`{"jsonrpc":"2.0","id":"weft-1","result":{}} {"jsonrpc":"2.0","id":"weft-2","result":{}}`,
+		`[{"jsonrpc":"2.0","id":"weft-1","result":{}}]`,
+	} {
+		if r, ok := decodeRawAnswer([]byte(in)); ok {
+			t.Errorf("decodeRawAnswer(%s) = %+v, want it left to the SDK", in, r)
+		}
+	}
 }

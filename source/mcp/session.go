@@ -164,6 +164,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 
 	var tr sdk.Transport
 	var pt *pipeTransport
+	var fg *frameGuard
 	if u.cfg.Transport == TransportStdio {
 		p, err := startProcess(u.cfg, u.log, u.red)
 		if err != nil {
@@ -176,7 +177,8 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 			p.pid, u.cfg.StartTimeout))
 		// weft bounds each message itself (frame.go), so the SDK's cap,
 		// which would end the whole session, is off.
-		pt = &pipeTransport{inner: &sdk.IOTransport{Reader: newFrameGuard(p.stdout, MaxMessageBytes, u.log), Writer: p.stdin, MaxLineLength: -1},
+		fg = newFrameGuard(p.stdout, MaxMessageBytes, u.log)
+		pt = &pipeTransport{inner: &sdk.IOTransport{Reader: fg, Writer: p.stdin, MaxLineLength: -1},
 			stallAfter: u.cfg.PingTimeout,
 			onStall: func(st string) {
 				reason := "stopped reading its input: " + st
@@ -212,6 +214,10 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	}
 	s.cs = cs
 	s.raw = lt.conn
+	if fg != nil && s.raw != nil {
+		take := s.raw.takeLine
+		fg.take.Store(&take)
+	}
 	if pt != nil {
 		s.pipe = pt.conn
 	}
