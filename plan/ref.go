@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -66,18 +67,30 @@ func parseRef(text string) (*ref, error) {
 	return &r.ref, nil
 }
 
-// refBuf is a reference with room for its selectors (steps.<id>.<field>
-// and one more), so that parsing one is one allocation.
+// refBuf is a reference with room for a one-selector path, so that
+// parsing one ({{steps.a.result}}, {{inputs.x}}, {{item.id}}) is one
+// allocation.
 type refBuf struct {
 	ref
-	segs [4]segment
+	tail [1]segment
+}
+
+// keepPath stores p (parsed into a temporary buffer) as the reference's
+// path: in rb's room when it fits, else in a copy.
+func (rb *refBuf) keepPath(p []segment) []segment {
+	if len(p) <= len(rb.tail) {
+		n := copy(rb.tail[:], p)
+		return rb.tail[:n:n]
+	}
+	return slices.Clone(p)
 }
 
 // parseRefInto is parseRef into r.
 func parseRefInto(rb *refBuf, text string) error {
 	r := &rb.ref
 	raw := strings.TrimSpace(text)
-	segs, err := appendSelectors(rb.segs[:0], raw)
+	var tmp [8]segment // the selectors while parsing (not kept)
+	segs, err := appendSelectors(tmp[:0], raw)
 	if err != nil {
 		return fmt.Errorf("reference {{%s}}: %w", raw, err)
 	}
@@ -92,9 +105,9 @@ func parseRefInto(rb *refBuf, text string) error {
 		if !contains(stepRefFields, r.field) {
 			return fmt.Errorf("reference {{%s}}: a step has no field %q; allowed: %s", raw, r.field, strings.Join(stepRefFields, ", "))
 		}
-		r.path = rest[2:]
+		r.path = rb.keepPath(rest[2:])
 	case rootInputs, rootItem:
-		r.path = rest
+		r.path = rb.keepPath(rest)
 	case rootIndex:
 		if len(rest) > 0 {
 			return fmt.Errorf("reference {{%s}}: index is a number and has no fields", raw)
