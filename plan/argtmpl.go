@@ -28,13 +28,59 @@ type argTmpl struct {
 // when something in v is not what decoding JSON yields or a template does
 // not parse (the step then renders the general way, and fails there).
 func compileArgs(v any, path string, found func(s string, t *template, err error, path string)) (t argTmpl, ok bool) {
+	var segs [8]pathSeg
+	return compileArgsAt(v, path, segs[:0], found)
+}
+
+// pathSeg is a key or an index below a base path: compileArgsAt keeps the
+// path as base and segments and makes it a string only where one is
+// needed (a string holding references), in one allocation rather than one
+// per level.
+type pathSeg struct {
+	key     string
+	index   int
+	isIndex bool
+}
+
+// pathString is base followed by segs as joinKey and joinIndex would
+// build it.
+func pathString(base string, segs []pathSeg) string {
+	var b strings.Builder
+	n := len(base)
+	for _, g := range segs {
+		n += len(g.key) + 4
+	}
+	b.Grow(n)
+	b.WriteString(base)
+	for _, g := range segs {
+		switch {
+		case g.isIndex:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(g.index))
+			b.WriteByte(']')
+		case !plainKey(g.key):
+			b.WriteByte('[')
+			b.WriteString(strconv.Quote(g.key))
+			b.WriteByte(']')
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(g.key)
+		}
+	}
+	return b.String()
+}
+
+// compileArgsAt is compileArgs of v at the path base + segs.
+func compileArgsAt(v any, base string, segs []pathSeg, found func(s string, t *template, err error, path string)) (t argTmpl, ok bool) {
 	switch x := v.(type) {
 	case string:
 		if !strings.Contains(x, "{{") {
 			break
 		}
 		tm, err := parseTemplate(x)
-		found(x, tm, err, path)
+		found(x, tm, err, pathString(base, segs))
 		switch {
 		case err != nil:
 			return t, false
@@ -72,7 +118,7 @@ func compileArgs(v any, path string, found func(s string, t *template, err error
 			}
 			buf = append(buf, ':')
 			var eok bool
-			t.elems[i], eok = compileArgs(x[k], joinKey(path, k), found)
+			t.elems[i], eok = compileArgsAt(x[k], base, append(segs, pathSeg{key: k}), found)
 			t.elems[i].key = buf[start:len(buf):len(buf)]
 			ok = ok && eok
 		}
@@ -86,7 +132,7 @@ func compileArgs(v any, path string, found func(s string, t *template, err error
 		ok = true
 		for i, e := range x {
 			var eok bool
-			t.elems[i], eok = compileArgs(e, joinIndex(path, i), found)
+			t.elems[i], eok = compileArgsAt(e, base, append(segs, pathSeg{index: i, isIndex: true}), found)
 			ok = ok && eok
 		}
 		return t, ok

@@ -85,3 +85,31 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestPathStringMatchesJoin: a path built from segments in one go is the
+// string joinKey and joinIndex build level by level (plain and quoted
+// keys, indexes, an empty base).
+func TestPathStringMatchesJoin(t *testing.T) {
+	for _, base := range []string{"", "steps[3]", "steps[0].plan.steps[2]"} {
+		for _, segs := range [][]pathSeg{
+			nil,
+			{{key: "args"}},
+			{{key: "args"}, {key: "prev"}},
+			{{key: "args"}, {key: "a b"}, {index: 2, isIndex: true}, {key: ""}},
+			{{key: "1x"}, {key: "é"}, {key: `q"uote`}, {index: 0, isIndex: true}, {key: "x_y-z"}},
+			{{index: 7, isIndex: true}},
+		} {
+			want := base
+			for _, g := range segs {
+				if g.isIndex {
+					want = joinIndex(want, g.index)
+				} else {
+					want = joinKey(want, g.key)
+				}
+			}
+			if got := pathString(base, segs); got != want {
+				t.Errorf("pathString(%q, %v) = %q, want %q", base, segs, got, want)
+			}
+		}
+	}
+}

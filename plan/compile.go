@@ -152,7 +152,8 @@ func (c *compiled) compileStep(cs *cstep) []Problem {
 	if cs.Kind() == KindTool {
 		// Compiled once here: the walk that finds the references also
 		// builds the template that renders the arguments to bytes.
-		cs.args, cs.argsOK = compileArgs(map[string]any(cs.Args), joinKey(cs.path, "args"), func(s string, t *template, err error, sp string) {
+		var segs [8]pathSeg
+		cs.args, cs.argsOK = compileArgsAt(map[string]any(cs.Args), cs.path, append(segs[:0], pathSeg{key: "args"}), func(s string, t *template, err error, sp string) {
 			if err != nil {
 				add(sp, ProblemBadReference, "%v", err)
 				return
