@@ -44,6 +44,15 @@
 // an error wrapping source.ErrTooLarge; the session and the other calls on
 // it go on (frame.go).
 //
+// # The tools/call hot path
+//
+// For a stdio upstream, Call does not go through the SDK's CallTool: weft
+// writes the tools/call request itself over the SDK's connection (string
+// ids "weft-N"; on protocol 2026-07-28 with the SDK's own _meta triple)
+// and the frame guard takes the answer out of the stream, decoding it once
+// and keeping the content blocks as raw JSON (rawcall.go). Messages that
+// are not exactly such an answer, and HTTP upstreams, stay on the SDK.
+//
 // # Processes
 //
 // A stdio upstream runs in its own process group, in Config.Cwd, with a
