@@ -19,14 +19,29 @@ say "npm peers (pinned in internal/testenv/npm/package-lock.json)"
 # npm ci installs exactly the lockfile and never writes it (npm install may
 # rewrite it, dirtying the work tree); it fails if package.json and the lockfile
 # disagree. A stamp of the lockfile installed skips the reinstall on later runs.
+# Packages already in npm's cache are not fetched again (--prefer-offline);
+# a registry fetch that hangs is given up after 2 minutes and retried, and a
+# whole install that hangs (seen: npm waiting 20 minutes on open sockets) is
+# killed after 10 and run again, at most three times.
+npm_ci() {
+  local try
+  for try in 1 2 3; do
+    if timeout 600 npm ci --prefix "$1" --prefer-offline --fetch-timeout=120000 --fetch-retries=4 \
+        --no-audit --no-fund --loglevel=error; then
+      return 0
+    fi
+    echo "scripts/test.sh: npm ci --prefix $1 failed or hung (attempt $try of 3)" >&2
+  done
+  return 1
+}
 NPM_DIR=internal/testenv/npm
 if ! cmp -s "$NPM_DIR/package-lock.json" "$NPM_DIR/node_modules/.weft-installed-lock.json"; then
-  npm ci --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error
+  npm_ci "$NPM_DIR"
   cp "$NPM_DIR/package-lock.json" "$NPM_DIR/node_modules/.weft-installed-lock.json"
 fi
 # The console's browser-test tools (playwright-core, axe-core, typescript), likewise.
 if ! cmp -s ui/e2e/package-lock.json ui/e2e/node_modules/.weft-installed-lock.json; then
-  npm ci --prefix ui/e2e --no-audit --no-fund --loglevel=error
+  npm_ci ui/e2e
   cp ui/e2e/package-lock.json ui/e2e/node_modules/.weft-installed-lock.json
 fi
 
