@@ -68,6 +68,10 @@ func TestGetOrLoadAcrossReplicas(t *testing.T) {
 			if aErr != nil || got != "from a" || bLoads.Load() != 0 {
 				t.Fatalf("a: %v; b got %q with %d loads of its own, want a's value and none", aErr, got, bLoads.Load())
 			}
+			// The wait's polls are not lookups: b missed once.
+			if n := testutil.ToFloat64(mb.requests.WithLabelValues("l2", "search", "miss")); n != 1 {
+				t.Fatalf("b: %v l2 misses, want 1", n)
+			}
 			continue
 		}
 		if aErr == nil || got != "from b" || bLoads.Load() != 1 {
