@@ -56,6 +56,10 @@ const (
 	pgMigrationLock = 0x77656674_72756e73 // "weftruns"
 	// relayTimeout bounds storing one batch of events.
 	relayTimeout = 10 * time.Second
+	// finishGrace is how long a follower waits for the events of a run
+	// whose record says it ended (the last two batches, each within
+	// relayTimeout) before ending the stream from the record.
+	finishGrace = 2*relayTimeout + followPoll
 	// keepEventsFor is how long the events of a finished run are kept for
 	// late followers (Prune drops older ones; the record stays).
 	keepEventsFor = time.Hour
@@ -633,6 +637,7 @@ func (s *PostgresStore) Follow(ctx context.Context, id string) <-chan Event {
 		t := time.NewTicker(followPoll)
 		defer t.Stop()
 		var last int64
+		var endedSeen time.Time // when the record was first seen ended
 		send := func(evs []Event) (finished bool) {
 			for _, e := range evs {
 				select {
@@ -653,9 +658,7 @@ func (s *PostgresStore) Follow(ctx context.Context, id string) <-chan Event {
 				return
 			}
 			if err == nil && len(evs) == 0 {
-				// Nothing new: has the run ended without a run_finished
-				// event (its events were pruned, or never relayed)?
-				if r, err := s.getAny(ctx, id); err == nil && r.Status != RunRunning {
+				if r := s.endedRecord(ctx, id, &endedSeen); r != nil {
 					evs, _, err := s.eventsAfter(ctx, id, last)
 					if err == nil && send(evs) {
 						return
@@ -675,6 +678,28 @@ func (s *PostgresStore) Follow(ctx context.Context, id string) <-chan Event {
 		}
 	}()
 	return ch
+}
+
+// endedRecord is the record of a run that ended without a run_finished
+// event reaching its followers (its events were pruned, or never
+// relayed), or nil while one may still come. The owner saves the final
+// record before its relay stores the last events, so a run its owner
+// finished gets finishGrace (from *seen, when this follower first saw the
+// record ended) for them; an interrupted run (its owner died) has no
+// relay left.
+func (s *PostgresStore) endedRecord(ctx context.Context, id string, seen *time.Time) *Run {
+	r, err := s.getAny(ctx, id)
+	if err != nil || r.Status == RunRunning {
+		return nil
+	}
+	now := time.Now()
+	if seen.IsZero() {
+		*seen = now
+	}
+	if r.Status != RunInterrupted && now.Sub(*seen) < finishGrace && now.Sub(r.Finished) < finishGrace {
+		return nil
+	}
+	return r
 }
 
 // getAny reads a run's record whoever owns it (for Follow, whose caller

@@ -248,3 +248,74 @@ func TestPostgresCancelWithoutNotification(t *testing.T) {
 		t.Fatal("the cancel request was not picked up by the lease renewal")
 	}
 }
+
+// TestPostgresFollowWaitsForTheLastEvents: the owner saves a run's final
+// record before its relay stores the last events; a follower that reads
+// the record first still gets the owner's events, not a run_finished made
+// up from the record. A run that ended long ago without events (they were
+// pruned) ends its stream from the record at once.
+func TestPostgresFollowWaitsForTheLastEvents(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	a, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenPostgresStore(ctx, url, StoreOptions{Replica: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p := mustParse(t, `{"steps":[{"id":"s","tool":"x"}]}`)
+	started := time.Now().Add(-time.Second)
+	if err := a.Save(ctx, &Run{ID: "late", Status: RunCanceled, Plan: p, Started: started, Finished: time.Now(), Error: "run canceled",
+		Steps: []*StepRecord{{ID: "s", Status: StepCanceled}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.appendEvents(ctx, "late", []Event{{Type: EventRunStarted, RunID: "late", Time: started}}); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	follow := b.Follow(fctx, "late")
+	first := <-follow
+	if first.Type != EventRunStarted {
+		t.Fatalf("first event %+v", first)
+	}
+	// The follower wakes with no new events stored and reads the ended
+	// record; the relay's last batch comes after.
+	b.wake("late")
+	time.Sleep(300 * time.Millisecond)
+	last := []Event{
+		{Type: EventStepFinished, RunID: "late", Step: "s", Status: string(StepCanceled), Time: started.Add(time.Millisecond)},
+		{Type: EventRunFinished, RunID: "late", Status: string(RunCanceled), Reason: "relayed", Time: started.Add(2 * time.Millisecond)},
+	}
+	if err := a.appendEvents(ctx, "late", last); err != nil {
+		t.Fatal(err)
+	}
+	var got []Event
+	for ev := range follow {
+		got = append(got, ev)
+	}
+	if jsonOf(got) != jsonOf(last) {
+		t.Errorf("after run_started the follower got\n%s\nwant the relayed\n%s", jsonOf(got), jsonOf(last))
+	}
+
+	// Ended an hour ago, no events: the record's run_finished, promptly.
+	old := time.Now().Add(-time.Hour)
+	if err := a.Save(ctx, &Run{ID: "old", Status: RunSucceeded, Plan: p, Started: old, Finished: old.Add(time.Second),
+		Steps: []*StepRecord{{ID: "s", Status: StepSucceeded}}}); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for ev := range b.Follow(fctx, "old") {
+		got = append(got, ev)
+	}
+	if len(got) != 1 || got[0].Type != EventRunFinished || got[0].Status != string(RunSucceeded) {
+		t.Errorf("follow of a run whose events were pruned: %s", jsonOf(got))
+	}
+	if fctx.Err() != nil {
+		t.Error("the follower of a pruned run waited for events")
+	}
+}
