@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -148,5 +149,151 @@ func TestSQLiteRecordNeverBlocks(t *testing.T) {
 	}
 	if calls+db.Dropped() != int64(n) || calls == 0 {
 		t.Fatalf("%d written + %d dropped of %d recorded", calls, db.Dropped(), n)
+	}
+}
+
+// TestSQLiteWritesEveryField: a batch whose size needs every statement
+// size (2×64 + 8 + 5×1 rows) is written whole, each call with all its
+// fields; a call without a start time is stamped with the writer's clock.
+func TestSQLiteWritesEveryField(t *testing.T) {
+	db := openTestDB(t, SQLiteOptions{})
+	ctx := context.Background()
+	stamp := time.UnixMilli(time.Now().UnixMilli() + 60_000)
+	db.now = func() time.Time { return stamp }
+	base := time.UnixMilli(time.Now().UnixMilli() - 3_600_000)
+	var want []engine.Event
+	for i := range 2*64 + 8 + 5 {
+		e := engine.Event{Tool: fmt.Sprintf("s%d__t%d", i%3, i%7), Server: fmt.Sprintf("s%d", i%3), Caller: []string{"mcp", "rest", "plan"}[i%3],
+			Start: base.Add(time.Duration(i) * time.Millisecond), Duration: time.Duration(1000+i) * time.Microsecond,
+			Outcome: engine.OutcomeOK, Bytes: 10 * i}
+		switch i % 5 {
+		case 1:
+			e.Outcome = engine.OutcomeToolError
+		case 2:
+			e.Outcome, e.Code = engine.OutcomeError, engine.CodeTimeout
+		case 3:
+			e.Tool, e.Server, e.Code, e.Outcome = "", "", engine.CodeUnknownTool, engine.OutcomeError
+		}
+		want = append(want, e)
+	}
+	unstamped := engine.Event{Tool: "s0__late", Server: "s0", Caller: "cli", Duration: time.Millisecond, Outcome: engine.OutcomeOK, Bytes: 3}
+	if err := db.insert(append(want, unstamped)); err != nil {
+		t.Fatal(err)
+	}
+	unstamped.Start = stamp
+	want = append(want, unstamped)
+	var got []engine.Event
+	if err := db.Replay(ctx, time.Time{}, func(e engine.Event) { got = append(got, e) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d calls read back, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !got[i].Start.Equal(want[i].Start) {
+			t.Errorf("call %d: start %v, want %v", i, got[i].Start, want[i].Start)
+		}
+		got[i].Start = want[i].Start
+		if got[i] != want[i] {
+			t.Errorf("call %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestSQLiteRefusedBatch: a batch the database refuses (here a trigger
+// rejects one of its calls, after a first statement of 64 went in) is not
+// written at all; through Record, its events are counted as dropped, and
+// the batches after it are written.
+func TestSQLiteRefusedBatch(t *testing.T) {
+	db := openTestDB(t, SQLiteOptions{})
+	ctx := context.Background()
+	if _, err := db.db.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON calls WHEN NEW.tool = 's__refused'
+		BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	batch := make([]engine.Event, 100)
+	for i := range batch {
+		batch[i] = engine.Event{Tool: "s__a", Server: "s", Start: now, Outcome: engine.OutcomeOK}
+	}
+	batch[70].Tool = "s__refused"
+	if err := db.insert(batch); err == nil {
+		t.Fatal("refused batch written")
+	}
+	calls := func() int64 {
+		t.Helper()
+		var n int64
+		if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM calls`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := calls(); n != 0 {
+		t.Fatalf("%d calls of a refused batch written", n)
+	}
+	for _, e := range batch {
+		db.Record(e)
+	}
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	written := calls()
+	if db.Dropped() == 0 || written+db.Dropped() != 100 {
+		t.Fatalf("%d written + %d dropped of 100 recorded, one refused", written, db.Dropped())
+	}
+	for _, e := range batch[:73] {
+		e.Tool = "s__b"
+		db.Record(e)
+	}
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls(); n != written+73 {
+		t.Fatalf("%d calls after a good batch of 73, want %d", n, written+73)
+	}
+}
+
+// TestSQLiteDropsToolIndex: a database of an earlier version, with the
+// calls index by (tool, duration), loses that index when it opens (every
+// insert paid a random page write for it); its calls stay.
+func TestSQLiteDropsToolIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "analytics.db")
+	ctx := context.Background()
+	db, err := OpenSQLite(ctx, path, SQLiteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(ctx, `CREATE INDEX calls_tool ON calls(tool, duration_us)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Record(engine.Event{Tool: "s__a", Server: "s", Start: time.Now(), Outcome: engine.OutcomeOK})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = OpenSQLite(ctx, path, SQLiteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var indexes []string
+	rows, err := db.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(indexes) != 1 || indexes[0] != "calls_ts" {
+		t.Fatalf("indexes of calls: %v, want [calls_ts]", indexes)
+	}
+	if got, err := db.Stats(ctx, time.Time{}); err != nil || len(got) != 1 || got[0].Calls != 1 {
+		t.Fatalf("stats %+v, %v", got, err)
 	}
 }
