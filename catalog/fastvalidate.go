@@ -4,18 +4,24 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
 
 // fastSchema is a pre-compiled form of the simple schemas most MCP tools
-// declare (typed properties, required, enums, bounds, arrays, nested
-// objects). It answers "valid" for a JSON document without decoding it into
-// Go values, which keeps the engine's per-call cost to a handful of
-// allocations. Anything it does not fully understand — an unsupported
-// keyword, escaped strings — makes it abstain, and the full JSON Schema
-// validator decides (and always produces the error messages).
+// declare (typed properties, required, enums and consts, bounds, patterns,
+// formats where the draft only annotates with them, arrays, nested
+// objects, anyOf and allOf — "string or null" is how Python tools say
+// optional —, oneOf of schemas of distinct types, and references to the
+// root's $defs or definitions). It answers "valid" for a JSON document
+// without decoding it into Go values, which keeps the engine's per-call
+// cost to a handful of allocations. Anything it does not fully understand
+// — an unsupported keyword, escaped strings, numbers beyond float64's
+// exact digits — makes it abstain, and the full JSON Schema validator
+// decides (and always produces the error messages).
 type fastSchema struct {
 	types      uint8 // bitmask of jt*; 0 = any
 	props      map[string]*fastSchema
@@ -30,6 +36,9 @@ type fastSchema struct {
 	maxLen     int // -1: none
 	minItems   int
 	maxItems   int // -1: none
+	pattern    *regexp.Regexp
+	// allOf, anyOf and oneOf hold for the value besides the rest of s.
+	allOf, anyOf, oneOf []*fastSchema
 }
 
 const (
@@ -48,19 +57,91 @@ var annotationKeywords = map[string]bool{
 }
 
 // compileFast returns nil when the schema uses anything outside the subset.
+// It is only called for schemas the full validator compiled.
 func compileFast(raw json.RawMessage) *fastSchema {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return nil
 	}
-	return fastFrom(m, 0)
+	c := fastCompiler{root: m, refs: map[string]*fastSchema{}}
+	var draft string
+	if raw, ok := m["$schema"]; ok && json.Unmarshal(raw, &draft) != nil {
+		return nil
+	}
+	// Drafts before 2019-09 assert formats; later ones (and documents
+	// without $schema, compiled as 2020-12) only annotate with them.
+	switch strings.TrimSuffix(draft, "#") {
+	case "", "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema":
+		c.formatAnnotates = true
+	}
+	return c.from(m, 0)
 }
 
-func fastFrom(m map[string]json.RawMessage, depth int) *fastSchema {
+// fastCompiler compiles one schema document; refs memoizes the
+// definitions references point to (nil while one is being compiled: a
+// recursive schema is outside the subset).
+type fastCompiler struct {
+	root map[string]json.RawMessage
+	refs map[string]*fastSchema
+	// formatAnnotates is set when "format" does not validate (the
+	// document's draft is 2019-09 or later).
+	formatAnnotates bool
+}
+
+// ref compiles the target of a $ref: only "#/$defs/name" and
+// "#/definitions/name" of the root document, name a plain one.
+func (c *fastCompiler) ref(raw json.RawMessage, depth int) *fastSchema {
+	var ref string
+	if json.Unmarshal(raw, &ref) != nil {
+		return nil
+	}
+	var container, name string
+	for _, k := range []string{"$defs", "definitions"} {
+		if rest, ok := strings.CutPrefix(ref, "#/"+k+"/"); ok {
+			container, name = k, rest
+		}
+	}
+	if container == "" || name == "" || strings.ContainsAny(name, "/~%") {
+		return nil
+	}
+	if s, done := c.refs[ref]; done {
+		return s // nil when recursive
+	}
+	var defs map[string]json.RawMessage
+	if json.Unmarshal(c.root[container], &defs) != nil || defs[name] == nil {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(defs[name], &m) != nil {
+		return nil
+	}
+	c.refs[ref] = nil
+	s := c.from(m, depth+1)
+	c.refs[ref] = s
+	return s
+}
+
+func (c *fastCompiler) from(m map[string]json.RawMessage, depth int) *fastSchema {
 	if depth > 16 {
 		return nil
 	}
+	if r, ok := m["$ref"]; ok {
+		// Siblings of $ref are ignored by draft-07 and apply since
+		// 2019-09: only annotations (and the definitions) may be there.
+		for k := range m {
+			if k != "$ref" && k != "$defs" && k != "definitions" && !annotationKeywords[k] {
+				return nil
+			}
+		}
+		for _, k := range []string{"$id", "$schema"} {
+			if _, nested := m[k]; nested && depth > 0 {
+				return nil
+			}
+		}
+		return c.ref(r, depth)
+	}
 	s := &fastSchema{maxLen: -1, maxItems: -1}
+	var constant json.RawMessage
 	num := func(r json.RawMessage) *float64 {
 		var f float64
 		if json.Unmarshal(r, &f) != nil {
@@ -73,7 +154,25 @@ func fastFrom(m map[string]json.RawMessage, depth int) *fastSchema {
 		if json.Unmarshal(r, &mm) != nil {
 			return nil
 		}
-		return fastFrom(mm, depth+1)
+		return c.from(mm, depth+1)
+	}
+	subs := func(r json.RawMessage) []*fastSchema {
+		var list []json.RawMessage
+		if json.Unmarshal(r, &list) != nil || len(list) == 0 {
+			return nil
+		}
+		out := make([]*fastSchema, len(list))
+		for i, r := range list {
+			if out[i] = sub(r); out[i] == nil {
+				return nil
+			}
+		}
+		return out
+	}
+	// scalar reports whether an enum or const value is one the fast path
+	// compares as raw bytes.
+	scalar := func(e json.RawMessage) bool {
+		return len(e) > 0 && e[0] != '{' && e[0] != '[' && !(e[0] == '"' && bytes.IndexByte(e, '\\') >= 0)
 	}
 	for k, v := range m {
 		ok := true
@@ -134,12 +233,33 @@ func fastFrom(m map[string]json.RawMessage, depth int) *fastSchema {
 			var vals []json.RawMessage
 			ok = json.Unmarshal(v, &vals) == nil
 			for _, e := range vals {
-				e = bytes.TrimSpace(e)
-				if len(e) == 0 || e[0] == '{' || e[0] == '[' || (e[0] == '"' && bytes.IndexByte(e, '\\') >= 0) {
+				if e = bytes.TrimSpace(e); !scalar(e) {
 					return nil
 				}
 				s.enum = append(s.enum, e)
 			}
+			ok = ok && s.enum != nil
+		case "const":
+			constant = bytes.TrimSpace(v)
+			ok = scalar(constant)
+		case "pattern":
+			var p string
+			ok = json.Unmarshal(v, &p) == nil
+			if ok {
+				s.pattern, _ = regexp.Compile(p) // as the full validator compiles it
+				ok = s.pattern != nil
+			}
+		case "allOf":
+			s.allOf = subs(v)
+			ok = s.allOf != nil
+		case "anyOf":
+			s.anyOf = subs(v)
+			ok = s.anyOf != nil
+		case "oneOf":
+			s.oneOf = subs(v)
+			ok = s.oneOf != nil && exclusive(s.oneOf)
+		case "$defs", "definitions":
+			ok = depth == 0 // compiled when referenced
 		case "minimum":
 			s.min = num(v)
 			ok = s.min != nil
@@ -165,6 +285,12 @@ func fastFrom(m map[string]json.RawMessage, depth int) *fastSchema {
 			case "maxItems":
 				s.maxItems = n
 			}
+		case "$id":
+			ok = depth == 0 // a nested $id would move where references resolve
+		case "$schema":
+			ok = depth == 0 // the draft is the root's
+		case "format":
+			ok = c.formatAnnotates
 		default:
 			ok = annotationKeywords[k]
 		}
@@ -172,7 +298,35 @@ func fastFrom(m map[string]json.RawMessage, depth int) *fastSchema {
 			return nil
 		}
 	}
+	if constant != nil {
+		if s.enum != nil {
+			return nil // both: left to the full validator
+		}
+		s.enum = []json.RawMessage{constant}
+	}
 	return s
+}
+
+// exclusive reports whether no value can be valid against two of the
+// schemas because each allows JSON types none of the others does: then
+// "exactly one is valid" (oneOf) is "one is valid" (anyOf), which the fast
+// path can decide from a valid verdict alone.
+func exclusive(list []*fastSchema) bool {
+	var seen uint8
+	for _, s := range list {
+		t := s.types
+		if t&jtNumber != 0 {
+			t |= jtInteger // integers are numbers
+		}
+		if t&jtInteger != 0 {
+			t |= jtNumber
+		}
+		if t == 0 || seen&t != 0 {
+			return false
+		}
+		seen |= t
+	}
+	return true
 }
 
 // fastVerdict is the outcome of the fast path.
@@ -204,10 +358,16 @@ func (s *fastSchema) check(doc []byte) fastVerdict {
 // go to the full validator.
 const maxFastDepth = 200
 
+// maxFastTries bounds the subschemas of allOf, anyOf and oneOf the fast
+// path tries for one document (nested combinations re-read values; a
+// schema that makes that expensive goes to the full validator).
+const maxFastTries = 1024
+
 type fastValidator struct {
 	b       []byte
 	i       int
 	depth   int
+	tries   int
 	abstain bool
 }
 
@@ -230,6 +390,58 @@ func (v *fastValidator) lit(word string) ([]byte, bool) {
 // value validates the value at v.i against s (nil: anything) and advances
 // past it. It returns false on a violation or when abstaining.
 func (v *fastValidator) value(s *fastSchema) bool {
+	if s != nil && (s.allOf != nil || s.anyOf != nil || s.oneOf != nil) && !v.combined(s) {
+		return false
+	}
+	return v.own(s)
+}
+
+// combined checks the value at v.i against s's allOf, anyOf and oneOf,
+// each subschema from the value's start, and leaves v.i there.
+func (v *fastValidator) combined(s *fastSchema) bool {
+	start, depth := v.i, v.depth
+	// try reports whether the value is valid against b (abstained: the
+	// fast path cannot tell).
+	try := func(b *fastSchema) (valid, abstained bool) {
+		if v.tries++; v.tries > maxFastTries {
+			return false, true
+		}
+		v.i, v.depth, v.abstain = start, depth, false
+		valid = v.value(b) && !v.abstain
+		return valid, v.abstain
+	}
+	for _, b := range s.allOf {
+		if valid, abstained := try(b); !valid {
+			v.abstain = abstained
+			return false
+		}
+	}
+	// anyOf; oneOf only of exclusive schemas (see exclusive), the same.
+	for _, list := range [2][]*fastSchema{s.anyOf, s.oneOf} {
+		if list == nil {
+			continue
+		}
+		found, unsure := false, false
+		for _, b := range list {
+			valid, abstained := try(b)
+			if valid {
+				found = true
+				break
+			}
+			unsure = unsure || abstained
+		}
+		if !found {
+			v.abstain = unsure
+			return false
+		}
+	}
+	v.i, v.depth, v.abstain = start, depth, false
+	return true
+}
+
+// own validates the value at v.i against s without its allOf, anyOf and
+// oneOf, and advances past it.
+func (v *fastValidator) own(s *fastSchema) bool {
 	if v.i >= len(v.b) {
 		v.abstain = true
 		return false
@@ -255,6 +467,9 @@ func (v *fastValidator) value(s *fastSchema) bool {
 			if n < s.minLen || (s.maxLen >= 0 && n > s.maxLen) {
 				return false
 			}
+		}
+		if s.pattern != nil && !s.pattern.Match(str) {
+			return false
 		}
 		return s.enumHas(v.b[v.i-len(str)-2 : v.i])
 	case c == 't' || c == 'f':
@@ -359,6 +574,12 @@ func (v *fastValidator) number(s *fastSchema) bool {
 		return true
 	}
 	lit := v.b[start:v.i]
+	if len(lit) > 15 {
+		// Beyond float64's exact digits: integer-ness and bounds need the
+		// exact decimal the full validator compares.
+		v.abstain = true
+		return false
+	}
 	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(lit), len(lit)), 64)
 	if err != nil || math.IsInf(f, 0) {
 		v.abstain = true

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // The fast path may only ever say "valid" when the full validator agrees.
@@ -15,12 +17,19 @@ import (
 func TestFastValidatorAgreesWithFullValidator(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	nValid, agreeValid, checked := 0, 0, 0
+	// fast "valid" verdicts on schemas using each keyword: every one of
+	// them must be exercised.
+	features := []string{`"anyOf"`, `"oneOf"`, `"allOf"`, `"$ref"`, `"pattern"`, `"const"`, `"format"`}
+	byFeature := map[string]int{}
 	for i := range 3000 {
 		schema := randSchema(r, 0, true)
 		raw, _ := json.Marshal(schema)
 		full, err := CompileSchema(raw)
 		if err != nil {
-			t.Fatalf("schema %s: %v", raw, err)
+			if !strings.Contains(string(raw), "/Z\"") { // only the dangling $ref fails
+				t.Fatalf("schema %s: %v", raw, err)
+			}
+			continue
 		}
 		fast := compileFast(raw)
 		for range 10 {
@@ -35,6 +44,11 @@ func TestFastValidatorAgreesWithFullValidator(t *testing.T) {
 			}
 			if fast.check(doc) == fastValid {
 				nValid++
+				for _, k := range features {
+					if strings.Contains(string(raw), k) {
+						byFeature[k]++
+					}
+				}
 				if !fullOK {
 					t.Fatalf("case %d: fast path accepted what the full validator rejects\nschema %s\ndoc    %s\nfull: %v", i, raw, doc, ValidateArgs("t", full, doc))
 				}
@@ -45,9 +59,70 @@ func TestFastValidatorAgreesWithFullValidator(t *testing.T) {
 	if nValid < 1000 {
 		t.Fatalf("fast path decided only %d of %d documents; generator too weak", nValid, checked)
 	}
+	for _, k := range features {
+		if byFeature[k] < 50 {
+			t.Errorf("fast path said valid only %d times for schemas with %s; generator too weak", byFeature[k], k)
+		}
+	}
 }
 
+// randSchema is a random schema: mostly of the fast subset (typed
+// properties, enums, consts, bounds, patterns, anyOf/oneOf/allOf, $refs to
+// the root's definitions), sometimes with a keyword outside it.
 func randSchema(r *rand.Rand, depth int, root bool) map[string]any {
+	if root {
+		s := randSchemaAt(r, depth, true)
+		if r.IntN(5) == 0 {
+			s["$schema"] = []string{"http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2019-09/schema"}[r.IntN(3)]
+		}
+		if r.IntN(3) == 0 {
+			defs := map[string]any{"X": randSchemaAt(r, depth+1, false), "Y": randSchemaAt(r, depth+1, false)}
+			container := []string{"$defs", "definitions"}[r.IntN(2)]
+			s[container] = defs
+			// a property, or the items of one, refers to a definition
+			props, _ := s["properties"].(map[string]any)
+			if props == nil {
+				props = map[string]any{}
+				s["properties"] = props
+			}
+			ref := map[string]any{"$ref": "#/" + container + "/" + []string{"X", "Y"}[r.IntN(2)]}
+			switch r.IntN(6) {
+			case 0:
+				ref["description"] = "annotated"
+			case 1:
+				ref["type"] = "string" // a validating sibling: outside the subset
+			case 2:
+				ref["$ref"] = "#/" + container + "/Z" // no such definition
+			}
+			props["e"] = ref
+		}
+		return s
+	}
+	if depth <= 2 && r.IntN(6) == 0 {
+		s := map[string]any{}
+		a, b := randSchemaAt(r, depth+1, false), randSchemaAt(r, depth+1, false)
+		switch r.IntN(4) {
+		case 0:
+			s["anyOf"] = []any{a, map[string]any{"type": "null"}} // Python's Optional
+		case 1:
+			s["anyOf"] = []any{a, b}
+		case 2:
+			s["oneOf"] = []any{a, b}
+		default:
+			s["allOf"] = []any{a, b}
+		}
+		if r.IntN(4) == 0 {
+			s["title"] = "T"
+		}
+		if r.IntN(5) == 0 {
+			s["type"] = []string{"string", "integer", "null"}[r.IntN(3)]
+		}
+		return s
+	}
+	return randSchemaAt(r, depth, root)
+}
+
+func randSchemaAt(r *rand.Rand, depth int, root bool) map[string]any {
 	s := map[string]any{}
 	kinds := []string{"string", "integer", "number", "boolean", "array", "object", "null"}
 	kind := "object"
@@ -78,8 +153,14 @@ func randSchema(r *rand.Rand, depth int, root bool) map[string]any {
 		if r.IntN(3) == 0 {
 			s["maxLength"] = r.IntN(4)
 		}
-		if r.IntN(12) == 0 {
-			s["pattern"] = "^a" // outside the subset: the fast path must abstain
+		if r.IntN(6) == 0 {
+			s["pattern"] = []string{"^a", "b$", "^[a-c]*$", "é", "^.{2}$"}[r.IntN(5)]
+		}
+		if r.IntN(8) == 0 {
+			s["const"] = []string{"a", "bb"}[r.IntN(2)]
+		}
+		if r.IntN(10) == 0 {
+			s["format"] = []string{"email", "date", "uri"}[r.IntN(3)] // asserted by draft-07 only
 		}
 	case "integer", "number":
 		if r.IntN(3) == 0 {
@@ -93,6 +174,13 @@ func randSchema(r *rand.Rand, depth int, root bool) map[string]any {
 		}
 		if r.IntN(8) == 0 {
 			s["enum"] = []any{1, 2.5}
+		}
+		if r.IntN(10) == 0 {
+			s["const"] = 1
+		}
+	case "boolean":
+		if r.IntN(4) == 0 {
+			s["const"] = r.IntN(2) == 0
 		}
 	case "array":
 		s["items"] = randSchema(r, depth+1, false)
@@ -168,11 +256,31 @@ func randValue(r *rand.Rand, depth int) any {
 // "valid" side is exercised too.
 func conformingDoc(r *rand.Rand, schema map[string]any) []byte {
 	var b bytes.Buffer
-	writeConforming(r, &b, schema)
+	writeConforming(r, &b, schema, schema)
 	return b.Bytes()
 }
 
-func writeConforming(r *rand.Rand, b *bytes.Buffer, s map[string]any) {
+func writeConforming(r *rand.Rand, b *bytes.Buffer, s, root map[string]any) {
+	if ref, ok := s["$ref"].(string); ok {
+		parts := strings.Split(ref, "/") // #, container, name
+		if def, ok := root[parts[1]].(map[string]any)[parts[2]].(map[string]any); ok {
+			writeConforming(r, b, def, root)
+		} else {
+			b.WriteString("null")
+		}
+		return
+	}
+	for _, k := range []string{"anyOf", "oneOf", "allOf"} {
+		if branches, ok := s[k].([]any); ok {
+			writeConforming(r, b, branches[r.IntN(len(branches))].(map[string]any), root)
+			return
+		}
+	}
+	if c, ok := s["const"]; ok {
+		v, _ := json.Marshal(c)
+		b.Write(v)
+		return
+	}
 	kind, _ := s["type"].(string)
 	if ks, ok := s["type"].([]string); ok {
 		kind = ks[0]
@@ -201,7 +309,7 @@ func writeConforming(r *rand.Rand, b *bytes.Buffer, s map[string]any) {
 			if i > 0 {
 				b.WriteString(",")
 			}
-			writeConforming(r, b, s["items"].(map[string]any))
+			writeConforming(r, b, s["items"].(map[string]any), root)
 		}
 		b.WriteString("]")
 	default:
@@ -217,7 +325,7 @@ func writeConforming(r *rand.Rand, b *bytes.Buffer, s map[string]any) {
 			}
 			first = false
 			fmt.Fprintf(b, "%q: ", k)
-			writeConforming(r, b, p.(map[string]any))
+			writeConforming(r, b, p.(map[string]any), root)
 		}
 		b.WriteString("}")
 	}
@@ -275,4 +383,84 @@ func TestFastValidatorRejectsMalformedJSON(t *testing.T) {
 			t.Fatalf("fast path accepted malformed %q", doc)
 		}
 	}
+}
+
+// TestFastPathDecidesCommonShapes: schemas as MCP servers generate them —
+// Python's Optional (anyOf with null), a pydantic model under $defs, a
+// zod schema referring to its definitions from the root, patterns and
+// consts, formats where they only annotate — are decided by the fast path
+// for valid arguments; recursive references, a validating sibling of $ref,
+// a nested $id or $schema, and formats of draft-07 are left to the full
+// validator.
+func TestFastPathDecidesCommonShapes(t *testing.T) {
+	decided := []struct{ schema, doc string }{
+		{`{"type":"object","properties":{"path":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Path"}},"title":"readArguments"}`,
+			`{"path":null}`},
+		{`{"type":"object","properties":{"path":{"anyOf":[{"type":"string"},{"type":"null"}],"default":null,"title":"Path"}}}`,
+			`{"path":"/tmp/x"}`},
+		{`{"$defs":{"Item":{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"}},"required":["id"],"title":"Item"}},
+		  "type":"object","properties":{"items":{"type":"array","items":{"$ref":"#/$defs/Item"}}},"required":["items"]}`,
+			`{"items":[{"id":1,"name":"a"},{"id":2}]}`},
+		{`{"$ref":"#/definitions/Args","definitions":{"Args":{"type":"object","properties":{"q":{"type":"string"}},"required":["q"],"additionalProperties":false}},
+		  "$schema":"http://json-schema.org/draft-07/schema#"}`,
+			`{"q":"weather"}`},
+		{`{"type":"object","properties":{"id":{"type":"string","pattern":"^[a-z]+-[0-9]+$"},"kind":{"const":"item"}}}`,
+			`{"id":"item-42","kind":"item"}`},
+		{`{"type":"object","properties":{"v":{"oneOf":[{"type":"string"},{"type":"integer"}]}}}`,
+			`{"v":3}`},
+		{`{"type":"object","properties":{"to":{"type":"string","format":"email"}}}`, // 2020-12: format annotates
+			`{"to":"not an address"}`},
+	}
+	// Numbers with more digits than a float64 holds exactly are left to
+	// the full validator wherever their value matters.
+	bounded := compileFast(json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer","maximum":9007199254740992}}}`))
+	for _, doc := range []string{`{"n":9007199254740993}`, `{"n":1.0000000000000001}`} {
+		if bounded.check([]byte(doc)) == fastValid {
+			t.Errorf("fast path accepted %s", doc)
+		}
+		if err := ValidateArgs("t", mustCompile(t, `{"type":"object","properties":{"n":{"type":"integer","maximum":9007199254740992}}}`), json.RawMessage(doc)); err == nil {
+			t.Errorf("full validator accepted %s", doc)
+		}
+	}
+	for _, c := range decided {
+		if _, err := CompileSchema(json.RawMessage(c.schema)); err != nil {
+			t.Fatalf("%s: %v", c.schema, err)
+		}
+		s := compileFast(json.RawMessage(c.schema))
+		if s == nil {
+			t.Errorf("outside the fast subset: %s", c.schema)
+			continue
+		}
+		if s.check([]byte(c.doc)) != fastValid {
+			t.Errorf("fast path did not accept %s for %s", c.doc, c.schema)
+		}
+	}
+	for _, schema := range []string{
+		`{"$defs":{"Node":{"type":"object","properties":{"next":{"$ref":"#/$defs/Node"}}}},"type":"object","properties":{"head":{"$ref":"#/$defs/Node"}}}`,
+		`{"$defs":{"S":{"type":"string"}},"type":"object","properties":{"a":{"$ref":"#/$defs/S","maxLength":3}}}`,
+		`{"type":"object","properties":{"a":{"$id":"other.json","type":"string"}}}`,
+		`{"type":"object","properties":{"a":{"enum":["x"],"const":"x"}}}`,
+		`{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","properties":{"a":{"type":"string","format":"email"}}}`,
+		`{"type":"object","properties":{"a":{"$schema":"http://json-schema.org/draft-07/schema#","type":"string"}}}`,
+		// oneOf of schemas a value could satisfy both of ({"a":"x","a":1}
+		// is seen as "x" then 1 here, as 1 alone by the full validator).
+		`{"type":"object","properties":{"v":{"oneOf":[{"type":"object","properties":{"a":{"type":"integer"}}},{"type":"object"}]}}}`,
+		`{"type":"object","properties":{"v":{"oneOf":[{"type":"number"},{"type":"integer"}]}}}`,
+	} {
+		if _, err := CompileSchema(json.RawMessage(schema)); err != nil {
+			t.Fatalf("%s: %v", schema, err)
+		}
+		if compileFast(json.RawMessage(schema)) != nil {
+			t.Errorf("fast path compiled %s", schema)
+		}
+	}
+}
+
+func mustCompile(t *testing.T, schema string) *jsonschema.Schema {
+	t.Helper()
+	s, err := CompileSchema(json.RawMessage(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
