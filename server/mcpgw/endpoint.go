@@ -40,7 +40,7 @@ const (
 // every request carries its protocol version and any replica can answer it.
 const statelessVersion = "2026-07-28"
 
-// sessionTimeout closes session-based (2025-xx) sessions idle this long.
+// sessionTimeout is the default Options.SessionTimeout.
 const sessionTimeout = 30 * time.Minute
 
 // implementation is what weft reports as serverInfo.
@@ -51,6 +51,9 @@ type Options struct {
 	// Logger receives the endpoint's logs (discarded if nil). For a stdio
 	// server it must not write to stdout.
 	Logger *slog.Logger
+	// SessionTimeout closes session-based (2025-xx) Streamable HTTP
+	// sessions with no POST for this long (default 30 minutes).
+	SessionTimeout time.Duration
 }
 
 // Endpoint is one MCP endpoint over an orchestrator. The same value serves
@@ -66,6 +69,8 @@ type Endpoint struct {
 
 	handlerOnce sync.Once
 	handler     http.Handler
+	// sessionTimeout closes session-based sessions idle this long.
+	sessionTimeout time.Duration
 }
 
 // New builds the MCP server of endpoint ep (ep.Path is used only by
@@ -79,7 +84,10 @@ func New(o *weft.Orchestrator, ep config.Endpoint, opts Options) (*Endpoint, err
 		ep.Mode = ModeMeta
 	}
 	e := &Endpoint{o: o, ep: ep, scope: weft.Scope{Servers: ep.Servers, Tools: ep.Tools},
-		log: log.With("endpoint", ep.Path, "mode", ep.Mode)}
+		log: log.With("endpoint", ep.Path, "mode", ep.Mode), sessionTimeout: opts.SessionTimeout}
+	if e.sessionTimeout <= 0 {
+		e.sessionTimeout = sessionTimeout
+	}
 	// The SDK logs every session's start and end at info; keep warnings.
 	e.sdkLog = slog.New(minLevel{Handler: e.log.Handler(), min: slog.LevelWarn})
 	switch ep.Mode {
@@ -127,11 +135,21 @@ func (e *Endpoint) Close() {
 func (e *Endpoint) Handler() http.Handler {
 	e.handlerOnce.Do(func() {
 		get := func(*http.Request) *sdk.Server { return e.srv }
-		e.handler = carryRequest(&versionRouter{
-			stateful: sdk.NewStreamableHTTPHandler(get, &sdk.StreamableHTTPOptions{
+		var stateful http.Handler
+		if e.pt != nil {
+			// Passthrough answers plain tool calls itself and runs the
+			// idle timeout (see fastcall.go).
+			e.pt.sessions.next = sdk.NewStreamableHTTPHandler(get, &sdk.StreamableHTTPOptions{Logger: e.sdkLog})
+			e.pt.sessions.timeout = e.sessionTimeout
+			stateful = e.pt.sessions
+		} else {
+			stateful = sdk.NewStreamableHTTPHandler(get, &sdk.StreamableHTTPOptions{
 				Logger:         e.sdkLog,
-				SessionTimeout: sessionTimeout,
-			}),
+				SessionTimeout: e.sessionTimeout,
+			})
+		}
+		e.handler = carryRequest(&versionRouter{
+			stateful: stateful,
 			stateless: sdk.NewStreamableHTTPHandler(get, &sdk.StreamableHTTPOptions{
 				Logger:                       e.sdkLog,
 				Stateless:                    true,

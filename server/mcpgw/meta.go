@@ -16,6 +16,7 @@ import (
 	"github.com/weft-dev/weft/plan"
 	"github.com/weft-dev/weft/sandbox"
 	"github.com/weft-dev/weft/search"
+	"github.com/weft-dev/weft/source"
 )
 
 // registerMeta adds the meta tools to e's server with the SDK's typed
@@ -133,24 +134,34 @@ func planProblems(err error) *sdk.CallToolResult {
 // error code and message so the model can correct itself. A tool outside
 // the caller's policy is an unknown tool (the engine decides).
 func (e *Endpoint) forwardCall(ctx context.Context, req *sdk.CallToolRequest, name string, args json.RawMessage) *sdk.CallToolResult {
-	res, err := e.o.Call(withClient(ctx, req, true), name, args, weft.CallerMCP)
-	if err != nil {
-		var ee *engine.Error
-		if errors.As(err, &ee) {
-			msg := ee.Error()
-			if ee.Code == engine.CodeUnknownTool && e.ep.Mode == ModeMeta {
-				msg += "; use search_tools to find tool names"
-			}
-			return errorResult(string(ee.Code), msg, ee.Problems)
-		}
-		e.log.Error("tool call failed", "tool", name, "err", err)
-		return errorResult("internal", "internal error; see the server log", nil)
+	res, failed := e.callTool(ctx, req, name, args)
+	if failed != nil {
+		return failed
 	}
 	out, err := toSDKResult(res)
 	if err != nil {
 		return errorResult(string(engine.CodeUpstream), name+": "+err.Error(), nil)
 	}
 	return out
+}
+
+// callTool runs a catalog tool for an MCP client: its result, or the
+// failure as the isError result forwardCall describes.
+func (e *Endpoint) callTool(ctx context.Context, req *sdk.CallToolRequest, name string, args json.RawMessage) (*source.Result, *sdk.CallToolResult) {
+	res, err := e.o.Call(withClient(ctx, req, true), name, args, weft.CallerMCP)
+	if err == nil {
+		return res, nil
+	}
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		msg := ee.Error()
+		if ee.Code == engine.CodeUnknownTool && e.ep.Mode == ModeMeta {
+			msg += "; use search_tools to find tool names"
+		}
+		return nil, errorResult(string(ee.Code), msg, ee.Problems)
+	}
+	e.log.Error("tool call failed", "tool", name, "err", err)
+	return nil, errorResult("internal", "internal error; see the server log", nil)
 }
 
 // codeNames maps catalog names to code-mode identifiers over the whole

@@ -36,9 +36,10 @@ import (
 // exposed as "weft://<server>/<url-escaped URI>". A resource template's
 // reads are routed to the upstream that listed the template.
 type passthrough struct {
-	e      *Endpoint
-	single string          // the one server of a transparent endpoint, else ""
-	ctx    context.Context // the endpoint's own view: its filter, no caller
+	e        *Endpoint
+	sessions *httpSessions   // its session-based HTTP sessions
+	single   string          // the one server of a transparent endpoint, else ""
+	ctx      context.Context // the endpoint's own view: its filter, no caller
 
 	toolsMu   sync.Mutex // one tools sync at a time
 	mu        sync.Mutex
@@ -70,6 +71,7 @@ func newPassthrough(e *Endpoint) *passthrough {
 	p := &passthrough{e: e, tools: map[string]toolRoute{}, resources: map[string]resourceRoute{},
 		templates: map[string]string{}, prompts: map[string]promptRoute{}, subs: map[string]int{}, kick: make(chan struct{}, 1)}
 	p.synced = sync.NewCond(&p.doneMu)
+	p.sessions = newHTTPSessions(p)
 	if len(e.ep.Servers) == 1 {
 		p.single = e.ep.Servers[0]
 	}
@@ -88,6 +90,7 @@ func (p *passthrough) server() *sdk.Server {
 			Completions: &sdk.CompletionCapabilities{},
 			Logging:     &sdk.LoggingCapabilities{},
 		},
+		InitializedHandler: func(_ context.Context, req *sdk.InitializedRequest) { p.sessions.initialized(req.Session) },
 		CompletionHandler:  p.complete,
 		SubscribeHandler:   p.subscribe,
 		UnsubscribeHandler: p.unsubscribe,
@@ -120,6 +123,7 @@ func (p *passthrough) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+	p.sessions.close()
 	if p.stop != nil {
 		p.stop()
 	}

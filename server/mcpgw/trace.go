@@ -37,8 +37,19 @@ func traceRequest(ctx context.Context, tr *tracing.Tracer, method string, req sd
 // endRequest ends a request's span: an error, or a tool result with
 // isError (error.type tool_error), marks it failed.
 func endRequest(span trace.Span, res sdk.Result, err error) {
-	if ct, ok := res.(*sdk.CallToolResult); ok && err == nil && ct != nil && ct.IsError {
+	if err == nil && toolFailed(res) {
 		tracing.Fail(span, tracing.ErrorTypeToolError, nil)
 	}
 	tracing.End(span, err)
+}
+
+// toolFailed reports whether res is a tool result with isError.
+func toolFailed(res sdk.Result) bool {
+	switch r := res.(type) {
+	case *sdk.CallToolResult:
+		return r != nil && r.IsError
+	case *rawToolResult:
+		return r != nil && r.raw.IsError
+	}
+	return false
 }
