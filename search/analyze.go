@@ -1,6 +1,9 @@
 package search
 
-import "maps"
+import (
+	"maps"
+	"unicode/utf8"
+)
 
 // analyzer turns text into terms: splitWords, stopwords, stemming. With a
 // stems map it memoises stems and is not safe for concurrent use (index
@@ -21,6 +24,11 @@ type analyzer struct {
 	// words (stopwords skipped) as a term of its own, bigramPrefix +
 	// "a b", right after the second word's term (see Params.Bigram).
 	bigrams bool
+	// prefixLen, when above 0, makes terms also emit each word's first
+	// prefixLen characters as a term of its own, prefixMark + prefix,
+	// right after the word's term (see Params.Prefix).
+	prefixLen int
+	pfx       []byte
 }
 
 // bigramPrefix marks a word-pair term; no word contains it.
@@ -29,7 +37,27 @@ const bigramPrefix = "\x02"
 // isBigramTerm reports whether t is a word-pair term.
 func isBigramTerm(t string) bool { return len(t) > 0 && t[0] == bigramPrefix[0] }
 
-func newAnalyzer() *analyzer { return &analyzer{stems: make(map[string]string)} }
+// prefixMark marks a word-prefix term (Params.Prefix); no word contains it.
+const prefixMark = "\x03"
+
+// isPrefixTerm reports whether t is a word-prefix term.
+func isPrefixTerm(t string) bool { return len(t) > 0 && t[0] == prefixMark[0] }
+
+// isWordTerm reports whether t is a term of one word (not a word pair or
+// a word prefix).
+func isWordTerm(t string) bool { return !isBigramTerm(t) && !isPrefixTerm(t) }
+
+// stopStem is the stem an analyzer's stems map records for a stopword, so
+// that one lookup tells stopwords, known words and new words apart.
+const stopStem = ""
+
+func newAnalyzer() *analyzer {
+	stems := make(map[string]string, len(stopwords))
+	for w := range stopwords {
+		stems[w] = stopStem
+	}
+	return &analyzer{stems: stems}
+}
 
 // stemmer selects the stemming function (tests and tuning swap it).
 var stemmer = stem
@@ -44,13 +72,19 @@ func (a *analyzer) terms(text string, keepStop bool, emit func(string)) {
 			emit(string(w))
 			return
 		}
-		if !keepStop && stopwords[string(w)] {
-			return
-		}
 		var s string
 		if a.stems == nil {
+			if !keepStop && stopwords[string(w)] {
+				return
+			}
 			s = stemmer(string(w))
 		} else if m, ok := a.stems[string(w)]; ok {
+			if m == stopStem {
+				if !keepStop {
+					return
+				}
+				m = stemmer(string(w))
+			}
 			s = m
 		} else {
 			word := string(w)
@@ -63,6 +97,9 @@ func (a *analyzer) terms(text string, keepStop bool, emit func(string)) {
 			}
 		}
 		emit(s)
+		if a.prefixLen > 0 {
+			a.emitPrefix(w, emit)
+		}
 		if a.bigrams {
 			if prev != "" {
 				a.emitPair(prev, s, emit)
@@ -70,6 +107,25 @@ func (a *analyzer) terms(text string, keepStop bool, emit func(string)) {
 			prev = s
 		}
 	})
+}
+
+// emitPrefix emits the prefix term of word w: its first prefixLen
+// characters (all of it when shorter), before stemming.
+func (a *analyzer) emitPrefix(w []byte, emit func(string)) {
+	n, chars := 0, 0
+	for n < len(w) && chars < a.prefixLen {
+		_, size := utf8.DecodeRune(w[n:])
+		n += size
+		chars++
+	}
+	a.pfx = append(append(a.pfx[:0], prefixMark...), w[:n]...)
+	if a.known == nil {
+		emit(string(a.pfx))
+		return
+	}
+	if id, ok := a.known.termIndex[string(a.pfx)]; ok {
+		emit(a.known.terms[id])
+	}
 }
 
 // emitPair emits the word-pair term of a and b.

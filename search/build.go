@@ -96,8 +96,8 @@ func (b *builder) analyze(t *catalog.Tool) *docTerms {
 		n := 0
 		b.an.bigrams = pairs && pairFields&(1<<f) != 0
 		b.an.terms(texts[f], false, func(term string) {
-			if !isBigramTerm(term) {
-				n++ // a field's length counts its words, not its word pairs
+			if isWordTerm(term) {
+				n++ // a field's length counts its words, not their pairs or prefixes
 			}
 			raw = append(raw, packEntry(b.termID(term), f, 1))
 		})

@@ -1,5 +1,10 @@
 package search
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Multi-aspect requests ("read the sheet, plot a bar chart, save it as PDF")
 // need one tool per aspect, but plain BM25 fills the top with near-duplicates
 // matching the dominant aspect. coverageRerank re-ranks the best lexical
@@ -16,28 +21,17 @@ func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) 
 		return hits[:min(k, len(hits))]
 	}
 	nt := len(qt)
-	// The non-zero contributions of each candidate, flat: candidate i's
-	// are sparse[off[i]:off[i+1]] (a tool matches few of a long query's
-	// terms, so the greedy loop below visits only those).
-	type contribution struct {
-		term int32
-		c    float32
-	}
-	sparse := make([]contribution, 0, len(hits)*4)
-	off := make([]int32, len(hits)+1)
+	// The non-zero contributions of each candidate (a tool matches few of
+	// a long query's terms, so the greedy loop below visits only those).
+	sparse, off := lx.contributions(qt, hits)
 	base := make([]float32, len(hits))
 	maxC := make([]float32, nt)
 	for i, h := range hits {
 		var sum float32
-		for j, q := range qt {
-			if imp := lx.impact(q.id, h.doc); imp > 0 {
-				c := q.weight * lx.idf[q.id] * imp
-				sparse = append(sparse, contribution{int32(j), c})
-				sum += c
-				maxC[j] = max(maxC[j], c)
-			}
+		for _, e := range sparse[off[i]:off[i+1]] {
+			sum += e.c
+			maxC[e.term] = max(maxC[e.term], e.c)
 		}
-		off[i+1] = int32(len(sparse))
 		base[i] = h.score - sum // evidence beyond the terms (server boost)
 	}
 	covered := make([]float32, nt)
@@ -58,7 +52,7 @@ func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) 
 			}
 		}
 		used[best] = true
-		out = append(out, hit{doc: hits[best].doc, score: bestScore})
+		out = append(out, hit{doc: hits[best].doc, score: bestScore, fields: hits[best].fields})
 		for _, e := range sparse[off[best]:off[best+1]] {
 			covered[e.term] = max(covered[e.term], e.c/maxC[e.term])
 		}
@@ -66,30 +60,88 @@ func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) 
 	return out
 }
 
-// impact returns the BM25F impact of term id in doc (0 if absent).
-func (lx *lexicon) impact(id uint32, doc uint32) float32 {
-	lo, hi := lx.offsets[id], lx.offsets[id+1]
-	docs := lx.docs[lo:hi]
-	lo2, hi2 := 0, len(docs)
-	for lo2 < hi2 {
-		m := int(uint(lo2+hi2) >> 1)
-		if docs[m] < doc {
-			lo2 = m + 1
-		} else {
-			hi2 = m
-		}
-	}
-	if lo2 < len(docs) && docs[lo2] == doc {
-		return lx.impacts[int(lo)+lo2]
-	}
-	return 0
+// contribution is the score a query term gives a candidate.
+type contribution struct {
+	term int32 // index in the query terms
+	c    float32
 }
 
-// wordTerms counts the query's word terms (not its word pairs).
+// contributions returns the non-zero contributions of the query terms to
+// each hit, flat: hit i's are sparse[off[i]:off[i+1]], in query term order.
+// Each term's postings and the hits, both in document order, are matched
+// by binary searches of the longer list that resume where the last match
+// was.
+func (lx *lexicon) contributions(qt []queryTerm, hits []hit) (sparse []contribution, off []int32) {
+	order := make([]int32, len(hits)) // hit indexes in document order
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(hits[a].doc, hits[b].doc) })
+	sorted := make([]uint32, len(hits)) // their documents
+	for i, h := range order {
+		sorted[i] = hits[h].doc
+	}
+	type found struct {
+		hit int32
+		contribution
+	}
+	all := make([]found, 0, 8*len(hits))
+	count := make([]int32, len(hits))
+	add := func(i int32, j int, c float32) {
+		all = append(all, found{i, contribution{int32(j), c}})
+		count[i]++
+	}
+	for j, q := range qt {
+		lo, hi := lx.offsets[q.id], lx.offsets[q.id+1]
+		docs, imps := lx.docs[lo:hi], lx.impacts[lo:hi]
+		w := q.weight * lx.idf[q.id]
+		if len(docs) <= len(sorted) {
+			// Few postings: look each up among the hits.
+			from := 0
+			for p, d := range docs {
+				n, ok := slices.BinarySearch(sorted[from:], d)
+				from += n
+				if from == len(sorted) {
+					break
+				}
+				if ok {
+					add(order[from], j, w*imps[p])
+				}
+			}
+			continue
+		}
+		// Many postings: look each hit up in them, from where the last
+		// one was found.
+		p := 0
+		for k, d := range sorted {
+			n, ok := slices.BinarySearch(docs[p:], d)
+			p += n
+			if p == len(docs) {
+				break
+			}
+			if ok {
+				add(order[k], j, w*imps[p])
+			}
+		}
+	}
+	off = make([]int32, len(hits)+1)
+	for i, c := range count {
+		off[i+1] = off[i] + c
+	}
+	sparse = make([]contribution, len(all))
+	fill := slices.Clone(off[:len(hits)])
+	for _, f := range all { // term by term: each hit's in query term order
+		sparse[fill[f.hit]] = f.contribution
+		fill[f.hit]++
+	}
+	return sparse, off
+}
+
+// wordTerms counts the query's word terms (not its word pairs or prefixes).
 func wordTerms(qt []queryTerm) int {
 	n := 0
 	for _, q := range qt {
-		if !q.pair {
+		if !q.pair && !q.prefix {
 			n++
 		}
 	}

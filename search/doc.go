@@ -5,7 +5,9 @@
 // made for tool catalogs (identifier splitting, CJK bigrams, stopwords, light
 // stemming) feeds a BM25F index over the fields of every tool (name words,
 // title, description, parameters, server, tags, examples), each field with
-// its own weight and length normalisation. When an Embedder and a VectorStore
+// its own weight and length normalisation. Besides its words, a tool is
+// indexed by their adjacent pairs (an exact phrase counts more) and their
+// prefixes (a looser match for derivations the stemmer keeps apart). When an Embedder and a VectorStore
 // are configured, dense retrieval runs beside it and the two rankings are
 // fused (see Fusion).
 //

@@ -119,6 +119,7 @@ func New(snap *catalog.Snapshot, opts Options) (*Index, error) {
 		ix.params = *opts.Params
 	}
 	ix.b.an.bigrams = ix.params.Bigram > 0
+	ix.b.an.prefixLen = ix.params.prefixLen()
 	if snap == nil {
 		snap = catalog.NewSnapshot(nil)
 	}
@@ -309,9 +310,12 @@ func (ix *Index) Search(ctx context.Context, q Query) (*Response, error) {
 		r := Result{
 			Name:        t.Name,
 			Score:       float64(h.score),
-			Matched:     st.lx.matchedFields(qt, h.doc, &matched),
+			Matched:     fieldNamesOf(h.fields, &matched),
 			Description: t.Description,
 			Server:      t.Server,
+		}
+		if h.fields == 0 {
+			r.Matched = st.lx.matchedFields(qt, h.doc, &matched)
 		}
 		if semantic[h.doc] {
 			r.Matched = append(r.Matched, "semantic")

@@ -2,7 +2,6 @@ package search
 
 import (
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/weft-dev/weft/catalog"
@@ -18,6 +17,7 @@ type queryTerm struct {
 	id     uint32
 	weight float32
 	pair   bool // a word-pair term (Params.Bigram)
+	prefix bool // a word-prefix term (Params.Prefix)
 }
 
 // parsedQuery is the analysed query: distinct terms and their weights, and
@@ -33,54 +33,66 @@ type parsedQuery struct {
 // nothing else; request phrasing ("I want", "please") is dropped when other
 // terms remain (with Params.Relax it becomes the relaxed terms). Repeated
 // terms weigh count^QueryTFPower; word pairs (Params.Bigram) weigh Bigram
-// times that, and a pair with a dropped word is dropped. Known words' stems
+// times that, and a pair with a dropped word is dropped; word prefixes
+// (Params.Prefix) weigh Prefix times that and go where their word goes. Known words' stems
 // are read from stems, and only the word pairs that are terms of known are
 // kept (either may be nil).
 func parseQuery(text string, p *Params, stems map[string]string, known *lexicon) parsedQuery {
 	sc := parsePool.Get().(*parseScratch)
 	defer parsePool.Put(sc)
-	an := analyzer{stems: stems, readOnly: true, known: known, bigrams: p.Bigram > 0, buf: sc.buf[:0], pair: sc.pair[:0]}
+	an := analyzer{stems: stems, readOnly: true, known: known, bigrams: p.Bigram > 0, prefixLen: p.prefixLen(),
+		buf: sc.buf[:0], pair: sc.pair[:0], pfx: sc.pfx[:0]}
 	terms := sc.terms[:0]
 	an.terms(text, false, func(t string) { terms = append(terms, t) })
 	if len(terms) == 0 {
 		an.terms(text, true, func(t string) { terms = append(terms, t) })
 	}
-	sc.buf, sc.pair = an.buf, an.pair
+	sc.buf, sc.pair, sc.pfx = an.buf, an.pair, an.pfx
+	// kinds[i] is first a request-word mark, then the kind of terms[i].
+	kinds := sc.kinds[:0]
 	content := 0
 	for _, t := range terms {
-		if !requestStems[t] && !isBigramTerm(t) {
+		req := isWordTerm(t) && requestStems[t]
+		if !req && isWordTerm(t) {
 			content++
 		}
+		kinds = append(kinds, b2u(req))
 	}
-	counts := sc.counts
-	clear(counts)
-	nmain, nrelax := 0, 0
-	dropped := false // the last word was a dropped request word
-	kinds := sc.kinds[:0]
-	for _, t := range terms {
+	// A request word is dropped (or relaxed) when the query has other
+	// words; its prefix goes with it, and so does a pair it is part of.
+	lastReq, prevReq := false, false // the last two words were request words
+	for i, t := range terms {
 		kind := uint8(termMain)
-		if isBigramTerm(t) {
-			if dropped || content > 0 && requestStems[t[1:strings.IndexByte(t, ' ')]] {
+		switch {
+		case isPrefixTerm(t):
+			kind = kinds[i-1] // its word's (emitted right before it)
+		case isBigramTerm(t):
+			if content > 0 && (lastReq || prevReq) {
 				kind = termSkip
 			}
-		} else if dropped = content > 0 && requestStems[t]; dropped {
-			kind = termSkip
-			if p.Relax {
-				kind = termRelax
+		default:
+			prevReq, lastReq = lastReq, kinds[i] == 1
+			if content > 0 && lastReq {
+				kind = termSkip
+				if p.Relax {
+					kind = termRelax
+				}
 			}
 		}
-		kinds = append(kinds, kind)
-		if kind == termSkip {
-			continue
+		kinds[i] = kind
+	}
+	// counts[i] is how often terms[i] occurs (kinds other than termSkip)
+	// at its first occurrence, 0 at the others.
+	counts := countTerms(terms, kinds, sc)
+	nmain, nrelax := 0, 0
+	for i, c := range counts {
+		switch {
+		case c == 0:
+		case kinds[i] == termMain:
+			nmain++
+		default:
+			nrelax++
 		}
-		if counts[t] == 0 {
-			if kind == termMain {
-				nmain++
-			} else {
-				nrelax++
-			}
-		}
-		counts[t]++
 	}
 	pq := parsedQuery{terms: make([]string, 0, nmain), weights: make([]float32, 0, nmain)}
 	var relax *parsedQuery
@@ -88,17 +100,19 @@ func parseQuery(text string, p *Params, stems map[string]string, known *lexicon)
 		relax = &parsedQuery{terms: make([]string, 0, nrelax), weights: make([]float32, 0, nrelax)}
 	}
 	for i, t := range terms {
-		c := counts[t]
-		if kinds[i] == termSkip || c == 0 {
+		c := counts[i]
+		if c == 0 {
 			continue
 		}
-		counts[t] = 0 // taken
 		w := float32(1)
 		if c > 1 {
 			w = float32(math.Pow(float64(c), p.QueryTFPower))
 		}
-		if isBigramTerm(t) {
+		switch {
+		case isBigramTerm(t):
 			w *= float32(p.Bigram)
+		case isPrefixTerm(t):
+			w *= float32(p.Prefix)
 		}
 		into := &pq
 		if kinds[i] == termRelax {
@@ -113,6 +127,57 @@ func parseQuery(text string, p *Params, stems map[string]string, known *lexicon)
 	return pq
 }
 
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// linearCount is the number of terms up to which countTerms compares them
+// pairwise instead of hashing them.
+const linearCount = 48
+
+// countTerms returns, for each term not of kind termSkip, how often it
+// occurs at its first such occurrence and 0 at its repeats (and at skipped
+// terms), in sc.counts.
+func countTerms(terms []string, kinds []uint8, sc *parseScratch) []int32 {
+	counts := sc.counts[:0]
+	if len(terms) <= linearCount {
+	next:
+		for i, t := range terms {
+			counts = append(counts, 0)
+			if kinds[i] == termSkip {
+				continue
+			}
+			for j := range i {
+				if counts[j] > 0 && terms[j] == t {
+					counts[j]++
+					continue next
+				}
+			}
+			counts[i] = 1
+		}
+	} else {
+		first := sc.first
+		for i, t := range terms {
+			counts = append(counts, 0)
+			if kinds[i] == termSkip {
+				continue
+			}
+			if j, ok := first[t]; ok {
+				counts[j]++
+				continue
+			}
+			first[t] = int32(i)
+			counts[i] = 1
+		}
+		clear(first)
+	}
+	sc.counts = counts
+	return counts
+}
+
 // Kinds of query terms in parseQuery.
 const (
 	termMain  = iota // searched
@@ -124,12 +189,14 @@ const (
 type parseScratch struct {
 	buf    []byte
 	pair   []byte
+	pfx    []byte
 	terms  []string
 	kinds  []uint8
-	counts map[string]int
+	counts []int32
+	first  map[string]int32 // countTerms' index of long queries
 }
 
-var parsePool = sync.Pool{New: func() any { return &parseScratch{counts: make(map[string]int)} }}
+var parsePool = sync.Pool{New: func() any { return &parseScratch{first: make(map[string]int32)} }}
 
 // requestStems are the terms (stems) of requestWords: queries are matched
 // after stemming, so "please" is dropped as "pleas" and "provide" as "provid".
@@ -146,7 +213,7 @@ func (lx *lexicon) resolve(pq parsedQuery) []queryTerm {
 	out := make([]queryTerm, 0, len(pq.terms))
 	for i, t := range pq.terms {
 		if id, ok := lx.termIndex[t]; ok {
-			out = append(out, queryTerm{id: id, weight: pq.weights[i], pair: isBigramTerm(t)})
+			out = append(out, queryTerm{id: id, weight: pq.weights[i], pair: isBigramTerm(t), prefix: isPrefixTerm(t)})
 		}
 	}
 	return out
@@ -155,6 +222,7 @@ func (lx *lexicon) resolve(pq parsedQuery) []queryTerm {
 // accumulator holds per-tool score sums for one query; pooled.
 type accumulator struct {
 	acc     []float32
+	fields  []uint16 // fields matched per tool; non-zero marks a touched tool
 	touched []uint32
 	top     topK
 }
@@ -168,31 +236,33 @@ func (lx *lexicon) scoreLexical(qt []queryTerm, docs []docInfo, k int, keep filt
 	a := accPool.Get().(*accumulator)
 	defer accPool.Put(a)
 	if len(a.acc) < len(docs) {
-		a.acc = make([]float32, len(docs))
+		a.acc, a.fields = make([]float32, len(docs)), make([]uint16, len(docs))
 	}
-	acc := a.acc[:len(docs)]
+	acc, fields := a.acc[:len(docs)], a.fields[:len(docs)]
 	touched := a.touched[:0]
 	for _, q := range qt {
 		w := q.weight * lx.idf[q.id]
-		ds, imps := lx.postings(q.id)
+		lo, hi := lx.offsets[q.id], lx.offsets[q.id+1]
+		ds, imps, masks := lx.docs[lo:hi], lx.impacts[lo:hi], lx.masks[lo:hi]
 		for i, d := range ds {
-			if acc[d] == 0 {
+			if fields[d] == 0 {
 				touched = append(touched, d)
 			}
 			acc[d] += w * imps[i]
+			fields[d] |= masks[i]
 		}
 	}
 	a.top.reset(k)
 	for _, d := range touched {
-		s := acc[d]
-		acc[d] = 0
+		s, f := acc[d], fields[d]
+		acc[d], fields[d] = 0, 0
 		if s <= 0 {
 			continue
 		}
 		if bonus != nil {
 			s += bonus(d)
 		}
-		h := hit{doc: d, score: s}
+		h := hit{doc: d, score: s, fields: f}
 		if a.top.full() && !worse(a.top.min(), h) {
 			continue
 		}
@@ -214,6 +284,11 @@ func (lx *lexicon) matchedFields(qt []queryTerm, doc uint32, buf *[]string) []st
 			mask |= lx.fieldMask(q.id, doc)
 		}
 	}
+	return fieldNamesOf(mask, buf)
+}
+
+// fieldNamesOf returns the names of the fields in mask, appended to *buf.
+func fieldNamesOf(mask uint16, buf *[]string) []string {
 	if mask == 0 {
 		return nil
 	}

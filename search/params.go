@@ -44,6 +44,18 @@ type Params struct {
 	// 0 disables it.
 	Bigram float64 `json:"bigram"`
 
+	// Prefix indexes the first PrefixLen characters of every word of a
+	// tool (before stemming) as a term of its own, and weighs the prefix
+	// of each query word Prefix times the word: a looser match that meets
+	// derivations the light stemmer keeps apart on purpose ("specifically"
+	// and "specific", "recommend" and "recommendations", "analyze" and
+	// "analysis"). A word that matches matches its prefix too, so exact
+	// matches still count most. 0 disables it.
+	Prefix float64 `json:"prefix"`
+	// PrefixLen is the length of the prefixes in characters (default
+	// DefaultPrefixLen when 0).
+	PrefixLen int `json:"prefix_len"`
+
 	// Relax, when set, fills the places a query leaves empty (fewer tools
 	// match its terms than were asked for) with the best further tools for
 	// the query with its request phrasing ("need", "want", "please") put
@@ -75,12 +87,28 @@ func DefaultParams() Params {
 		Examples:          FieldParams{Weight: 0.2, B: 0.75},
 		QueryTFPower:      0.5,
 		Bigram:            0.5,
+		Prefix:            0.5,
+		PrefixLen:         DefaultPrefixLen,
 		Relax:             true,
 		ServerBoost:       0.3,
 		Coverage:          1,
 		CoverageDepth:     30,
 		CoverageMinTerms:  12,
 	}
+}
+
+// DefaultPrefixLen is the default Params.PrefixLen.
+const DefaultPrefixLen = 5
+
+// prefixLen is the prefix length in use, 0 when Params.Prefix is off.
+func (p *Params) prefixLen() int {
+	switch {
+	case p.Prefix <= 0:
+		return 0
+	case p.PrefixLen <= 0:
+		return DefaultPrefixLen
+	}
+	return p.PrefixLen
 }
 
 func (p *Params) fields() [numFields]FieldParams {

@@ -129,6 +129,11 @@ func (q *Query) k() int {
 // when it has more than n words (see MaxQueryTerms) the text up to the end
 // of its n-th word.
 func leadingText(text string, n int) string {
+	if (len(text)+1)/2 <= n {
+		// Words are separated, so a text of len bytes has at most
+		// (len+1)/2 of them (a CJK character, one word, takes 3 bytes).
+		return text
+	}
 	words, inWord := 0, false
 	for i, r := range text {
 		switch {

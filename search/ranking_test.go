@@ -74,11 +74,17 @@ func TestParseQueryTerms(t *testing.T) {
 		bigramFirst string
 	}{
 		// Request words are matched after stemming ("please" → pleas,
-		// "provide" → provid); a pair with a dropped word is dropped.
-		{"please provide the weather forecast", []string{"weather", "forecast", bigramPrefix + "weather forecast"}, []string{"pleas", "provid"}, ""},
-		{"read files", []string{"read", "fil", bigramPrefix + "read fil"}, nil, ""},
+		// "provide" → provid); a pair with a dropped word is dropped; a
+		// word's prefix (its first five characters, before stemming) goes
+		// where the word goes.
+		{"please provide the weather forecast", []string{"weather", prefixMark + "weath", "forecast", prefixMark + "forec", bigramPrefix + "weather forecast"},
+			[]string{"pleas", prefixMark + "pleas", "provid", prefixMark + "provi"}, ""},
+		{"read files", []string{"read", prefixMark + "read", "fil", prefixMark + "files", bigramPrefix + "read fil"}, nil, ""},
 		// A query of request words only keeps them.
-		{"please help", []string{"pleas", "help", bigramPrefix + "pleas help"}, nil, ""},
+		{"please help", []string{"pleas", prefixMark + "pleas", "help", prefixMark + "help", bigramPrefix + "pleas help"}, nil, ""},
+		// Prefixes are cut at characters, not bytes (non-ASCII words are
+		// not stemmed).
+		{"éléphants", []string{"éléphants", prefixMark + "éléph"}, nil, ""},
 	}
 	for _, tt := range tests {
 		pq := parseQuery(tt.text, &p, nil, nil)
@@ -94,12 +100,60 @@ func TestParseQueryTerms(t *testing.T) {
 		}
 		for i, term := range pq.terms {
 			want := float32(1)
-			if isBigramTerm(term) {
+			switch {
+			case isBigramTerm(term):
 				want = float32(p.Bigram)
+			case isPrefixTerm(term):
+				want = float32(p.Prefix)
 			}
 			if pq.weights[i] != want {
 				t.Errorf("parseQuery(%q): %q weighs %v, want %v", tt.text, term, pq.weights[i], want)
 			}
+		}
+	}
+}
+
+func TestPrefixesMatchDerivations(t *testing.T) {
+	// "recommendations" and "recommend" have different stems; only their
+	// prefixes meet. Catalog order puts the store first.
+	tools := []catalog.Tool{
+		{Original: "book_store", Description: "Sell books online."},
+		{Original: "book_advisor", Description: "Recommend books to read next."},
+	}
+	q := Query{Text: "book recommendations", K: 2}
+	if got := searchNames(t, tools, DefaultParams(), q); !slices.Equal(got, []string{"book_advisor", "book_store"}) {
+		t.Errorf("with prefixes: %v, want book_advisor (recommend) first", got)
+	}
+	off := DefaultParams()
+	off.Prefix = 0
+	if got := searchNames(t, tools, off, q); !slices.Equal(got, []string{"book_store", "book_advisor"}) {
+		t.Errorf("without prefixes: %v, want the tie in catalog order (book_store first)", got)
+	}
+}
+
+func TestExactWordsOutrankPrefixes(t *testing.T) {
+	// Both tools match "analysis" by its prefix; only log_analysis has the
+	// word itself, and it comes first although catalog order favours
+	// log_analyzer.
+	tools := []catalog.Tool{
+		{Original: "log_analyzer", Description: "Analyze server logs."},
+		{Original: "log_analysis", Description: "Analysis of server logs."},
+	}
+	ix, err := New(catalog.NewSnapshot(tools), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ix.Search(context.Background(), Query{Text: "analysis", K: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(res.Results); !slices.Equal(got, []string{"log_analysis", "log_analyzer"}) {
+		t.Fatalf("got %v, want [log_analysis log_analyzer]", got)
+	}
+	// A tool found by a prefix alone says where it was found.
+	for _, r := range res.Results {
+		if !slices.Equal(r.Matched, []string{"name", "description"}) {
+			t.Errorf("%s: Matched = %q, want [name description]", r.Name, r.Matched)
 		}
 	}
 }
@@ -123,5 +177,26 @@ func TestWordsAndFields(t *testing.T) {
 	}
 	if len(fs) != int(numFields) {
 		t.Errorf("Fields returned %d fields, want %d", len(fs), numFields)
+	}
+}
+
+func TestCountTerms(t *testing.T) {
+	// Short lists are compared pairwise, long ones hashed: both count
+	// each term at its first occurrence, skipping termSkip terms.
+	pattern := []string{"a", "b", "a", "c", "b", "a"}
+	kindsOf := []uint8{termMain, termMain, termMain, termRelax, termSkip, termMain}
+	for _, reps := range []int{1, 10} {
+		var terms []string
+		var kinds []uint8
+		for range reps {
+			terms = append(terms, pattern...)
+			kinds = append(kinds, kindsOf...)
+		}
+		got := countTerms(terms, kinds, &parseScratch{first: make(map[string]int32)})
+		want := make([]int32, len(terms))
+		want[0], want[1], want[3] = int32(3*reps), int32(reps), int32(reps)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d terms: counts %v, want %v", len(terms), got, want)
+		}
 	}
 }

@@ -4,6 +4,10 @@ package search
 type hit struct {
 	doc   uint32
 	score float32
+	// fields are the fields the lexical engine matched the query in, when
+	// it scored the tool (0: not known, e.g. a tool only the dense side
+	// found).
+	fields uint16
 }
 
 // worse orders hits: lower score first, and on equal scores the later tool

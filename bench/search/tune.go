@@ -28,6 +28,7 @@ var experiments = []experiment{
 	{"without relax", func(p *search.Params) { p.Relax = false }},
 	{"with k1=1.2", func(p *search.Params) { p.K1 = 1.2 }},
 	{"with description.b=0.75", func(p *search.Params) { p.Description.B = 0.75 }},
+	{"without prefixes", func(p *search.Params) { p.Prefix = 0 }},
 	{"before (issue 15)", func(p *search.Params) {
 		p.Bigram, p.Relax, p.K1, p.Description.B = 0, false, 1.2, 0.75
 	}},
@@ -42,6 +43,10 @@ var experiments = []experiment{
 	{"param_descriptions.w=0.5", func(p *search.Params) { p.ParamDescriptions.Weight = 0.5 }},
 	{"server_boost=0.5", func(p *search.Params) { p.ServerBoost = 0.5 }},
 	{"query_tf_power=0", func(p *search.Params) { p.QueryTFPower = 0 }},
+	{"prefix=0.3", func(p *search.Params) { p.Prefix = 0.3 }},
+	{"prefix=0.7", func(p *search.Params) { p.Prefix = 0.7 }},
+	{"prefix_len=4", func(p *search.Params) { p.PrefixLen = 4 }},
+	{"prefix_len=6", func(p *search.Params) { p.PrefixLen = 6 }},
 }
 
 // runTune evaluates the experiments whose names start with one of the
