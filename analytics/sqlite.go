@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,8 +36,8 @@ const (
 // table and that index grow at their right edge, so a batch dirties a few
 // pages. (An index by (tool, duration) that databases of earlier versions
 // have is dropped: its inserts land at random places and cost a page write
-// per event, many times the rest of the insert, while Stats sorts the rows
-// it reads about as fast without it.)
+// per event, many times the rest of the insert; Stats groups the calls by
+// tool itself, faster than it read them in that index's order.)
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS calls (
 	ts_ms       INTEGER NOT NULL,
@@ -431,67 +431,73 @@ type ToolStats struct {
 
 // Stats returns per-tool figures over the calls recorded since since (zero:
 // all kept), sorted by tool name. Calls that matched no tool are left out.
-// Tools rated but never called are included with zero calls.
+// Tools rated but never called are included with zero calls. A tool's
+// server is that of its fastest call.
+//
+// The calls are read in storage order and grouped here (no index orders
+// them by tool): the text columns are scanned into reused buffers, so a
+// row costs no allocation, and each tool's durations are sorted once.
 func (s *SQLite) Stats(ctx context.Context, since time.Time) ([]ToolStats, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT tool, server, outcome, duration_us FROM calls
-		WHERE tool != '' AND ts_ms >= ? ORDER BY tool, duration_us`, since.UnixMilli())
+	rows, err := s.db.QueryContext(ctx, `SELECT tool, server, outcome = ?, duration_us FROM calls
+		WHERE tool != '' AND ts_ms >= ?`, string(engine.OutcomeOK), since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("analytics: read %s: %w", s.path, err)
 	}
 	defer rows.Close()
-	byTool := map[string]*ToolStats{}
-	var order []string
-	var durs []int64
-	finish := func(t *ToolStats) {
-		if t == nil || len(durs) == 0 {
-			return
-		}
-		t.P50MS = percentile(durs, 0.50)
-		t.P95MS = percentile(durs, 0.95)
-		t.FailureRate = float64(t.Failures) / float64(t.Calls)
+	type calls struct {
+		stats   ToolStats
+		fastest int64
+		durs    []int64
 	}
-	var cur *ToolStats
+	byTool := map[string]*calls{}
+	var tool, server sql.RawBytes
+	var cur *calls
 	for rows.Next() {
-		var tool, server, outcome string
+		var ok bool
 		var us int64
-		if err := rows.Scan(&tool, &server, &outcome, &us); err != nil {
+		if err := rows.Scan(&tool, &server, &ok, &us); err != nil {
 			return nil, fmt.Errorf("analytics: read %s: %w", s.path, err)
 		}
-		if cur == nil || cur.Tool != tool {
-			finish(cur)
-			durs = durs[:0]
-			cur = &ToolStats{Tool: tool, Server: server}
-			byTool[tool] = cur
-			order = append(order, tool)
+		if cur == nil || cur.stats.Tool != string(tool) {
+			if cur = byTool[string(tool)]; cur == nil {
+				cur = &calls{stats: ToolStats{Tool: string(tool), Server: string(server)}, fastest: us}
+				byTool[cur.stats.Tool] = cur
+			}
 		}
-		cur.Calls++
-		if outcome != string(engine.OutcomeOK) {
-			cur.Failures++
+		if us < cur.fastest {
+			cur.fastest, cur.stats.Server = us, string(server)
 		}
-		durs = append(durs, us)
+		cur.stats.Calls++
+		if !ok {
+			cur.stats.Failures++
+		}
+		cur.durs = append(cur.durs, us)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("analytics: read %s: %w", s.path, err)
 	}
-	finish(cur)
+	rows.Close()
 	ratings, err := s.RatingSummaries(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	for tool, r := range ratings {
-		t := byTool[tool]
-		if t == nil {
-			t = &ToolStats{Tool: tool}
-			byTool[tool] = t
-			order = append(order, tool)
+	out := make([]ToolStats, 0, len(byTool)+len(ratings))
+	for _, c := range byTool {
+		slices.Sort(c.durs)
+		c.stats.P50MS = percentile(c.durs, 0.50)
+		c.stats.P95MS = percentile(c.durs, 0.95)
+		c.stats.FailureRate = float64(c.stats.Failures) / float64(c.stats.Calls)
+		if r, ok := ratings[c.stats.Tool]; ok {
+			c.stats.Ratings, c.stats.RatingMean = r.Count, r.Mean
 		}
-		t.Ratings, t.RatingMean = r.Count, r.Mean
+		out = append(out, c.stats)
 	}
-	sort.Strings(order)
-	out := make([]ToolStats, len(order))
-	for i, name := range order {
-		out[i] = *byTool[name]
+	for tool, r := range ratings {
+		if byTool[tool] == nil {
+			out = append(out, ToolStats{Tool: tool, Ratings: r.Count, RatingMean: r.Mean})
+		}
 	}
+	slices.SortFunc(out, func(a, b ToolStats) int { return strings.Compare(a.Tool, b.Tool) })
 	return out, nil
 }
 
