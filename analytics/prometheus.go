@@ -7,6 +7,7 @@ package analytics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,34 @@ type Prometheus struct {
 	sandboxLimits *prometheus.CounterVec
 
 	tools boundedTools
+	// callSeries and httpSeries keep the series a label set resolved to
+	// (callKey -> *callSeries, httpKey -> prometheus.Observer), so that a
+	// call or a request costs one lookup instead of a label hash and a
+	// vector lookup per metric. They hold no more entries than the
+	// series exist.
+	callSeries sync.Map
+	httpSeries sync.Map
+}
+
+// callKey is the label values of one call's series.
+type callKey struct {
+	tool, server, caller string
+	outcome              engine.Outcome
+	code                 engine.Code
+}
+
+// callSeries are the series one call updates.
+type callSeries struct {
+	calls    prometheus.Counter
+	duration prometheus.Observer
+	bytes    prometheus.Counter
+}
+
+// httpKey is the label values of one request's series (method already
+// reduced to its label).
+type httpKey struct {
+	route, method string
+	status        int
 }
 
 // Tool label values that are not catalog names.
@@ -186,9 +215,19 @@ func (p *Prometheus) Record(e engine.Event) {
 	if server == "" {
 		server = "none"
 	}
-	p.calls.WithLabelValues(p.toolLabel(e.Tool), server, e.Caller, string(e.Outcome), string(e.Code)).Inc()
-	p.duration.WithLabelValues(server, string(e.Outcome)).Observe(e.Duration.Seconds())
-	p.bytes.WithLabelValues(server).Add(float64(e.Bytes))
+	k := callKey{tool: p.toolLabel(e.Tool), server: server, caller: e.Caller, outcome: e.Outcome, code: e.Code}
+	v, ok := p.callSeries.Load(k)
+	if !ok {
+		v, _ = p.callSeries.LoadOrStore(k, &callSeries{
+			calls:    p.calls.WithLabelValues(k.tool, server, e.Caller, string(e.Outcome), string(e.Code)),
+			duration: p.duration.WithLabelValues(server, string(e.Outcome)),
+			bytes:    p.bytes.WithLabelValues(server),
+		})
+	}
+	cs := v.(*callSeries)
+	cs.calls.Inc()
+	cs.duration.Observe(e.Duration.Seconds())
+	cs.bytes.Add(float64(e.Bytes))
 }
 
 // toolLabel returns the label value of a tool: its catalog name while
@@ -199,7 +238,12 @@ func (p *Prometheus) toolLabel(name string) string { return p.tools.label(name) 
 // pattern (never the raw path, to keep label cardinality bounded); a
 // method outside the standard ones is labelled "OTHER".
 func (p *Prometheus) ObserveHTTP(route, method string, status int, d time.Duration) {
-	p.http.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Observe(d.Seconds())
+	k := httpKey{route: route, method: methodLabel(method), status: status}
+	o, ok := p.httpSeries.Load(k)
+	if !ok {
+		o, _ = p.httpSeries.LoadOrStore(k, p.http.WithLabelValues(route, k.method, strconv.Itoa(status)))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
 // RateLimiterFailure counts one rate-limit decision the limiter could not

@@ -25,6 +25,8 @@ func TestLabelsBounded(t *testing.T) {
 	p.Record(engine.Event{Tool: "s__t0", Server: "s", Outcome: engine.OutcomeOK})
 	p.ObserveHTTP("unmatched", "BREW", 405, time.Millisecond)
 	p.ObserveHTTP("GET /v1/tools", "GET", 200, time.Millisecond)
+	p.ObserveHTTP("GET /v1/tools", "GET", 200, 2*time.Millisecond)
+	p.ObserveHTTP("GET /v1/tools", "GET", 404, time.Millisecond)
 	w := httptest.NewRecorder()
 	p.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	b, _ := io.ReadAll(w.Body)
@@ -34,6 +36,9 @@ func TestLabelsBounded(t *testing.T) {
 		`weft_tool_calls_total{caller="",code="",outcome="ok",server="s",tool="other"} 100`,
 		`weft_tool_calls_total{caller="",code="unknown_tool",outcome="error",server="none",tool="unknown"} 3`,
 		`weft_http_request_duration_seconds_count{method="OTHER",route="unmatched",status="405"} 1`,
+		`weft_http_request_duration_seconds_count{method="GET",route="GET /v1/tools",status="200"} 2`,
+		`weft_http_request_duration_seconds_sum{method="GET",route="GET /v1/tools",status="200"} 0.003`,
+		`weft_http_request_duration_seconds_count{method="GET",route="GET /v1/tools",status="404"} 1`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %s", want)
