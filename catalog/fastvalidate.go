@@ -57,7 +57,8 @@ var annotationKeywords = map[string]bool{
 }
 
 // compileFast returns nil when the schema uses anything outside the subset.
-// It is only called for schemas the full validator compiled.
+// For a schema the full validator does not compile (whose calls are not
+// validated beyond being a JSON object) its verdicts do not matter.
 func compileFast(raw json.RawMessage) *fastSchema {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {

@@ -464,3 +464,32 @@ func mustCompile(t *testing.T, schema string) *jsonschema.Schema {
 	}
 	return s
 }
+
+// FuzzFastPathAgrees: for any schema text and arguments, Validate (fast
+// path first, the full validator compiled only when it cannot accept) says
+// exactly what the full validator alone says (nothing beyond "a JSON
+// object" for a schema that does not compile).
+func FuzzFastPathAgrees(f *testing.F) {
+	f.Add(`{"type":"object","properties":{"a":{"anyOf":[{"type":"string","pattern":"^x"},{"type":"null"}]}},"required":["a"]}`, `{"a":"xy"}`)
+	f.Add(`{"$defs":{"X":{"type":"integer","maximum":3}},"type":"object","properties":{"a":{"$ref":"#/$defs/X"}}}`, `{"a":2}`)
+	f.Add(`{"type":"object","properties":{"a":{"oneOf":[{"type":"string"},{"type":"number"}]},"b":{"const":true}}}`, `{"a":1.5,"b":true}`)
+	f.Add(`{"type": []}`, `{}`)
+	f.Add(`{"required":["a","a"]}`, `{"a":1}`)
+	f.Fuzz(func(t *testing.T, schema, doc string) {
+		snap := NewSnapshot([]Tool{{Server: "s", Original: "t", InputSchema: json.RawMessage(schema)}})
+		var full *jsonschema.Schema
+		if len(bytes.TrimSpace([]byte(schema))) > 0 {
+			full, _ = CompileSchema(json.RawMessage(schema))
+		}
+		str := func(err error) string {
+			if err == nil {
+				return "valid"
+			}
+			return err.Error()
+		}
+		got, want := str(snap.Validate("s__t", json.RawMessage(doc))), str(ValidateArgs("s__t", full, json.RawMessage(doc)))
+		if got != want {
+			t.Fatalf("schema %s\ndoc    %s\nValidate:        %s\nfull validator:  %s", schema, doc, got, want)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
@@ -59,10 +60,28 @@ func (e *SchemaError) Error() string {
 }
 func (e *SchemaError) Unwrap() error { return e.Err }
 
+// validatorEntry is a tool's compiled input schema. The fast form is
+// compiled on the tool's first validation; the full one only when the fast
+// path cannot accept some arguments (most tools' calls never need it, and
+// it costs tens of microseconds and kilobytes to compile).
 type validatorEntry struct {
-	schema *jsonschema.Schema
-	fast   *fastSchema // nil when the schema is outside the fast subset
+	raw  json.RawMessage
+	fast *fastSchema // nil when the schema is outside the fast subset
+
+	full   sync.Once
+	schema *jsonschema.Schema // nil: no schema, or an unusable one (err)
 	err    error
+}
+
+// compiled returns the full validator of the schema (nil when there is
+// none or it does not compile).
+func (e *validatorEntry) compiled() *jsonschema.Schema {
+	e.full.Do(func() {
+		if len(bytes.TrimSpace(e.raw)) > 0 {
+			e.schema, e.err = CompileSchema(e.raw)
+		}
+	})
+	return e.schema
 }
 
 var printer = message.NewPrinter(language.English)
@@ -102,20 +121,21 @@ func (s *Snapshot) Validate(name string, args json.RawMessage) error {
 	}
 	v, _ := s.validators.Load(name)
 	if v == nil {
-		e := &validatorEntry{}
+		e := &validatorEntry{raw: t.InputSchema}
 		if len(bytes.TrimSpace(t.InputSchema)) > 0 {
-			e.schema, e.err = CompileSchema(t.InputSchema)
-			if e.err == nil {
-				e.fast = compileFast(t.InputSchema)
-			}
+			e.fast = compileFast(t.InputSchema)
 		}
 		v, _ = s.validators.LoadOrStore(name, e)
 	}
 	entry := v.(*validatorEntry)
+	// A valid verdict of the fast path is the full validator's (for a
+	// schema that does not compile, arguments that are a JSON object are
+	// not checked further: valid too), so the full one is compiled only
+	// when the fast path cannot accept.
 	if entry.fast != nil && isObjectDoc(args) && entry.fast.check(args) == fastValid {
 		return nil
 	}
-	return ValidateArgs(t.Name, entry.schema, args)
+	return ValidateArgs(t.Name, entry.compiled(), args)
 }
 
 // ValidateArgs validates args against a compiled schema (nil schema: only

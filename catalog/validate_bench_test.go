@@ -49,3 +49,23 @@ func BenchmarkValidate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkValidateFirstCall is the first validation of a tool in a
+// snapshot: the schema compiled (full and fast forms) and cached.
+func BenchmarkValidateFirstCall(b *testing.B) {
+	for _, c := range validateCases {
+		b.Run(c.name, func(b *testing.B) {
+			tools := []Tool{{Server: "s", Original: "t", InputSchema: json.RawMessage(c.schema)}}
+			args := json.RawMessage(c.args)
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				snap := NewSnapshot(tools)
+				b.StartTimer()
+				if err := snap.Validate("s__t", args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
