@@ -34,10 +34,7 @@ const (
 
 // sqliteSchema creates the tables. Calls are indexed by time only: the
 // table and that index grow at their right edge, so a batch dirties a few
-// pages. (An index by (tool, duration) that databases of earlier versions
-// have is dropped: its inserts land at random places and cost a page write
-// per event, many times the rest of the insert; Stats groups the calls by
-// tool itself, faster than it read them in that index's order.)
+// pages.
 const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS calls (
 	ts_ms       INTEGER NOT NULL,
@@ -50,7 +47,6 @@ CREATE TABLE IF NOT EXISTS calls (
 	bytes       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts_ms);
-DROP INDEX IF EXISTS calls_tool;
 CREATE TABLE IF NOT EXISTS ratings (
 	tool       TEXT    NOT NULL,
 	client     TEXT    NOT NULL,
@@ -116,6 +112,14 @@ func OpenSQLite(ctx context.Context, path string, o SQLiteOptions) (*SQLite, err
 	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("analytics: open database %s: %w", path, err)
+	}
+	// Databases of earlier versions index calls by (tool, duration) too:
+	// inserts into that index land at random pages and cost a page write
+	// per call, many times the rest of the insert (Stats groups the calls
+	// by tool itself). Dropping it needs a write: on a full disk the
+	// database opens with it, as it did before.
+	if _, err := db.ExecContext(ctx, `DROP INDEX IF EXISTS calls_tool`); err != nil {
+		o.Logger.Warn("analytics: drop the calls index by tool", "path", path, "err", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		db.Close()
