@@ -235,13 +235,24 @@ func TestCallLogRedactsBySchema(t *testing.T) {
 func TestCancellation(t *testing.T) {
 	f := newFixture(t, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	// Cancel once the call is in flight (compiling and starting the
+	// program can take longer than any fixed delay on a loaded machine).
+	before := f.up.calls.Load()
+	go func() {
+		for end := time.Now().Add(10 * time.Second); f.up.calls.Load() == before && time.Now().Before(end); {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
 	res, err := f.sb.Run(ctx, Request{Language: JavaScript, Code: `await tools.util.sleep({ ms: 5000 })`})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Error == nil || res.Error.Kind != KindCanceled {
 		t.Fatalf("got %+v", res.Error)
+	}
+	if len(res.Calls) != 1 {
+		t.Fatalf("calls %+v", res.Calls)
 	}
 	if c := res.Calls[0]; c.Outcome != OutcomeError || c.Code != "canceled" {
 		t.Errorf("call %+v", c)

@@ -70,7 +70,7 @@ func TestStdioOversizedResult(t *testing.T) {
 		}
 		inflight <- err
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // 16 MB of JSON is slow under -race
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // 16 MB of JSON is slow under -race
 	defer cancel()
 	_, err := u.Call(ctx, "big", []byte(`{"size":17000000}`))
 	if !errors.Is(err, source.ErrTooLarge) || !strings.Contains(err.Error(), "over weft's limit of 16 MiB (16777216 bytes)") {
@@ -82,7 +82,11 @@ func TestStdioOversizedResult(t *testing.T) {
 	if err := <-inflight; err != nil {
 		t.Fatalf("call in flight during the oversized answer: %v", err)
 	}
-	if r, err := u.Call(ctx, "big", []byte(`{"size":16000000}`)); err != nil || len(r.Text()) != 16000000 {
+	// Its own deadline: on a loaded machine under -race the first big
+	// answer alone has taken most of a minute.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel2()
+	if r, err := u.Call(ctx2, "big", []byte(`{"size":16000000}`)); err != nil || len(r.Text()) != 16000000 {
 		t.Fatalf("a result under the limit: %v", err)
 	}
 	if got := mustText(t, u, "echo", `{"message":"still"}`); got != "echo: still" {
