@@ -11,8 +11,9 @@
 #   ONLY=gateway,engine bench/compare.sh
 #
 # Parts: engine, plan, snapshot (go test benchmarks), startup (binary size,
-# package init, ready from the catalog cache), gateway (bench/gateway: weft
-# vs direct, supergateway --stateful, mcp-proxy), sandbox (bench/sandbox:
+# package init, ready from the catalog cache), gateway (server/mcpgw's
+# BenchmarkPassthroughCall; bench/gateway: weft vs direct, supergateway
+# --stateful, mcp-proxy), sandbox (bench/sandbox:
 # weft vs isolated-vm), search (bench/search: weft vs bleve).
 #
 # Needs: internal/testenv/npm installed (npm ci there: supergateway,
@@ -106,6 +107,14 @@ if want startup; then
 	} >>"$OUT/block.md"
 fi
 if want gateway; then
+	log "gateway: one call through the endpoint, in process"
+	go test ./server/mcpgw/ -run '^$' -bench PassthroughCall -benchmem -count "$RUNS" >"$OUT/mcpgw.txt"
+	{
+		echo "### One tools/call through a passthrough endpoint (\`go test ./server/mcpgw -bench PassthroughCall -benchmem -count $RUNS\`: HTTP loopback, a Go function tool, client included; direct = answered by weft, sdk = through the SDK's transport)"
+		echo
+		medians "$OUT/mcpgw.txt"
+		echo
+	} >>"$OUT/block.md"
 	log "gateway ($RUNS runs, $DUR per phase)"
 	go build -o "$OUT/bgw" ./bench/gateway
 	"$OUT/bgw" -weft "$BIN" -npm internal/testenv/npm/node_modules/.bin -runs "$RUNS" -duration "$DUR" -clients 1,20 >"$OUT/gateway.md"

@@ -263,6 +263,7 @@ type stats struct {
 	rps      float64
 	cpu      float64 // cores used by the measured process tree (0 when not measured)
 	cpuMs    float64 // CPU ms of the measured process tree per call
+	gwMs     float64 // CPU ms of the gateway process alone per call (its upstreams not counted)
 	rssMB    float64 // peak RSS of the measured process tree
 }
 
@@ -299,6 +300,7 @@ func call(cs *sdk.ClientSession) error {
 type treeMeter struct {
 	pid  int
 	cpu0 int64
+	gw0  int64 // the gateway process alone
 	peak atomic.Int64
 	stop chan struct{}
 	done chan struct{}
@@ -311,6 +313,7 @@ func meter(pid int) *treeMeter {
 		return m
 	}
 	m.cpu0 = treeTicks(pid)
+	m.gw0 = cpuTicks(pid, false)
 	go func() {
 		defer close(m.done)
 		t := time.NewTicker(100 * time.Millisecond)
@@ -329,15 +332,17 @@ func meter(pid int) *treeMeter {
 	return m
 }
 
-// end returns cores used over wall and the peak RSS in MB.
-func (m *treeMeter) end(wall time.Duration) (cores, cpuSec, rssMB float64) {
+// end returns cores used over wall, the tree's and the gateway process's
+// CPU seconds, and the peak RSS in MB.
+func (m *treeMeter) end(wall time.Duration) (cores, cpuSec, gwSec, rssMB float64) {
 	if m.pid <= 0 {
-		return 0, 0, 0
+		return 0, 0, 0, 0
 	}
 	close(m.stop)
 	<-m.done
 	cpuSec = float64(treeTicks(m.pid)-m.cpu0) / 100
-	return cpuSec / wall.Seconds(), cpuSec, float64(m.peak.Load()) / 1024
+	gwSec = float64(cpuTicks(m.pid, false)-m.gw0) / 100
+	return cpuSec / wall.Seconds(), cpuSec, gwSec, float64(m.peak.Load()) / 1024
 }
 
 // load runs clients closed-loop (or open-loop at loadRate) tools/call
@@ -354,12 +359,13 @@ func load(url string, clients int, d time.Duration, pid int) stats {
 	lat, errs := drive(ss, d)
 	wall := time.Since(begin)
 	s := stats{n: len(lat), errs: errs, rps: float64(len(lat)) / wall.Seconds()}
-	var cpuSec float64
-	s.cpu, cpuSec, s.rssMB = m.end(wall)
+	var cpuSec, gwSec float64
+	s.cpu, cpuSec, gwSec, s.rssMB = m.end(wall)
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		s.p50, s.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
 		s.cpuMs = cpuSec * 1000 / float64(len(lat))
+		s.gwMs = gwSec * 1000 / float64(len(lat))
 	}
 	return s
 }
@@ -478,7 +484,7 @@ func paired(directURL, gwURL string, clients int, d time.Duration, pid int) pair
 	}
 	m := meter(pid)
 	ps, wall := run(d)
-	_, cpuSec, _ := m.end(wall)
+	_, cpuSec, _, _ := m.end(wall)
 	if ps.n > 0 {
 		ps.cpuMs = cpuSec * 1000 / float64(ps.n)
 	}
@@ -670,6 +676,7 @@ func runCompare(self, weftBin, npmBin string, d time.Duration, conc string, ever
 				sum.add(g.name, k, "req/s", s.rps)
 				sum.add(g.name, k, "p50 ms", float64(s.p50.Microseconds())/1000)
 				sum.add(g.name, k, "CPU ms/call", s.cpuMs)
+				sum.add(g.name, k, "gateway process CPU ms/call", s.gwMs)
 				sum.add(g.name, k, "peak RSS MB", s.rssMB)
 				if i > 0 {
 					sum.add(g.name, k, "weft req/s ÷ its req/s", base.rps/s.rps)
