@@ -29,6 +29,9 @@ type analyzer struct {
 	// right after the word's term (see Params.Prefix).
 	prefixLen int
 	pfx       []byte
+	// prefixes, when set, interns the prefix terms of index builds (a
+	// catalog has far fewer distinct prefixes than words).
+	prefixes map[string]string
 }
 
 // bigramPrefix marks a word-pair term; no word contains it.
@@ -56,7 +59,7 @@ func newAnalyzer() *analyzer {
 	for w := range stopwords {
 		stems[w] = stopStem
 	}
-	return &analyzer{stems: stems}
+	return &analyzer{stems: stems, prefixes: make(map[string]string)}
 }
 
 // stemmer selects the stemming function (tests and tuning swap it).
@@ -120,7 +123,14 @@ func (a *analyzer) emitPrefix(w []byte, emit func(string)) {
 	}
 	a.pfx = append(append(a.pfx[:0], prefixMark...), w[:n]...)
 	if a.known == nil {
-		emit(string(a.pfx))
+		s, ok := a.prefixes[string(a.pfx)]
+		if !ok {
+			s = string(a.pfx)
+			if a.prefixes != nil {
+				a.prefixes[s] = s
+			}
+		}
+		emit(s)
 		return
 	}
 	if id, ok := a.known.termIndex[string(a.pfx)]; ok {
