@@ -81,8 +81,9 @@ type state struct {
 	denseAt       time.Time
 	denseFailures int // failures in a row, this one included
 	stats         Stats
-	// stems are the stems of the words of this generation's tools, read
-	// by query analysis (the builder copies the map before changing it).
+	// stems are the stems of the words of this generation's tools (and
+	// the stopwords, as stopStem), read by query analysis (the builder
+	// copies the map before changing it).
 	stems map[string]string
 }
 

@@ -34,9 +34,10 @@ type parsedQuery struct {
 // terms remain (with Params.Relax it becomes the relaxed terms). Repeated
 // terms weigh count^QueryTFPower; word pairs (Params.Bigram) weigh Bigram
 // times that, and a pair with a dropped word is dropped; word prefixes
-// (Params.Prefix) weigh Prefix times that and go where their word goes. Known words' stems
-// are read from stems, and only the word pairs that are terms of known are
-// kept (either may be nil).
+// (Params.Prefix) weigh Prefix times that and go where their word goes.
+// Known words' stems (and stopwords, as stopStem) are read from stems, and
+// only the word pairs and prefixes that are terms of known are kept
+// (either may be nil).
 func parseQuery(text string, p *Params, stems map[string]string, known *lexicon) parsedQuery {
 	sc := parsePool.Get().(*parseScratch)
 	defer parsePool.Put(sc)
