@@ -12,10 +12,11 @@ import (
 // discounted by how much of that term the tools already chosen cover, so the
 // next pick favours terms not yet served.
 
-// coverageRerank re-ranks hits (best first) and returns the best k. A
+// coverageRerank re-ranks hits (best first) among ndocs tools and returns
+// the best k. A
 // term's coverage is the largest share of it (relative to the best
 // candidate's contribution) any chosen tool holds.
-func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) []hit {
+func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k, ndocs int, p *Params) []hit {
 	lambda := float32(p.Coverage)
 	if len(hits) <= 1 || wordTerms(qt) < max(2, p.CoverageMinTerms) || lambda <= 0 {
 		return hits[:min(k, len(hits))]
@@ -23,7 +24,7 @@ func (lx *lexicon) coverageRerank(qt []queryTerm, hits []hit, k int, p *Params) 
 	nt := len(qt)
 	// The non-zero contributions of each candidate (a tool matches few of
 	// a long query's terms, so the greedy loop below visits only those).
-	sparse, off := lx.contributions(qt, hits)
+	sparse, off := lx.contributions(qt, hits, ndocs)
 	base := make([]float32, len(hits))
 	maxC := make([]float32, nt)
 	for i, h := range hits {
@@ -66,52 +67,56 @@ type contribution struct {
 	c    float32
 }
 
+// found is a contribution to one hit.
+type found struct {
+	hit int32
+	contribution
+}
+
 // contributions returns the non-zero contributions of the query terms to
 // each hit, flat: hit i's are sparse[off[i]:off[i+1]], in query term order.
-// Each term's postings and the hits, both in document order, are matched
-// by binary searches of the longer list that resume where the last match
-// was.
-func (lx *lexicon) contributions(qt []queryTerm, hits []hit) (sparse []contribution, off []int32) {
-	order := make([]int32, len(hits)) // hit indexes in document order
-	for i := range order {
-		order[i] = int32(i)
+// ndocs is the number of tools. A term with few postings is matched by
+// looking each posting up in a table of the hits; one with many by binary
+// searches of its postings for the hits in document order, each resuming
+// where the last one ended.
+func (lx *lexicon) contributions(qt []queryTerm, hits []hit, ndocs int) (sparse []contribution, off []int32) {
+	a := accPool.Get().(*accumulator)
+	defer accPool.Put(a)
+	if len(a.slot) < ndocs {
+		a.slot = make([]int32, ndocs)
 	}
-	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(hits[a].doc, hits[b].doc) })
-	sorted := make([]uint32, len(hits)) // their documents
-	for i, h := range order {
-		sorted[i] = hits[h].doc
+	slot := a.slot[:ndocs] // tool -> hit index + 1, 0 for tools not hit
+	for i, h := range hits {
+		slot[h.doc] = int32(i) + 1
 	}
-	type found struct {
-		hit int32
-		contribution
-	}
-	all := make([]found, 0, 8*len(hits))
+	var order []int32   // hit indexes in document order, when needed
+	var sorted []uint32 // their documents
+	all := a.found[:0]
 	count := make([]int32, len(hits))
-	add := func(i int32, j int, c float32) {
-		all = append(all, found{i, contribution{int32(j), c}})
-		count[i]++
-	}
 	for j, q := range qt {
 		lo, hi := lx.offsets[q.id], lx.offsets[q.id+1]
 		docs, imps := lx.docs[lo:hi], lx.impacts[lo:hi]
 		w := q.weight * lx.idf[q.id]
-		if len(docs) <= len(sorted) {
-			// Few postings: look each up among the hits.
-			from := 0
+		if len(docs) <= 8*len(hits) {
 			for p, d := range docs {
-				n, ok := slices.BinarySearch(sorted[from:], d)
-				from += n
-				if from == len(sorted) {
-					break
-				}
-				if ok {
-					add(order[from], j, w*imps[p])
+				if i := slot[d]; i != 0 {
+					all = append(all, found{i - 1, contribution{int32(j), w * imps[p]}})
+					count[i-1]++
 				}
 			}
 			continue
 		}
-		// Many postings: look each hit up in them, from where the last
-		// one was found.
+		if order == nil {
+			order = make([]int32, len(hits))
+			for i := range order {
+				order[i] = int32(i)
+			}
+			slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(hits[a].doc, hits[b].doc) })
+			sorted = make([]uint32, len(hits))
+			for i, h := range order {
+				sorted[i] = hits[h].doc
+			}
+		}
 		p := 0
 		for k, d := range sorted {
 			n, ok := slices.BinarySearch(docs[p:], d)
@@ -120,9 +125,13 @@ func (lx *lexicon) contributions(qt []queryTerm, hits []hit) (sparse []contribut
 				break
 			}
 			if ok {
-				add(order[k], j, w*imps[p])
+				all = append(all, found{order[k], contribution{int32(j), w * imps[p]}})
+				count[order[k]]++
 			}
 		}
+	}
+	for _, h := range hits {
+		slot[h.doc] = 0
 	}
 	off = make([]int32, len(hits)+1)
 	for i, c := range count {
@@ -134,6 +143,7 @@ func (lx *lexicon) contributions(qt []queryTerm, hits []hit) (sparse []contribut
 		sparse[fill[f.hit]] = f.contribution
 		fill[f.hit]++
 	}
+	a.found = all[:0]
 	return sparse, off
 }
 

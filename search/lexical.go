@@ -226,6 +226,9 @@ type accumulator struct {
 	fields  []uint16 // fields matched per tool; non-zero marks a touched tool
 	touched []uint32
 	top     topK
+	// slot and found are contributions' (coverage re-ranking).
+	slot  []int32
+	found []found
 }
 
 var accPool = sync.Pool{New: func() any { return new(accumulator) }}

@@ -89,7 +89,7 @@ func (st *state) lexical(pq parsedQuery, qt []queryTerm, k int, keep filter, p *
 	}
 	bonus := st.serverBonus(pq, p)
 	hits := st.lx.scoreLexical(qt, st.docs, n, keep, bonus)
-	hits = st.lx.coverageRerank(qt, hits, k, p)
+	hits = st.lx.coverageRerank(qt, hits, k, len(st.docs), p)
 	if len(hits) < k && pq.relax != nil {
 		hits = st.relaxed(pq, qt, hits, k, keep, bonus)
 	}
