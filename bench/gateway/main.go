@@ -264,6 +264,7 @@ type stats struct {
 	cpu      float64 // cores used by the measured process tree (0 when not measured)
 	cpuMs    float64 // CPU ms of the measured process tree per call
 	gwMs     float64 // CPU ms of the gateway process alone per call (its upstreams not counted)
+	clientMs float64 // CPU ms of this load generator (the MCP clients) per call
 	rssMB    float64 // peak RSS of the measured process tree
 }
 
@@ -355,9 +356,11 @@ func load(url string, clients int, d time.Duration, pid int) stats {
 		drive(ss, warmup)
 	}
 	m := meter(pid)
+	self0 := selfCPU()
 	begin := time.Now()
 	lat, errs := drive(ss, d)
 	wall := time.Since(begin)
+	selfSec := (selfCPU() - self0).Seconds()
 	s := stats{n: len(lat), errs: errs, rps: float64(len(lat)) / wall.Seconds()}
 	var cpuSec, gwSec float64
 	s.cpu, cpuSec, gwSec, s.rssMB = m.end(wall)
@@ -366,6 +369,7 @@ func load(url string, clients int, d time.Duration, pid int) stats {
 		s.p50, s.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
 		s.cpuMs = cpuSec * 1000 / float64(len(lat))
 		s.gwMs = gwSec * 1000 / float64(len(lat))
+		s.clientMs = selfSec * 1000 / float64(len(lat))
 	}
 	return s
 }
@@ -552,6 +556,16 @@ func rssKB(pid int) int64 {
 	return 0
 }
 
+// selfCPU is this process's CPU time so far (user + system): the load
+// generator shares the machine with the gateway and its upstream.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // cpuTicks is utime+stime of pid in clock ticks (USER_HZ = 100), plus
 // cutime+cstime (its reaped children) when reaped is set.
 func cpuTicks(pid int, reaped bool) int64 {
@@ -677,6 +691,7 @@ func runCompare(self, weftBin, npmBin string, d time.Duration, conc string, ever
 				sum.add(g.name, k, "p50 ms", float64(s.p50.Microseconds())/1000)
 				sum.add(g.name, k, "CPU ms/call", s.cpuMs)
 				sum.add(g.name, k, "gateway process CPU ms/call", s.gwMs)
+				sum.add(g.name, k, "load generator CPU ms/call", s.clientMs)
 				sum.add(g.name, k, "peak RSS MB", s.rssMB)
 				if i > 0 {
 					sum.add(g.name, k, "weft req/s ÷ its req/s", base.rps/s.rps)
