@@ -12,10 +12,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/server/mcpgw"
-	"github.com/weft-dev/weft/source"
 )
 
 // BenchmarkPassthroughCall is one tools/call through a passthrough
@@ -30,16 +28,8 @@ import (
 func BenchmarkPassthroughCall(b *testing.B) {
 	cfg := config.Default()
 	cfg.Servers = nil
-	cfg.Cache.Dir = b.TempDir()
 	cfg.Limits.RequestsPerMinute = 1_000_000_000
-	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{fnSource()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { o.Close() })
-	if err := o.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	o := started(b, cfg, fnSource())
 	e, err := mcpgw.New(o, config.Endpoint{Path: "/mcp", Mode: "passthrough"}, mcpgw.Options{})
 	if err != nil {
 		b.Fatal(err)

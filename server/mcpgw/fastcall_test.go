@@ -14,11 +14,9 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/server"
 	"github.com/weft-dev/weft/server/mcpgw"
-	"github.com/weft-dev/weft/source"
 	"github.com/weft-dev/weft/source/function"
 )
 
@@ -116,17 +114,9 @@ func TestPassthroughPlainCallsAnsweredDirectly(t *testing.T) {
 			}, nil
 		})
 	cfg := config.Default()
-	cfg.Cache.Dir = t.TempDir()
 	cfg.Servers = map[string]*config.Server{"up": {Name: "up", Transport: config.TransportHTTP, URL: up.url + "/"}}
 	cfg.Gateway.Endpoints = []config.Endpoint{{Path: "/mcp/pt", Mode: "passthrough"}}
-	o, err := weft.New(weft.Options{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { o.Close() })
-	if err := o.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	o := started(t, cfg)
 	hs := httptest.NewServer(server.New(o, server.Options{RequestsPerMinute: 1_000_000, APIKeys: []config.APIKey{
 		{Name: "narrow", Hash: server.HashKey("narrow-key"), Tools: []string{"up__weather"}},
 		{Name: "wide", Hash: server.HashKey("wide-key")},
@@ -237,6 +227,37 @@ func TestPassthroughPlainCallsAnsweredDirectly(t *testing.T) {
 	recv(t, up.cancelled)
 	recv(t, done)
 
+	// Bodies built to hurt, on the session: too large, malformed, a batch.
+	// Each is refused with a clear status; the session keeps working.
+	raw := func(body string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, hs.URL+"/mcp/pt", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer wide-key")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", cs.ID())
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	huge := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"up__rich","arguments":{"x":"` + strings.Repeat("a", 5<<20) + `"}}}`
+	if code, body := raw(huge); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 5 MiB call: %d %s", code, body)
+	}
+	if code, body := raw(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":`); code != http.StatusBadRequest {
+		t.Errorf("a cut-off call: %d %s", code, body)
+	}
+	if code, body := raw(`[{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"up__rich"}}]`); code != http.StatusBadRequest || !strings.Contains(body, "batch") {
+		t.Errorf("a batch on 2025-11-25: %d %s", code, body)
+	}
+
 	// The first session still works.
 	if r := call(t, cs, "up__weather", map[string]any{"city": "Oslo"}); r.IsError {
 		t.Errorf("weather after the other session ended: %s", jsonOf(t, r))
@@ -261,15 +282,7 @@ func TestPassthroughSessionIdleTimeout(t *testing.T) {
 	function.Must(function.Add(fn, "ping", "Answers pong", func(context.Context, struct{}) (string, error) { return "pong", nil }))
 	cfg := config.Default()
 	cfg.Servers = nil
-	cfg.Cache.Dir = t.TempDir()
-	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{fn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { o.Close() })
-	if err := o.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	o := started(t, cfg, fn)
 	e, err := mcpgw.New(o, config.Endpoint{Path: "/mcp", Mode: "passthrough"}, mcpgw.Options{SessionTimeout: idle})
 	if err != nil {
 		t.Fatal(err)

@@ -24,19 +24,27 @@ import (
 // serves it on a loopback httptest server; it returns the base URL.
 func startWeft(t *testing.T, cfg *config.Config, sources ...source.Source) (*weft.Orchestrator, string) {
 	t.Helper()
-	cfg.Cache.Dir = t.TempDir()
 	cfg.Limits.RequestsPerMinute = 1_000_000
+	o := started(t, cfg, sources...)
+	hs := httptest.NewServer(server.New(o, server.Options{}))
+	t.Cleanup(hs.Close)
+	return o, hs.URL
+}
+
+// started builds and starts an orchestrator over cfg (plus sources), with
+// its cache in a temporary directory, closed when the test ends.
+func started(t testing.TB, cfg *config.Config, sources ...source.Source) *weft.Orchestrator {
+	t.Helper()
+	cfg.Cache.Dir = t.TempDir()
 	o, err := weft.New(weft.Options{Config: cfg, Sources: sources})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { o.Close() })
 	if err := o.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { o.Close() })
-	hs := httptest.NewServer(server.New(o, server.Options{}))
-	t.Cleanup(hs.Close)
-	return o, hs.URL
+	return o
 }
 
 type echoIn struct {

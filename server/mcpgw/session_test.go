@@ -11,12 +11,10 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/engine"
 	"github.com/weft-dev/weft/server"
 	"github.com/weft-dev/weft/server/mcpgw"
-	"github.com/weft-dev/weft/source"
 	"github.com/weft-dev/weft/source/function"
 )
 
@@ -68,15 +66,7 @@ func TestHandlersSeeTheRequestContext(t *testing.T) {
 	}))
 	cfg := config.Default()
 	cfg.Servers = nil
-	cfg.Cache.Dir = t.TempDir()
-	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{fn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { o.Close() })
-	if err := o.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	o := started(t, cfg, fn)
 	e, err := mcpgw.New(o, config.Endpoint{Path: "/mcp", Mode: "meta"}, mcpgw.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -103,19 +93,11 @@ func TestHandlersSeeTheRequestContext(t *testing.T) {
 // narrow key cannot act with a wider key's scope (nor the reverse).
 func TestSessionBoundToItsKey(t *testing.T) {
 	cfg := metaConfig()
-	cfg.Cache.Dir = t.TempDir()
 	who := function.New("who", "identity")
 	function.Must(function.Add(who, "ami", "The calling client", func(ctx context.Context, _ struct{}) (string, error) {
 		return engine.ClientFrom(ctx), nil
 	}))
-	o, err := weft.New(weft.Options{Config: cfg, Sources: []source.Source{fnSource(), who}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { o.Close() })
-	if err := o.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	o := started(t, cfg, fnSource(), who)
 	hs := httptest.NewServer(server.New(o, server.Options{RequestsPerMinute: 1_000_000, APIKeys: []config.APIKey{
 		{Name: "narrow", Hash: server.HashKey("narrow-key"), Tools: []string{"fn__echo", "who__ami"}},
 		{Name: "wide", Hash: server.HashKey("wide-key")},

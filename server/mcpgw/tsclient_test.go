@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weft-dev/weft/config"
 	"github.com/weft-dev/weft/internal/testenv"
 )
 
@@ -147,4 +148,36 @@ func TestMetaErrorsOfficialTSClient(t *testing.T) {
 	t.Run("stdio", func(t *testing.T) {
 		check(t, tsClient(t, calls, "stdio", weftBin(t), "mcp", "-c", emptyConfig(t)))
 	})
+}
+
+// TestPassthroughOfficialTSClient: the official TypeScript SDK client
+// (another ecosystem's; it declares neither sampling nor elicitation, so
+// its plain calls are the ones weft answers itself) accepts a passthrough
+// endpoint's answers: structuredContent checked against the tool's output
+// schema, a Go function's text, a tool error, and the SDK's own error for
+// an unknown tool.
+func TestPassthroughOfficialTSClient(t *testing.T) {
+	up := newBlockingUpstream(t)
+	cfg := config.Default()
+	cfg.Servers = map[string]*config.Server{"up": {Name: "up", Transport: config.TransportHTTP, URL: up.url + "/"}}
+	cfg.Gateway.Endpoints = []config.Endpoint{{Path: "/mcp/pt", Mode: "passthrough"}}
+	_, base := startWeft(t, cfg, fnSource())
+	got := tsClient(t, []map[string]any{
+		{"name": "up__weather", "arguments": map[string]any{"city": "Oslo"}},
+		{"name": "fn__echo", "arguments": map[string]any{"message": "hi", "count": 2}},
+		{"name": "up__weather", "arguments": map[string]any{"town": "Oslo"}},
+		{"name": "nope", "arguments": map[string]any{}},
+	}, "http", base+"/mcp/pt")
+	if o := got[0]; o.Thrown != "" || o.IsError || !o.Structured || o.Text != `{"temp":21.5}` {
+		t.Errorf("weather: %+v", o)
+	}
+	if o := got[1]; o.Thrown != "" || o.IsError || o.Text != `"hihi"` {
+		t.Errorf("echo: %+v", o)
+	}
+	if o := got[2]; o.Thrown != "" || !o.IsError || !strings.Contains(o.Text, "invalid_arguments") {
+		t.Errorf("weather without city: %+v", o)
+	}
+	if o := got[3]; !strings.Contains(o.Thrown, `unknown tool "nope"`) {
+		t.Errorf("unknown tool: %+v", o)
+	}
 }
