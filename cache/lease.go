@@ -123,6 +123,34 @@ func (t *Tiered) claim(ctx context.Context, keys []string, count bool) (held []b
 	if len(mine) == 0 {
 		return held, release, nil
 	}
+	// The caller missed these keys before claiming them; another holder
+	// may have stored a value and released its lease in between. Such a
+	// key is not held (the caller reads its value, AwaitMany at once)
+	// rather than computed a second time.
+	if vals, err := t.poll(ctx, mine); err == nil {
+		var stored, still []string
+		j := 0
+		for i, ok := range got {
+			if !ok {
+				continue
+			}
+			if vals[j] != nil {
+				held[i] = false
+				stored = append(stored, keys[i])
+			} else {
+				still = append(still, keys[i])
+			}
+			j++
+		}
+		if len(stored) > 0 {
+			if err := t.l2.release(context.WithoutCancel(ctx), stored, token); err != nil {
+				t.m.l2Error("lease")
+			}
+		}
+		if mine = still; len(mine) == 0 {
+			return held, release, nil
+		}
+	}
 	return held, func() {
 		// Released even when the caller's context ended: the lease
 		// must not make the others wait for its TTL.
@@ -214,7 +242,7 @@ func (t *Tiered) poll(ctx context.Context, keys []string) ([][]byte, error) {
 	if !t.useL2() {
 		return make([][]byte, len(keys)), nil
 	}
-	vals, exps, err := t.l2.getMany(ctx, keys)
+	vals, exps, err := t.l2.getMany(ctx, keys, false)
 	if err != nil {
 		if err := t.l2Failed(ctx, "get", err); err != nil {
 			return nil, err

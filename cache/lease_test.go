@@ -153,3 +153,44 @@ func TestAwaitManyEndsWithTheContext(t *testing.T) {
 		t.Fatalf("err %v, want the deadline", err)
 	}
 }
+
+// TestClaimAfterAnotherStored: a replica that missed a key, then claims it
+// after another replica stored its value and released the lease (the race
+// bench/replicas hit: two replicas embedded the same texts), does not hold
+// it: it reads the stored value instead of computing it again, and the
+// lease it took is released at once.
+func TestClaimAfterAnotherStored(t *testing.T) {
+	ctx := context.Background()
+	a, _ := replicaTier(t, TieredOptions{})
+	b, _ := replicaTier(t, TieredOptions{})
+	stored, missing := uniq(t, KindEmbedding, "stored"), uniq(t, KindEmbedding, "missing")
+	if vals, err := a.GetMany(ctx, []string{stored, missing}); err != nil || vals[0] != nil || vals[1] != nil {
+		t.Fatalf("a's miss: %q %v", vals, err)
+	}
+	// b computes and stores the value, its lease already released.
+	if err := b.Set(ctx, stored, []byte("from b"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	held, release, err := a.Claim(ctx, []string{stored, missing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held[0] || !held[1] {
+		t.Fatalf("held %v: want the stored key left to its value and the missing one held", held)
+	}
+	vals, _, rel, err := a.AwaitMany(ctx, []string{stored})
+	if err != nil || string(vals[0]) != "from b" {
+		t.Fatalf("a read %q %v", vals, err)
+	}
+	rel()
+	release()
+	// The stored key's lease was released: b can claim it.
+	bh, brel, err := b.Claim(ctx, []string{missing, stored})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer brel()
+	if !bh[0] || bh[1] {
+		t.Fatalf("b's claim after a released: %v (want missing held again, stored left to its value)", bh)
+	}
+}

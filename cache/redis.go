@@ -63,20 +63,24 @@ func (r *Redis) get(ctx context.Context, key string) ([]byte, time.Time, bool, e
 	if err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("cache: redis GET: %w", err)
 	}
-	v, exp, ok := r.open(key, b)
+	v, exp, ok := r.open(key, b, true)
 	return v, exp, ok, nil
 }
 
-// open unwraps b, stored under key; false (and counted) when it is not a
-// live value of key's kind.
-func (r *Redis) open(key string, b []byte) ([]byte, time.Time, bool) {
+// open unwraps b, stored under key; false (and counted, when count is set)
+// when it is not a live value of key's kind.
+func (r *Redis) open(key string, b []byte, count bool) ([]byte, time.Time, bool) {
 	v, exp, err := open(KindOf(key), b)
 	switch {
 	case errors.Is(err, ErrForeign):
-		r.opts.Metrics.invalid(key, "foreign")
+		if count {
+			r.opts.Metrics.invalid(key, "foreign")
+		}
 		return nil, time.Time{}, false
 	case err != nil:
-		r.opts.Metrics.invalid(key, "corrupt")
+		if count {
+			r.opts.Metrics.invalid(key, "corrupt")
+		}
 		return nil, time.Time{}, false
 	case !exp.IsZero() && !r.opts.Now().Before(exp):
 		return nil, time.Time{}, false // Redis expires it by itself; clocks differ a little
@@ -87,11 +91,14 @@ func (r *Redis) open(key string, b []byte) ([]byte, time.Time, bool) {
 // GetMany returns the values of keys (nil where missing or invalid), in
 // one round trip (MGET).
 func (r *Redis) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
-	out, _, err := r.getMany(ctx, keys)
+	out, _, err := r.getMany(ctx, keys, true)
 	return out, err
 }
 
-func (r *Redis) getMany(ctx context.Context, keys []string) ([][]byte, []time.Time, error) {
+// getMany is GetMany with each value's expiry; count says whether invalid
+// values are counted (a request's lookup) or not (re-reads of keys it
+// already missed: lease waits and the check after a claim).
+func (r *Redis) getMany(ctx context.Context, keys []string, count bool) ([][]byte, []time.Time, error) {
 	out := make([][]byte, len(keys))
 	exps := make([]time.Time, len(keys))
 	if len(keys) == 0 {
@@ -108,7 +115,7 @@ func (r *Redis) getMany(ctx context.Context, keys []string) ([][]byte, []time.Ti
 		if !ok {
 			continue
 		}
-		if p, exp, ok := r.open(keys[i], []byte(s)); ok {
+		if p, exp, ok := r.open(keys[i], []byte(s), count); ok {
 			out[i], exps[i] = p, exp
 		}
 	}

@@ -147,7 +147,7 @@ func (t *Tiered) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
 	if len(missKeys) == 0 || !t.useL2() {
 		return out, nil
 	}
-	vals, exps, err := t.l2.getMany(ctx, missKeys)
+	vals, exps, err := t.l2.getMany(ctx, missKeys, true)
 	if err != nil {
 		return out, t.l2Failed(ctx, "get", err)
 	}
