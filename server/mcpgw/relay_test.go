@@ -14,6 +14,7 @@ import (
 
 	"github.com/weft-dev/weft"
 	"github.com/weft-dev/weft/config"
+	"github.com/weft-dev/weft/internal/testenv"
 	"github.com/weft-dev/weft/server"
 )
 
@@ -74,8 +75,23 @@ func (tn *tenant) waitTool(t *testing.T, tool string) {
 // calls of two clients are in flight on the upstream the cause cannot be
 // told, and weft refuses to relay rather than guess (before: the client
 // with the most recent call got them, whoever caused them).
+//
+// Over Streamable HTTP the upstream sends these requests in the event
+// stream answering the call, which weft reads itself (source/mcp's raw
+// HTTP path): the same relay decisions must hold there.
 func TestUpstreamRequestsReachOnlyTheirCaller(t *testing.T) {
-	_, base := startWeft(t, everythingConfig(t, config.Endpoint{Path: "/mcp/pt", Mode: "passthrough"}))
+	t.Run("stdio", func(t *testing.T) {
+		requestsReachOnlyTheirCaller(t, everythingConfig(t, config.Endpoint{Path: "/mcp/pt", Mode: "passthrough"}))
+	})
+	t.Run("streamable-http", func(t *testing.T) {
+		cfg := everythingConfig(t, config.Endpoint{Path: "/mcp/pt", Mode: "passthrough"})
+		cfg.Servers["everything"] = &config.Server{Name: "everything", Transport: config.TransportHTTP, URL: testenv.EverythingHTTP(t)}
+		requestsReachOnlyTheirCaller(t, cfg)
+	})
+}
+
+func requestsReachOnlyTheirCaller(t *testing.T, cfg *config.Config) {
+	_, base := startWeft(t, cfg)
 	a := newTenant(t, base+"/mcp/pt", "a")
 	b := newTenant(t, base+"/mcp/pt", "b")
 	a.waitTool(t, "everything__trigger-sampling-request")

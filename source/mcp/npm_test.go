@@ -1,18 +1,15 @@
 package mcp
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,48 +89,8 @@ func TestEverythingStdio(t *testing.T) {
 }
 
 func TestEverythingStreamableHTTP(t *testing.T) {
-	bin := testenv.NPMBin(t, "mcp-server-everything")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	// The server reads its port from $PORT (dist/transports/streamableHttp.js).
-	cmd := exec.Command(bin, "streamableHttp")
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	listening := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on port") {
-				close(listening)
-				break
-			}
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case <-listening:
-	case <-time.After(20 * time.Second):
-		t.Fatal("everything server did not start listening")
-	}
-
-	u, _ := start(t, Config{Name: "everything-http", URL: "http://127.0.0.1:" + strconv.Itoa(port) + "/mcp",
+	url := testenv.EverythingHTTP(t)
+	u, _ := start(t, Config{Name: "everything-http", URL: url,
 		Headers: map[string]string{"X-Weft-Test": "1"}})
 	if h := u.Health(); h.State != source.StateReady || h.PID != 0 {
 		t.Fatalf("health = %+v", h)

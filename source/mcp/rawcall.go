@@ -265,6 +265,9 @@ func (c *rawConn) call(ctx context.Context, method string, params json.RawMessag
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if !errors.Is(err, sdk.ErrConnectionClosed) {
+			err = fmt.Errorf("calling %q: %w", method, err) // as the SDK's CallTool words it
+		}
 		return nil, err
 	}
 	select {
@@ -293,25 +296,35 @@ func (c *rawConn) call(ctx context.Context, method string, params json.RawMessag
 	}
 }
 
-// rawCallable reports whether calls on s may take the raw path, and the
-// _meta members each request must carry: none before protocol 2026-07-28,
-// the SDK's triple from then on (no raw path until it is known).
-func (s *session) rawCallable() ([]byte, bool) {
+// rawCaller sends one request around the SDK's JSON-RPC layer and waits
+// for its answer: rawConn (stdio) and rawHTTP (Streamable HTTP).
+type rawCaller interface {
+	call(ctx context.Context, method string, params json.RawMessage) (*jsonrpc.Response, error)
+}
+
+// rawCallable reports whether calls on s may take a raw path, which one,
+// and the _meta members each request must carry: none before protocol
+// 2026-07-28, the SDK's triple from then on (stdio only, and no raw path
+// until it is known).
+func (s *session) rawCallable() (rawCaller, []byte, bool) {
+	if s.rh != nil {
+		return s.rh, nil, true
+	}
 	if s.raw == nil || s.cs == nil {
-		return nil, false
+		return nil, nil, false
 	}
 	res := s.cs.InitializeResult()
 	if res == nil || res.ProtocolVersion == "" {
-		return nil, false
+		return nil, nil, false
 	}
 	if res.ProtocolVersion < "2026-07-28" {
-		return nil, true
+		return s.raw, nil, true
 	}
 	t := s.raw.triple.Load()
 	if t == nil || len(*t) == 0 {
-		return nil, false
+		return nil, nil, false
 	}
-	return *t, true
+	return s.raw, *t, true
 }
 
 // callToolParams encodes tools/call's params as the SDK's CallTool sends
@@ -403,30 +416,33 @@ func rawResult(b json.RawMessage) (*source.Result, error) {
 // callRaw is Call's tools/call on the raw path (see the top of this file):
 // the same errors as the SDK path, classified by callError; a result that
 // does not decode is a protocol error.
-func (u *Upstream) callRaw(ctx, cctx context.Context, s *session, op, tool string, params *sdk.CallToolParams, triple []byte, span trace.Span) (*source.Result, error) {
+func (u *Upstream) callRaw(ctx, cctx context.Context, rc rawCaller, s *session, op, tool string, params *sdk.CallToolParams, triple []byte, span trace.Span) (*source.Result, error) {
 	body, err := callToolParams(params, triple)
 	if err != nil {
 		return nil, fmt.Errorf("mcp %s: %s: encoding the request: %w", u.cfg.Name, op, err)
 	}
-	resp, err := s.raw.call(cctx, "tools/call", body)
+	resp, err := rc.call(cctx, "tools/call", body)
 	if err == nil && resp.Error != nil {
 		err = resp.Error
-	}
-	if err != nil && cctx.Err() == nil && !errors.Is(err, sdk.ErrConnectionClosed) {
-		err = fmt.Errorf("calling %q: %w", "tools/call", err) // as the SDK's CallTool words it
+		if cctx.Err() == nil {
+			err = fmt.Errorf("calling %q: %w", "tools/call", err) // as the SDK's CallTool words it
+		}
 	}
 	var r *source.Result
 	if err == nil {
 		if r, err = rawResult(resp.Result); err != nil {
-			err = fmt.Errorf("mcp %s: %s: %w: %v", u.cfg.Name, op, source.ErrProtocol, err)
+			err = fmt.Errorf("%w: %v", source.ErrProtocol, err)
 		}
 	}
 	if span != nil {
 		endCallSpan(span, r != nil && r.IsError, err)
 	}
 	if err != nil {
-		if errors.Is(err, source.ErrProtocol) {
-			return nil, err
+		switch {
+		case errors.Is(err, source.ErrProtocol), errors.Is(err, source.ErrTooLarge):
+			return nil, fmt.Errorf("mcp %s: %s: %w", u.cfg.Name, op, err)
+		case errors.Is(err, errRawHTTPTransient):
+			return nil, fmt.Errorf("mcp %s: %s: %w: %s", u.cfg.Name, op, source.ErrUnavailable, u.red.redact(err.Error()))
 		}
 		return nil, u.callError(ctx, s, op, tool, err)
 	}

@@ -26,7 +26,7 @@ func TestRawCallMatchesSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.rawCallable(); !ok {
+	if _, _, ok := s.rawCallable(); !ok {
 		t.Fatalf("stdio session on protocol %q does not take the raw path", s.cs.InitializeResult().ProtocolVersion)
 	}
 	before, takenBefore := s.raw.next.Load(), s.raw.taken.Load()

@@ -23,7 +23,8 @@ type session struct {
 	cs   *sdk.ClientSession
 	proc *process  // stdio only
 	pipe *pipeConn // stdio only: the connection with cancellable writes
-	raw  *rawConn  // the connection, with weft's own tools/call path (rawcall.go)
+	raw  *rawConn  // stdio: the connection, with weft's own tools/call path (rawcall.go)
+	rh   *rawHTTP  // Streamable HTTP before 2026-07-28: weft's own tools/call path (rawhttp.go)
 
 	probing atomic.Bool // a liveness probe is running (probe.go)
 
@@ -134,16 +135,17 @@ func (b *releaseBody) Close() error {
 	return err
 }
 
-// httpTransport builds the SDK transport for an HTTP upstream session.
-func (u *Upstream) httpTransport(life context.Context) sdk.Transport {
+// httpTransport builds the SDK transport for an HTTP upstream session, and
+// the HTTP client it uses.
+func (u *Upstream) httpTransport(life context.Context) (sdk.Transport, *http.Client) {
 	client := &http.Client{Transport: &sessionTransport{base: u.httpBase, headers: u.cfg.Headers, life: life, tracer: u.cfg.Tracer}}
 	if u.cfg.Transport == TransportSSE {
-		return &sdk.SSEClientTransport{Endpoint: u.cfg.URL, HTTPClient: client}
+		return &sdk.SSEClientTransport{Endpoint: u.cfg.URL, HTTPClient: client}, client
 	}
 	// MaxRetries bounds how long the SDK itself tries to resume a broken
 	// stream before failing the connection, after which weft's own
 	// reconnection (with its backoff) takes over.
-	return &sdk.StreamableClientTransport{Endpoint: u.cfg.URL, HTTPClient: client, MaxRetries: 2}
+	return &sdk.StreamableClientTransport{Endpoint: u.cfg.URL, HTTPClient: client, MaxRetries: rawHTTPRetries}, client
 }
 
 // connect makes one connection attempt: start the process or open the HTTP
@@ -165,6 +167,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	var tr sdk.Transport
 	var pt *pipeTransport
 	var fg *frameGuard
+	var hc *http.Client
 	if u.cfg.Transport == TransportStdio {
 		p, err := startProcess(u.cfg, u.log, u.red)
 		if err != nil {
@@ -196,7 +199,7 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 			}
 		}()
 	} else {
-		tr = u.httpTransport(sctx)
+		tr, hc = u.httpTransport(sctx)
 	}
 
 	// If the attempt's deadline passes during initialize, end the session's
@@ -214,6 +217,9 @@ func (u *Upstream) connect(ctx context.Context) (*session, []catalog.Tool, uint6
 	}
 	s.cs = cs
 	s.raw = lt.conn
+	if hc != nil {
+		s.rh = u.newRawHTTP(s, hc)
+	}
 	if fg != nil && s.raw != nil {
 		take := s.raw.takeLine
 		fg.take.Store(&take)

@@ -35,6 +35,7 @@ type Upstream struct {
 	log      *slog.Logger
 	red      *redactor
 	client   *sdk.Client
+	copts    *sdk.ClientOptions // client's handlers, also called by the raw HTTP path
 	httpBase http.RoundTripper
 
 	// ctx lives until Close; every session and attempt derives from it.
@@ -114,6 +115,7 @@ func New(cfg Config, logger *slog.Logger) (*Upstream, error) {
 		},
 	}
 	u.clientHandlers(copts)
+	u.copts = copts
 	u.client = sdk.NewClient(&sdk.Implementation{Name: "weft", Version: "0.1.0"}, copts)
 	return u, nil
 }
@@ -240,8 +242,8 @@ func (u *Upstream) Call(ctx context.Context, tool string, args json.RawMessage) 
 		cctx, span = u.traceCall(ctx, cctx, s, tool, params)
 	}
 	var r *source.Result
-	if triple, ok := s.rawCallable(); ok {
-		r, err = u.callRaw(ctx, cctx, s, op, tool, params, triple, span)
+	if rc, triple, ok := s.rawCallable(); ok {
+		r, err = u.callRaw(ctx, cctx, rc, s, op, tool, params, triple, span)
 		if err != nil {
 			return nil, err
 		}
