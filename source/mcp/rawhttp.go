@@ -149,7 +149,11 @@ func (h *rawHTTP) cancelled(ctx context.Context, id string) {
 // exchange posts the request and reads its answer.
 func (h *rawHTTP) exchange(ctx context.Context, method, id string, body []byte) (*jsonrpc.Response, error) {
 	what := fmt.Sprintf("calling %q", method)
-	resp, err := h.post(ctx, body)
+	// The answer's own context: events cuts off a stream the server keeps
+	// open after the answer.
+	rctx, abort := context.WithCancel(ctx)
+	defer abort()
+	resp, err := h.post(rctx, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -177,7 +181,7 @@ func (h *rawHTTP) exchange(ctx context.Context, method, id string, body []byte) 
 		}
 		return r, nil
 	case "text/event-stream":
-		return h.stream(ctx, what, id, resp)
+		return h.stream(rctx, abort, what, id, resp)
 	default:
 		resp.Body.Close()
 		return nil, fmt.Errorf("%s: unsupported content type %q", what, ct)
@@ -241,11 +245,11 @@ func (h *rawHTTP) message(ctx context.Context, id string, b []byte) (*jsonrpc.Re
 
 // stream reads the answer's event stream until the answer, resuming it
 // when it breaks and the server gave event ids.
-func (h *rawHTTP) stream(ctx context.Context, what, id string, resp *http.Response) (*jsonrpc.Response, error) {
+func (h *rawHTTP) stream(ctx context.Context, abort context.CancelFunc, what, id string, resp *http.Response) (*jsonrpc.Response, error) {
 	var last, prev string
 	retries := 0
 	for {
-		r, lastID, delay, err := h.events(ctx, what, id, resp)
+		r, lastID, delay, err := h.events(ctx, abort, what, id, resp)
 		if r != nil || err != nil {
 			return r, err
 		}
@@ -309,9 +313,15 @@ func (h *rawHTTP) resume(ctx context.Context, what, last string, delay time.Dura
 	return nil, fmt.Errorf("%w: %s", sdk.ErrConnectionClosed, reason)
 }
 
+// drainWait bounds the wait for the end of a stream after its answer.
+const drainWait = 50 * time.Millisecond
+
 // events reads one event stream (and closes it): the answer, or the last
 // event id seen and the server's retry delay when the stream ended first.
-func (h *rawHTTP) events(ctx context.Context, what, id string, resp *http.Response) (*jsonrpc.Response, string, time.Duration, error) {
+// After the answer it reads the stream to its end (servers end it there),
+// so that the connection goes back to the pool; abort (the stream's
+// context) cuts off a server that keeps it open longer than drainWait.
+func (h *rawHTTP) events(ctx context.Context, abort context.CancelFunc, what, id string, resp *http.Response) (*jsonrpc.Response, string, time.Duration, error) {
 	defer resp.Body.Close()
 	br := bufio.NewReaderSize(resp.Body, 4096)
 	var (
@@ -337,6 +347,9 @@ func (h *rawHTTP) events(ctx context.Context, what, id string, resp *http.Respon
 					return nil, "", 0, fmt.Errorf("%s: %w: %v", what, source.ErrProtocol, err)
 				}
 				if ok {
+					t := time.AfterFunc(drainWait, abort)
+					_, _ = io.Copy(io.Discard, io.LimitReader(br, 1<<20))
+					t.Stop()
 					return r, last, delay, nil
 				}
 			}

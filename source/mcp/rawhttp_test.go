@@ -98,10 +98,11 @@ type scripted struct {
 	answers []string      // bodies of the client's answers to server requests
 	gets    []http.Header // headers of resuming GETs
 	answer  chan string   // receives each answer to a server request
+	release chan struct{} // closed by the test: x-open's stream may end
 }
 
 func newScripted() *scripted {
-	return &scripted{inner: newTestServer().handler(TransportHTTP), answer: make(chan string, 10)}
+	return &scripted{inner: newTestServer().handler(TransportHTTP), answer: make(chan string, 10), release: make(chan struct{})}
 }
 
 func sse(w http.ResponseWriter, events ...string) {
@@ -178,6 +179,12 @@ func (h *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sse(w, "data: "+a+"\ndata: ,\"result\""+b+"\n\n")
 	case "x-resume": // a priming event with an id, then the stream ends
 		sse(w, "id: after-"+id+"\nretry: 10\ndata: \n\n")
+	case "x-open": // the answer, then the stream stays open
+		sse(w, "data: "+answer("open")+"\n\n")
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+		}
 	case "x-noid":
 		sse(w, ": nothing\n\n")
 	case "x-503":
@@ -254,6 +261,12 @@ func TestRawHTTPAnswers(t *testing.T) {
 	if !strings.Contains(answers, `"id":77,"result":{}`) || !strings.Contains(answers, `"code":-32601`) {
 		t.Fatalf("answers to the server's requests:\n%s", answers)
 	}
+	// A stream kept open after the answer does not hold the call (weft cuts
+	// it off after drainWait); the handler is released only afterwards.
+	if got := text("x-open"); got != "open" {
+		t.Fatalf("x-open = %q", got)
+	}
+	close(h.release)
 	if got := text("x-split"); got != "split" {
 		t.Fatalf("x-split = %q", got)
 	}
