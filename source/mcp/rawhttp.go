@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -148,7 +148,7 @@ func (h *rawHTTP) cancelled(ctx context.Context, id string) {
 
 // exchange posts the request and reads its answer.
 func (h *rawHTTP) exchange(ctx context.Context, method, id string, body []byte) (*jsonrpc.Response, error) {
-	what := fmt.Sprintf("calling %q", method)
+	what := `calling "` + method + `"` // method is weft's own, plain ASCII
 	// The answer's own context: events cuts off a stream the server keeps
 	// open after the answer.
 	rctx, abort := context.WithCancel(ctx)
@@ -160,7 +160,7 @@ func (h *rawHTTP) exchange(ctx context.Context, method, id string, body []byte) 
 	if err := h.check(what, resp); err != nil {
 		return nil, err
 	}
-	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	ct := mediaType(resp.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
 		defer resp.Body.Close()
@@ -213,6 +213,21 @@ func (h *rawHTTP) check(what string, resp *http.Response) error {
 	reason := fmt.Sprintf("%s: upstream answered HTTP %d %s", what, resp.StatusCode, http.StatusText(resp.StatusCode))
 	h.broken(reason)
 	return fmt.Errorf("%w: %s", sdk.ErrConnectionClosed, reason)
+}
+
+// mediaType is a Content-Type's media type, lower case, without
+// parameters.
+func mediaType(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimSpace(v)
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(v)
+		}
+	}
+	return v
 }
 
 func tooLarge(what string) error {

@@ -155,7 +155,7 @@ func (h *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch m.Params.Name {
 	case "x-json":
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Type", "Application/JSON ; charset=utf-8")
 		io.WriteString(w, answer("json"))
 	case "x-notes": // a log message and a list change before the answer, CRLF line ends, a comment, a named event
 		sse(w, ": keep-alive\r\n\r\n",
