@@ -51,7 +51,13 @@
 // ids "weft-N"; on protocol 2026-07-28 with the SDK's own _meta triple)
 // and the frame guard takes the answer out of the stream, decoding it once
 // and keeping the content blocks as raw JSON (rawcall.go). Messages that
-// are not exactly such an answer, and HTTP upstreams, stay on the SDK.
+// are not exactly such an answer stay on the SDK. For a Streamable HTTP
+// upstream on a protocol before 2026-07-28, Call POSTs tools/call itself
+// on the SDK's session (same client, headers, session id) and reads the
+// JSON or event-stream answer once; other messages in that stream go to the
+// client's own handlers, as the SDK would route them (rawhttp.go).
+// 2026-07-28 HTTP sessions and the legacy SSE transport use the SDK's
+// CallTool.
 //
 // # Processes
 //
