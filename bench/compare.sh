@@ -9,6 +9,7 @@
 #   bench/compare.sh                 # everything, RUNS=3
 #   RUNS=5 DUR=10s bench/compare.sh  # longer gateway phases
 #   ONLY=gateway,engine bench/compare.sh
+#   DOC=/tmp/bm.md ONLY=startup bench/compare.sh   # try a part without touching the docs
 #
 # Parts: engine, plan, snapshot (go test benchmarks), startup (binary size,
 # package init, ready from the catalog cache), gateway (server/mcpgw's
@@ -24,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 DUR=${DUR:-5s}
+READY_RUNS=${READY_RUNS:-15} # starts from the catalog cache (startup)
 ONLY=${ONLY:-engine,plan,snapshot,startup,gateway,sandbox,search}
 OUT=$(mktemp -d /tmp/weft-compare.XXXXXX)
 DOC=${DOC:-docs/benchmarks.md}
@@ -103,6 +105,21 @@ if want startup; then
 		echo "| package init before main, ms (\`GODEBUG=inittrace=1\`, sum of clock) | median $(echo "$sorted" | awk '{print $(int((NF+1)/2))}') [$(echo "$sorted" | awk '{print $1 "–" $NF}')] |"
 		jsi=$(GODEBUG=inittrace=1 "$BIN" --help 2>&1 >/dev/null | awk '/^init github.com\/santhosh-tekuri\/jsonschema/{print $5}')
 		echo "| of it santhosh-tekuri/jsonschema (metaschema compile in its init), ms, one run | $jsi |"
+		# weft serve from exec to the first 200 of /readyz (polled every
+		# 1 ms), over Go SDK upstreams (and server-everything run by node
+		# when installed): no npx.
+		go build -o "$OUT/ready" ./bench/ready
+		if "$OUT/ready" -weft "$BIN" -fresh "$RUNS" -runs "$READY_RUNS" >"$OUT/ready.md" 2>"$OUT/ready.err"; then
+			cell() { awk -F'|' -v row="$1" '$2 ~ row {gsub(/^ +| +$/, "", $4); split($4, a, " "); print "median " a[1] " " a[2]}' "$OUT/ready.md"; }
+			echo "| ready from the catalog cache, ms (\`bench/ready\`, $READY_RUNS runs: exec → first 200 of \`/readyz\`) | $(cell 'from the catalog cache') |"
+			echo "| ready with an empty cache (every upstream discovered), ms (\`bench/ready\`, $RUNS runs) | $(cell 'fresh') |"
+			echo
+			echo "Where the time goes (\`bench/ready -fresh $RUNS -runs $READY_RUNS\`; phases from the timestamps of weft's log):"
+			echo
+			cat "$OUT/ready.md"
+		else
+			echo "| ready from the catalog cache | bench/ready failed — $(tail -1 "$OUT/ready.err") |"
+		fi
 		echo
 	} >>"$OUT/block.md"
 fi
