@@ -95,8 +95,8 @@ type Orchestrator struct {
 	tracer      *tracing.Tracer // nil: tracing off
 	tracerGiven bool            // Options.Tracer: the caller shuts it down
 
-	// started is set once Start returned: the first discovery round is
-	// over (or the catalog came from a fresh cache).
+	// started is set by Start once the first discovery round is over (or
+	// the catalog came from a fresh cache): /readyz answers 200 from then.
 	started atomic.Bool
 }
 
@@ -250,12 +250,16 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	if err := o.set.Start(ctx); err != nil {
 		return err
 	}
+	// Ready now: the first discovery round is over. The run store is not
+	// part of readiness (a plan call waits for it, and opens it if this
+	// failed), so it opens after, keeping its SQLite or PostgreSQL set-up
+	// off the time to ready.
+	o.started.Store(true)
 	// The run store opens here, with no request's context; if it fails,
 	// plan calls try again (and say why).
 	if _, _, err := o.openPlans(); err != nil {
 		o.log.Warn("plans unavailable until the run store opens", "err", err)
 	}
-	o.started.Store(true)
 	if o.cfg.Search.Warm {
 		o.warmSearch()
 	}
