@@ -149,10 +149,19 @@ func (h *rawHTTP) cancelled(ctx context.Context, id string) {
 // exchange posts the request and reads its answer.
 func (h *rawHTTP) exchange(ctx context.Context, method, id string, body []byte) (*jsonrpc.Response, error) {
 	what := `calling "` + method + `"` // method is weft's own, plain ASCII
-	// The answer's own context: events cuts off a stream the server keeps
-	// open after the answer.
-	rctx, abort := context.WithCancel(ctx)
-	defer abort()
+	// The exchange's own context: canceled with the caller's until the
+	// answer is in, then detached from it, so that the rest of an event
+	// stream can be read (and its connection reused) after the call
+	// returned; abort ends it.
+	rctx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	detach := context.AfterFunc(ctx, abort)
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			detach()
+			abort()
+		}
+	}()
 	resp, err := h.post(rctx, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -181,7 +190,12 @@ func (h *rawHTTP) exchange(ctx context.Context, method, id string, body []byte) 
 		}
 		return r, nil
 	case "text/event-stream":
-		return h.stream(rctx, abort, what, id, resp)
+		r, err := h.stream(rctx, what, id, resp, func(rest *bufio.Reader, body io.Closer) {
+			handedOff = true
+			detach()
+			go drain(rest, body, abort)
+		})
+		return r, err
 	default:
 		resp.Body.Close()
 		return nil, fmt.Errorf("%s: unsupported content type %q", what, ct)
@@ -260,11 +274,11 @@ func (h *rawHTTP) message(ctx context.Context, id string, b []byte) (*jsonrpc.Re
 
 // stream reads the answer's event stream until the answer, resuming it
 // when it breaks and the server gave event ids.
-func (h *rawHTTP) stream(ctx context.Context, abort context.CancelFunc, what, id string, resp *http.Response) (*jsonrpc.Response, error) {
+func (h *rawHTTP) stream(ctx context.Context, what, id string, resp *http.Response, handOff func(*bufio.Reader, io.Closer)) (*jsonrpc.Response, error) {
 	var last, prev string
 	retries := 0
 	for {
-		r, lastID, delay, err := h.events(ctx, abort, what, id, resp)
+		r, lastID, delay, err := h.events(ctx, what, id, resp, handOff)
 		if r != nil || err != nil {
 			return r, err
 		}
@@ -331,13 +345,28 @@ func (h *rawHTTP) resume(ctx context.Context, what, last string, delay time.Dura
 // drainWait bounds the wait for the end of a stream after its answer.
 const drainWait = 50 * time.Millisecond
 
-// events reads one event stream (and closes it): the answer, or the last
-// event id seen and the server's retry delay when the stream ended first.
-// After the answer it reads the stream to its end (servers end it there),
-// so that the connection goes back to the pool; abort (the stream's
-// context) cuts off a server that keeps it open longer than drainWait.
-func (h *rawHTTP) events(ctx context.Context, abort context.CancelFunc, what, id string, resp *http.Response) (*jsonrpc.Response, string, time.Duration, error) {
-	defer resp.Body.Close()
+// drain reads the rest of an answered event stream (servers end it right
+// after the answer) and closes it, so that its connection goes back to the
+// pool instead of being closed; abort cuts off a server that keeps the
+// stream open longer than drainWait.
+func drain(rest *bufio.Reader, body io.Closer, abort context.CancelFunc) {
+	t := time.AfterFunc(drainWait, abort)
+	_, _ = io.Copy(io.Discard, io.LimitReader(rest, 1<<20))
+	t.Stop()
+	body.Close()
+	abort()
+}
+
+// events reads one event stream: the answer, or the last event id seen and
+// the server's retry delay when the stream ended first. With the answer,
+// the rest of the stream goes to handOff; otherwise events closes it.
+func (h *rawHTTP) events(ctx context.Context, what, id string, resp *http.Response, handOff func(*bufio.Reader, io.Closer)) (*jsonrpc.Response, string, time.Duration, error) {
+	closeBody := true
+	defer func() {
+		if closeBody {
+			resp.Body.Close()
+		}
+	}()
 	br := bufio.NewReaderSize(resp.Body, 4096)
 	var (
 		data       []byte
@@ -362,9 +391,8 @@ func (h *rawHTTP) events(ctx context.Context, abort context.CancelFunc, what, id
 					return nil, "", 0, fmt.Errorf("%s: %w: %v", what, source.ErrProtocol, err)
 				}
 				if ok {
-					t := time.AfterFunc(drainWait, abort)
-					_, _ = io.Copy(io.Discard, io.LimitReader(br, 1<<20))
-					t.Stop()
+					closeBody = false
+					handOff(br, resp.Body)
 					return r, last, delay, nil
 				}
 			}
