@@ -32,11 +32,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,11 +49,13 @@ import (
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weft-dev/weft/bench/internal/benchmcp"
 )
 
 func main() {
-	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "upstream-") {
-		serveUpstream(os.Args[1], os.Args[2:])
+	if benchmcp.IsUpstream() {
+		benchmcp.ServeUpstream("bench-upstream", "echo")
 		return
 	}
 	weftBin := flag.String("weft", "", "path to a built weft binary (required)")
@@ -96,26 +96,6 @@ func main() {
 		runCompare(self, *weftBin, *npmBin, *dur, *conc, *everything, sum)
 	}
 	sum.print(*runs)
-}
-
-// serveUpstream runs the benchmark's upstream MCP server.
-func serveUpstream(mode string, args []string) {
-	srv := sdk.NewServer(&sdk.Implementation{Name: "bench-upstream", Version: "1"}, nil)
-	srv.AddTool(&sdk.Tool{Name: "echo", Description: "Echo a message", InputSchema: json.RawMessage(`{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}`)},
-		func(_ context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-			var in struct{ Message string }
-			_ = json.Unmarshal(req.Params.Arguments, &in)
-			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: in.Message}}}, nil
-		})
-	switch mode {
-	case "upstream-stdio":
-		if err := srv.Run(context.Background(), &sdk.StdioTransport{}); err != nil {
-			log.Print(err)
-		}
-	case "upstream-http":
-		h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil)
-		log.Fatal(http.ListenAndServe(args[0], h))
-	}
 }
 
 // proc is a started child process.
@@ -187,15 +167,6 @@ func waitReadyz(base string) {
 	log.Fatalf("%s/readyz never answered 200", base)
 }
 
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000, MaxConnsPerHost: 0}}
 
 func dial(url string) (*sdk.ClientSession, error) {
@@ -239,7 +210,7 @@ var loadRate int
 var warmup time.Duration
 
 func startWeft(weftBin, cfgPath string) *proc {
-	addr := freeAddr()
+	addr := benchmcp.FreeAddr()
 	args := append([]string{"serve", "-c", cfgPath, "--addr", addr}, weftExtra...)
 	env := append([]string{"WEFT_CONFIG=", "WEFT_LOG_LEVEL=warn"}, weftEnv...)
 	cmd := exec.Command(weftBin, args...)
@@ -601,7 +572,7 @@ func upstreams(self, npmBin string, everything bool) []upstream {
 	ups := []upstream{{
 		name: "go-echo",
 		http: func() *proc {
-			a := freeAddr()
+			a := benchmcp.FreeAddr()
 			return start("http://"+a, nil, self, "upstream-http", a)
 		},
 		stdioCmd: []string{self, "upstream-stdio"},
@@ -614,7 +585,7 @@ func upstreams(self, npmBin string, everything bool) []upstream {
 		ups = append(ups, upstream{
 			name: "server-everything",
 			http: func() *proc {
-				port := strings.Split(freeAddr(), ":")[1]
+				port := strings.Split(benchmcp.FreeAddr(), ":")[1]
 				return start("http://127.0.0.1:"+port+"/mcp", []string{"PORT=" + port}, bin, "streamableHttp")
 			},
 			stdioCmd: []string{bin, "stdio"},
@@ -666,12 +637,12 @@ func runCompare(self, weftBin, npmBin string, d time.Duration, conc string, ever
 		}{
 			{"weft", func() *proc { return startWeft(weftBin, weftConfig(dir, args)) }},
 			{"supergateway@4.0.0 --stateful", func() *proc {
-				port := strings.Split(freeAddr(), ":")[1]
+				port := strings.Split(benchmcp.FreeAddr(), ":")[1]
 				return start("http://127.0.0.1:"+port+"/mcp", nil, filepath.Join(npmBin, "supergateway"), "--stdio", strings.Join(u.stdioCmd, " "),
 					"--outputTransport", "streamableHttp", "--stateful", "--port", port, "--logLevel", "none")
 			}},
 			{"mcp-proxy@6.7.19", func() *proc {
-				port := strings.Split(freeAddr(), ":")[1]
+				port := strings.Split(benchmcp.FreeAddr(), ":")[1]
 				return start("http://127.0.0.1:"+port+"/mcp", nil, filepath.Join(npmBin, "mcp-proxy"), append([]string{"--port", port, "--"}, u.stdioCmd...)...)
 			}},
 		}

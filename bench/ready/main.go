@@ -21,9 +21,6 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -38,12 +35,12 @@ import (
 	"syscall"
 	"time"
 
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/weft-dev/weft/bench/internal/benchmcp"
 )
 
 func main() {
-	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "upstream-") {
-		serveUpstream(os.Args[1], os.Args[2:])
+	if benchmcp.IsUpstream() {
+		benchmcp.ServeUpstream("bench-ready-upstream", "echo", "reverse", "upper", "count")
 		return
 	}
 	weftBin := flag.String("weft", "", "path to a built weft binary (required)")
@@ -73,7 +70,7 @@ func main() {
 	}
 
 	// The HTTP upstream lives for the whole benchmark, like a remote server.
-	httpAddr := freeAddr()
+	httpAddr := benchmcp.FreeAddr()
 	hup := exec.Command(self, "upstream-http", httpAddr, dir)
 	hup.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := hup.Start(); err != nil {
@@ -169,7 +166,7 @@ type result struct {
 }
 
 func runOnce(weftBin, cfgPath, dir, name string) result {
-	addr := freeAddr()
+	addr := benchmcp.FreeAddr()
 	logPath := filepath.Join(dir, name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -348,7 +345,7 @@ type initInfo struct {
 // initTrace starts weft once more from the cache with GODEBUG=inittrace=1
 // and sums its package init (lines "init PKG @T ms, C ms clock, …").
 func initTrace(weftBin, cfgPath, dir string) initInfo {
-	addr := freeAddr()
+	addr := benchmcp.FreeAddr()
 	cmd := exec.Command(weftBin, "serve", "-c", cfgPath, "--addr", addr)
 	cmd.Env = append(os.Environ(), "WEFT_CONFIG=", "WEFT_CACHE_DIR=", "GODEBUG=inittrace=1")
 	var buf strings.Builder
@@ -437,15 +434,6 @@ func loadavg() string {
 	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func waitTCP(addr string) {
 	for range 5000 {
 		if c, err := net.Dial("tcp", addr); err == nil {
@@ -455,30 +443,4 @@ func waitTCP(addr string) {
 		time.Sleep(time.Millisecond)
 	}
 	log.Fatalf("upstream on %s did not come up", addr)
-}
-
-// serveUpstream runs an upstream MCP server with a few tools. The last
-// argument (the benchmark's directory) only tags the process.
-func serveUpstream(mode string, args []string) {
-	srv := sdk.NewServer(&sdk.Implementation{Name: "bench-ready-upstream", Version: "1"}, nil)
-	for _, name := range []string{"echo", "reverse", "upper", "count"} {
-		srv.AddTool(&sdk.Tool{Name: name, Description: "Takes a message and returns it (" + name + ")",
-			InputSchema: json.RawMessage(`{"type":"object","properties":{"message":{"type":"string","description":"the text"}},"required":["message"]}`)},
-			func(_ context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-				var in struct{ Message string }
-				_ = json.Unmarshal(req.Params.Arguments, &in)
-				return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: in.Message}}}, nil
-			})
-	}
-	switch mode {
-	case "upstream-stdio":
-		if err := srv.Run(context.Background(), &sdk.StdioTransport{}); err != nil && !errors.Is(err, context.Canceled) {
-			log.Print(err)
-		}
-	case "upstream-http":
-		h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil)
-		mux := http.NewServeMux()
-		mux.Handle("/mcp", h)
-		log.Fatal(http.ListenAndServe(args[0], mux))
-	}
 }
