@@ -30,8 +30,28 @@ func TestRawCallMatchesSDK(t *testing.T) {
 		t.Fatalf("stdio session on protocol %q does not take the raw path", s.cs.InitializeResult().ProtocolVersion)
 	}
 	before, takenBefore := s.raw.next.Load(), s.raw.taken.Load()
+	n := sameAsSDK(t, u, s)
+	if got := s.raw.next.Load() - before; got != n {
+		t.Fatalf("raw calls = %d, want %d", got, n)
+	}
+	// Their answers were decoded by the frame guard's hook, not the SDK.
+	if got := s.raw.taken.Load() - takenBefore; got != n {
+		t.Fatalf("answers taken from the stdio stream = %d, want %d", got, n)
+	}
+	// The same errors as before: an unknown tool, and an upstream that
+	// closed mid-call is unavailable.
+	if _, err := call(t, u, "nope", `{}`); !errors.Is(err, source.ErrUnknownTool) {
+		t.Fatalf("unknown tool: %v", err)
+	}
+}
+
+// sameAsSDK calls a few tools of the test servers (main_test.go) through
+// Call (the raw path) and through the SDK's CallTool + convertResult on
+// session s, requires the same results, and returns how many calls Call made.
+func sameAsSDK(t *testing.T, u *Upstream, s *session) uint64 {
+	t.Helper()
 	cases := []struct{ tool, args string }{
-		{"echo", `{"message":"hi \"there\" <&>"}`},
+		{"echo", `{"message":"hi \"there\" <&> \u2028"}`},
 		{"add", `{"a":2,"b":40}`},
 		{"fail", `{}`},
 		{"fail", ``},
@@ -59,18 +79,7 @@ func TestRawCallMatchesSDK(t *testing.T) {
 			t.Fatalf("%s: raw path %s, SDK path %s", c.tool, dump(raw), dump(viaSDK))
 		}
 	}
-	if got := s.raw.next.Load() - before; got != uint64(len(cases)) {
-		t.Fatalf("raw calls = %d, want %d", got, len(cases))
-	}
-	// Their answers were decoded by the frame guard's hook, not the SDK.
-	if got := s.raw.taken.Load() - takenBefore; got != uint64(len(cases)) {
-		t.Fatalf("answers taken from the stdio stream = %d, want %d", got, len(cases))
-	}
-	// The same errors as before: an unknown tool, and an upstream that
-	// closed mid-call is unavailable.
-	if _, err := call(t, u, "nope", `{}`); !errors.Is(err, source.ErrUnknownTool) {
-		t.Fatalf("unknown tool: %v", err)
-	}
+	return uint64(len(cases))
 }
 
 // TestRawConnClosedFailsPending: a call in flight when the connection

@@ -33,37 +33,8 @@ func TestRawHTTPMatchesSDK(t *testing.T) {
 		t.Fatalf("HTTP session on protocol %q does not take the raw HTTP path", s.cs.InitializeResult().ProtocolVersion)
 	}
 	before := s.rh.sent.Load()
-	cases := []struct{ tool, args string }{
-		{"echo", `{"message":"hi \"there\" <&> \u2028"}`},
-		{"add", `{"a":2,"b":40}`},
-		{"fail", `{}`},
-		{"fail", ``},
-	}
-	for _, c := range cases {
-		raw, err := call(t, u, c.tool, c.args)
-		if err != nil {
-			t.Fatalf("%s raw: %v", c.tool, err)
-		}
-		p := &sdk.CallToolParams{Name: c.tool}
-		if c.args != "" {
-			p.Arguments = json.RawMessage(c.args)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err := s.cs.CallTool(ctx, p)
-		cancel()
-		if err != nil {
-			t.Fatalf("%s sdk: %v", c.tool, err)
-		}
-		viaSDK, err := convertResult(res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !sameResult(t, raw, viaSDK) {
-			t.Fatalf("%s: raw path %s, SDK path %s", c.tool, dump(raw), dump(viaSDK))
-		}
-	}
-	if got := s.rh.sent.Load() - before; got != uint64(len(cases)) {
-		t.Fatalf("raw HTTP calls = %d, want %d", got, len(cases))
+	if n := sameAsSDK(t, u, s); s.rh.sent.Load()-before != n {
+		t.Fatalf("raw HTTP calls = %d, want %d", s.rh.sent.Load()-before, n)
 	}
 	if _, err := call(t, u, "nope", `{}`); !errors.Is(err, source.ErrUnknownTool) {
 		t.Fatalf("unknown tool: %v", err)
