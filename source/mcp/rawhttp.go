@@ -70,7 +70,14 @@ type rawHTTP struct {
 	broken func(reason string)
 	// onMessage handles a message from the server other than the answer.
 	onMessage func(ctx context.Context, req *jsonrpc.Request)
+	// slots bounds the server's requests being answered at once.
+	slots chan struct{}
 }
+
+// maxServerRequests bounds the upstream's requests (ping, sampling,
+// elicitation) a session answers at once: a flood of them holds up the
+// reading of the stream that carries them rather than growing goroutines.
+const maxServerRequests = 8
 
 // errRawHTTPTransient marks a call refused with a transient status.
 var errRawHTTPTransient = errors.New("upstream temporarily unavailable")
@@ -467,7 +474,13 @@ func (u *Upstream) serverMessage(s *session, h *rawHTTP) func(context.Context, *
 		}
 		// Off the stream's reader: the server may go on sending (progress)
 		// while a client answers.
+		select {
+		case h.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 		go func() {
+			defer func() { <-h.slots }()
 			result, err := u.serverRequest(ctx, s, req)
 			resp := &jsonrpc.Response{ID: req.ID}
 			if err != nil {
@@ -556,7 +569,8 @@ func (u *Upstream) newRawHTTP(s *session, client *http.Client) *rawHTTP {
 	if res == nil || res.ProtocolVersion == "" || res.ProtocolVersion >= "2026-07-28" {
 		return nil
 	}
-	h := &rawHTTP{client: client, url: u.cfg.URL, sessionID: s.cs.ID(), version: res.ProtocolVersion, broken: s.end}
+	h := &rawHTTP{client: client, url: u.cfg.URL, sessionID: s.cs.ID(), version: res.ProtocolVersion, broken: s.end,
+		slots: make(chan struct{}, maxServerRequests)}
 	h.onMessage = u.serverMessage(s, h)
 	return h
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,6 +72,8 @@ type scripted struct {
 	gets    []http.Header // headers of resuming GETs
 	answer  chan string   // receives each answer to a server request
 	release chan struct{} // closed by the test: x-open's stream may end
+
+	inFlight, maxInFlight atomic.Int32 // the client's answers being received at once
 }
 
 func newScripted() *scripted {
@@ -108,9 +112,18 @@ func (h *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(body, &m)
 	if m.Method == "" && m.ID != nil { // the client's answer to a server request
+		n := h.inFlight.Add(1)
+		for old := h.maxInFlight.Load(); n > old && !h.maxInFlight.CompareAndSwap(old, n); old = h.maxInFlight.Load() {
+		}
+		defer h.inFlight.Add(-1)
 		h.mu.Lock()
 		h.answers = append(h.answers, string(body))
 		h.mu.Unlock()
+		if _, flood := m.ID.(float64); flood && m.ID.(float64) >= 1000 {
+			time.Sleep(2 * time.Millisecond) // let answers overlap
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 		h.answer <- string(body)
 		w.WriteHeader(http.StatusAccepted)
 		return
@@ -145,6 +158,12 @@ func (h *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(5 * time.Second):
 		}
 		io.WriteString(w, "data: "+answer(method+" answered")+"\n\n")
+	case "x-flood": // 200 server requests before the answer
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 200 {
+			io.WriteString(w, `data: {"jsonrpc":"2.0","id":`+strconv.Itoa(1000+i)+`,"method":"ping"}`+"\n\n")
+		}
+		io.WriteString(w, "data: "+answer("flood survived")+"\n\n")
 	case "x-split": // one message over two data lines (joined by a newline: JSON whitespace)
 		a, b, _ := strings.Cut(answer("split"), `,"result"`)
 		sse(w, "data: "+a+"\ndata: ,\"result\""+b+"\n\n")
@@ -238,6 +257,25 @@ func TestRawHTTPAnswers(t *testing.T) {
 		t.Fatalf("x-open = %q", got)
 	}
 	close(h.release)
+	// A flood of server requests is answered, at most maxServerRequests at
+	// a time, and the call still gets its answer.
+	if got := text("x-flood"); got != "flood survived" {
+		t.Fatalf("x-flood = %q", got)
+	}
+	eventually(t, 10*time.Second, "every flood request answered", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		n := 0
+		for _, a := range h.answers {
+			if strings.Contains(a, `"id":1`) && strings.Contains(a, `"result":{}`) {
+				n++
+			}
+		}
+		return n >= 200
+	})
+	if m := h.maxInFlight.Load(); m > maxServerRequests {
+		t.Fatalf("%d answers to server requests at once, want at most %d", m, maxServerRequests)
+	}
 	if got := text("x-split"); got != "split" {
 		t.Fatalf("x-split = %q", got)
 	}
